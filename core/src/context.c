@@ -1,0 +1,83 @@
+/* context.c: which deque and index the current thread uses for a pool.
+ *
+ * Every thread keeps a chain of links, innermost first, one for each pool
+ * whose work it is running: a worker's chain starts with its own context;
+ * a thread from outside borrows an external slot for the length of its
+ * call. A callback that calls another pool adds a link on top, so
+ * mp_pool_thread_index answers for every pool on the chain. */
+#include "internal.h"
+
+#include <sched.h>
+
+_Thread_local mp_link *mp_tls_top;
+
+mp_link *mp_link_find(const mp_pool *pool)
+{
+    for (mp_link *l = mp_tls_top; l; l = l->outer)
+        if (l->pool == pool)
+            return l;
+    return NULL;
+}
+
+void mp_link_push(mp_link *link, mp_pool *pool, mp_ctx *ctx, int index)
+{
+    link->pool = pool;
+    link->ctx = ctx;
+    link->index = index;
+    link->outer = mp_tls_top;
+    mp_tls_top = link;
+}
+
+void mp_link_pop(mp_link *link)
+{
+    mp_tls_top = link->outer;
+}
+
+static mp_ctx *claim_external(mp_pool *pool)
+{
+    mp_ctx *ext = pool->ctxs + pool->nworkers;
+    for (unsigned i = 0; i < MP_EXTERNAL_SLOTS; i++) {
+        mp_ctx *c = &ext[i];
+        if (atomic_load_explicit(&c->in_use, memory_order_relaxed) != 0 ||
+            atomic_exchange_explicit(&c->in_use, 1, memory_order_acquire) != 0)
+            continue;
+        /* Thieves scan external slots below ext_high only. It is raised
+         * (seq_cst) before this slot can publish a job, so a sleeper that
+         * sees the job's publication also scans the slot. */
+        unsigned high = atomic_load_explicit(&pool->ext_high, memory_order_relaxed);
+        while (high < i + 1 &&
+               !atomic_compare_exchange_weak_explicit(&pool->ext_high, &high, i + 1,
+                                                      memory_order_seq_cst,
+                                                      memory_order_relaxed))
+            ;
+        return c;
+    }
+    return NULL;
+}
+
+bool mp_enter(mp_pool *pool, mp_link *link, mp_ctx **ctx, bool need_ctx)
+{
+    mp_link *l = mp_link_find(pool);
+    if (l && l->ctx) {
+        *ctx = l->ctx;
+        return false;
+    }
+    mp_ctx *c = claim_external(pool);
+    while (!c && need_ctx) {
+        sched_yield();
+        c = claim_external(pool);
+    }
+    mp_link_push(link, pool, c, l ? l->index : 0);
+    *ctx = c;
+    return true;
+}
+
+void mp_leave(mp_link *link)
+{
+    mp_ctx *c = link->ctx;
+    mp_link_pop(link);
+    /* The slot's deque is empty again (every join in it has completed):
+     * hand it over with release so the next owner sees bottom and split. */
+    if (c)
+        atomic_store_explicit(&c->in_use, 0, memory_order_release);
+}

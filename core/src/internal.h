@@ -1,0 +1,267 @@
+/*
+ * internal.h: what the engine's files share. Nothing here is public.
+ *
+ * The protocol (deque, sleeping, waking, completion) is explained in
+ * docs/design.md; comments here say what each field is for.
+ */
+#ifndef MP_INTERNAL_H
+#define MP_INTERNAL_H
+
+#include "micropool.h"
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MP_HIDDEN __attribute__((visibility("hidden")))
+#define MP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define MP_CACHELINE 64
+
+/* Jobs a deque holds at most; a join nested deeper runs its second half
+ * inline instead of publishing it. */
+#define MP_DEQUE_CAP 1024u
+/* Deques for threads that are not workers (index 0); a call from a thread
+ * when all are taken runs sequentially. */
+#define MP_EXTERNAL_SLOTS 32u
+
+typedef struct mp_ctx mp_ctx;
+
+/* A unit of work in a deque: a join's second half, or a loop ticket. It
+ * lives on the stack of the thread that pushed it. */
+typedef struct mp_job {
+    mp_fn fn;
+    void *arg;
+    int result;                     /* written by the thief before pending */
+    _Atomic uint32_t pending;       /* 1 until a thief has run it */
+    mp_ctx *owner;                  /* who pushed it (woken on done) */
+    _Atomic(mp_ctx *) thief;        /* who took it (for leapfrogging) */
+} mp_job;
+
+/* Per-thread counters, written only by the thread that owns the context
+ * (relaxed load + store: no read-modify-write on the hot path). */
+typedef struct mp_counters {
+    _Atomic uint64_t jobs, steals, sleeps, tasks_run;
+} mp_counters;
+
+/*
+ * A thread's context in one pool: its work-stealing deque, its parking
+ * word and its counters. Workers own one each; threads from outside the
+ * pool borrow one of MP_EXTERNAL_SLOTS for the length of a call.
+ *
+ * The deque is split (after Lace): jobs [top, split) are shared and may be
+ * stolen by a CAS on `ts`; jobs [split, bottom) are private to the owner,
+ * which pushes and pops them with no atomic read-modify-write and no fence.
+ */
+struct mp_ctx {
+    /* Shared line: thieves CAS it. top in the low 32 bits, split in the
+     * high 32 bits. Only the owner changes split, only thieves raise top
+     * (the owner lowers it when it resets an emptied deque). */
+    alignas(MP_CACHELINE) _Atomic uint64_t ts;
+
+    /* A thief that found no shared job asks the owner to share more. */
+    alignas(MP_CACHELINE) _Atomic uint32_t split_req;
+
+    /* Parking: the futex word and who is parked on it. */
+    alignas(MP_CACHELINE) _Atomic uint32_t park;
+    _Atomic uint32_t sleeping;      /* 1: idle worker asleep (or about to) */
+    _Atomic uint32_t waiting;       /* 1: waiter asleep (or about to) */
+    _Atomic uint32_t in_use;        /* external slots: claimed by a thread */
+
+    /* Owner-private line. */
+    alignas(MP_CACHELINE) uint32_t bottom;  /* next free slot */
+    uint32_t split;                 /* owner's copy of ts.split */
+    uint32_t rng;                   /* victim selection */
+    unsigned index;                 /* 0 for external slots, i for worker i */
+    mp_pool *pool;
+    uint64_t bseen;                 /* broadcasts this worker has run */
+    mp_counters count;
+    pthread_t thread;
+
+    alignas(MP_CACHELINE) _Atomic(mp_job *) slots[MP_DEQUE_CAP];
+};
+
+/* A link of the thread-local chain that says which pools this thread is
+ * running work of, innermost first. `ctx` may be NULL for a call that runs
+ * inline without a deque. */
+typedef struct mp_link {
+    mp_pool *pool;
+    mp_ctx *ctx;
+    int index;
+    struct mp_link *outer;
+} mp_link;
+
+typedef struct mp_bcast mp_bcast;
+typedef struct mp_task_node mp_task_node;
+typedef struct mp_spawn mp_spawn;
+
+struct mp_pool {
+    unsigned nthreads;              /* N, the caller counted */
+    unsigned nworkers;              /* N - 1 */
+    uint64_t spin_ns;
+    mp_ctx *ctxs;                   /* nworkers workers, then external slots */
+    unsigned nctxs;
+    alignas(MP_CACHELINE) _Atomic unsigned ext_high;  /* external slots ever used */
+    alignas(MP_CACHELINE) _Atomic uint32_t sleepers;  /* idle workers asleep */
+    _Atomic uint64_t wakeups;
+    alignas(MP_CACHELINE) _Atomic uint32_t stop;      /* workers: exit */
+
+    /* Broadcasts: a list in publication order, guarded by bmu. */
+    pthread_mutex_t bmu;
+    mp_bcast *bhead, *btail;
+    uint64_t bseq_last;
+    alignas(MP_CACHELINE) _Atomic uint64_t bseq_pub;
+
+    /* Scopes with queued tasks, guarded by smu. */
+    pthread_mutex_t smu;
+    mp_scope *scopes;
+    alignas(MP_CACHELINE) _Atomic uint32_t scope_queued;
+
+    /* Background tasks: a FIFO guarded by tmu. */
+    pthread_mutex_t tmu;
+    mp_task *thead, *ttail;
+    bool shutdown;                  /* set under tmu by destroy */
+    alignas(MP_CACHELINE) _Atomic uint32_t tq_len;
+    _Atomic uint32_t inflight;      /* submitted, not yet finished */
+    _Atomic(mp_ctx *) destroyer;    /* woken when inflight drops to 0 */
+    _Atomic uint64_t tasks_run;
+
+    /* Configuration kept for the workers. */
+    int pin;
+    char name[16];
+    void (*on_thread_start)(void *, unsigned);
+    void (*on_thread_stop)(void *, unsigned);
+    void *hook_arg;
+    pthread_t *threads;
+};
+
+/* ---- context.c: which context the current thread uses for a pool ---- */
+MP_HIDDEN extern _Thread_local mp_link *mp_tls_top;
+/* The innermost link of this thread for `pool`, or NULL. */
+MP_HIDDEN mp_link *mp_link_find(const mp_pool *pool);
+/* Enters `pool` from the current thread: reuses the context this thread
+ * already has in the pool, else borrows an external slot (link->ctx is NULL
+ * when none is free and `need_ctx` is false; with `need_ctx` it waits for
+ * one). Returns true when it pushed `link` (then call mp_leave). */
+MP_HIDDEN bool mp_enter(mp_pool *pool, mp_link *link, mp_ctx **ctx, bool need_ctx);
+MP_HIDDEN void mp_leave(mp_link *link);
+MP_HIDDEN void mp_link_push(mp_link *link, mp_pool *pool, mp_ctx *ctx, int index);
+MP_HIDDEN void mp_link_pop(mp_link *link);
+
+static inline mp_ctx *mp_ctx_fast(const mp_pool *pool)
+{
+    mp_link *l = mp_tls_top;
+    return (l && l->pool == pool) ? l->ctx : NULL;
+}
+
+/* ---- park.c: spinning, sleeping and waking ---- */
+struct timespec;
+/* Sleeps while *addr == val, at most *timeout (NULL: no limit). */
+MP_HIDDEN void mp_futex_wait(_Atomic uint32_t *addr, uint32_t val, const struct timespec *timeout);
+MP_HIDDEN void mp_futex_wake(_Atomic uint32_t *addr, int n);
+/* Wakes up to n idle workers; costs one load when none sleeps. The caller
+ * must have published its work with a seq_cst operation. */
+MP_HIDDEN void mp_wake_idle(mp_pool *pool, unsigned n);
+/* Wakes the thread parked on ctx, if it is parked or about to park. */
+MP_HIDDEN void mp_wake_ctx(mp_pool *pool, mp_ctx *ctx);
+/* Parks the thread of ctx until mp_wake_ctx, unless *word is already 0 or
+ * a broadcast part is pending for ctx (checked after announcing). */
+MP_HIDDEN void mp_park(mp_ctx *ctx, _Atomic uint32_t *word);
+/* The same, and also returns at once when *more != 0 (work arrived). */
+MP_HIDDEN void mp_park2(mp_ctx *ctx, _Atomic uint32_t *word, _Atomic uint32_t *more);
+/* Waits until *word == 0, spinning for the pool's spin window and then
+ * parking on ctx (whoever brings *word to 0 must call mp_wake_ctx). While
+ * spinning it runs broadcast parts addressed to this thread. */
+MP_HIDDEN void mp_wait_zero(mp_ctx *ctx, _Atomic uint32_t *word);
+
+MP_HIDDEN uint64_t mp_now_ns(void);
+
+static inline void mp_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* The spin window of one wait: mp_spin_on is true while it lasts. It reads
+ * the clock once every 64 rounds; with spin_ns == 0 it is never true. */
+typedef struct mp_spin {
+    uint64_t deadline;
+    unsigned rounds;
+} mp_spin;
+
+static inline void mp_spin_reset(mp_spin *s)
+{
+    s->deadline = 0;
+    s->rounds = 0;
+}
+
+static inline bool mp_spin_on(mp_spin *s, uint64_t spin_ns)
+{
+    if (spin_ns == 0)
+        return false;
+    if ((++s->rounds & 63) != 0) {
+        mp_cpu_relax();
+        return true;
+    }
+    uint64_t t = mp_now_ns();
+    if (s->deadline == 0)
+        s->deadline = t + spin_ns;
+    return t < s->deadline;
+}
+
+static inline void mp_count(_Atomic uint64_t *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* ---- join.c: the deque and fork-join ---- */
+MP_HIDDEN int mp_join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_arg);
+/* Takes the oldest shared job of `victim`, or NULL. */
+MP_HIDDEN mp_job *mp_steal(mp_ctx *self, mp_ctx *victim);
+/* Runs a stolen job and signals its owner. */
+MP_HIDDEN void mp_run_stolen(mp_ctx *self, mp_job *job);
+/* True if some deque of the pool has a shared job (seq_cst loads). */
+MP_HIDDEN bool mp_any_shared(mp_pool *pool);
+/* Tries to steal one job from any other deque and run it. */
+MP_HIDDEN bool mp_steal_and_run(mp_ctx *self);
+
+/* ---- broadcast.c ---- */
+/* Runs the broadcast parts addressed to worker context `ctx` (index >= 1),
+ * in publication order. Returns true if it ran or skipped any. */
+MP_HIDDEN bool mp_bcast_run_pending(mp_ctx *ctx);
+/* The same for every worker context of this thread's chain. */
+MP_HIDDEN bool mp_bcast_run_thread(void);
+
+static inline bool mp_bcast_pending(mp_ctx *ctx)
+{
+    return ctx->index > 0 &&
+           atomic_load_explicit(&ctx->pool->bseq_pub, memory_order_relaxed) > ctx->bseen;
+}
+
+/* The same check as the last one before parking (seq_cst, see park.c). */
+static inline bool mp_bcast_pending_sc(mp_ctx *ctx)
+{
+    return ctx->index > 0 &&
+           atomic_load_explicit(&ctx->pool->bseq_pub, memory_order_seq_cst) > ctx->bseen;
+}
+
+/* ---- scope.c ---- */
+/* Runs one queued scope task of any scope; false if there was none. */
+MP_HIDDEN bool mp_scope_run_one(mp_pool *pool);
+
+/* ---- task.c ---- */
+/* Runs one queued background task; false if there was none. */
+MP_HIDDEN bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx);
+
+/* ---- pool.c ---- */
+/* True if an idle worker would find any work (seq_cst loads). */
+MP_HIDDEN bool mp_work_visible(mp_pool *pool, mp_ctx *self);
+
+#endif

@@ -1,0 +1,212 @@
+/* join.c: the split deque and fork-join (mp_join).
+ *
+ * A context's deque holds pointers to jobs that live on their owner's
+ * stack. Indices [top, split) are shared: a thief takes the job at `top`
+ * with one CAS on the packed word ts = (split << 32 | top). Indices
+ * [split, bottom) are private: the owner pushes and pops them with plain
+ * loads and stores, no fence and no read-modify-write. The owner shares
+ * jobs (moves split up) when its private part was empty before a push,
+ * or when a thief asked through split_req; it takes a shared job back
+ * with a CAS that moves split down. docs/design.md gives the argument. */
+#include "internal.h"
+
+#define TS(top, split) (((uint64_t)(split) << 32) | (uint32_t)(top))
+#define TS_TOP(ts) ((uint32_t)(ts))
+#define TS_SPLIT(ts) ((uint32_t)((ts) >> 32))
+
+/* Moves split up to `nsplit` (at most bottom) and wakes a sleeper. */
+static void share(mp_ctx *c, uint32_t nsplit)
+{
+    uint64_t old = atomic_load_explicit(&c->ts, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&c->ts, &old, TS(TS_TOP(old), nsplit),
+                                                  memory_order_seq_cst, memory_order_relaxed))
+        ;
+    c->split = nsplit;
+    atomic_store_explicit(&c->split_req, 0, memory_order_relaxed);
+    mp_wake_idle(c->pool, 1);
+}
+
+static inline bool push(mp_ctx *c, mp_job *job)
+{
+    uint32_t b = c->bottom;
+    if (MP_UNLIKELY(b >= MP_DEQUE_CAP))
+        return false;
+    atomic_store_explicit(&c->slots[b], job, memory_order_relaxed);
+    c->bottom = b + 1;
+    /* Share the oldest half of the private jobs (the new one alone when
+     * the private part was empty). */
+    if (MP_UNLIKELY(b == c->split || atomic_load_explicit(&c->split_req, memory_order_relaxed)))
+        share(c, c->split + (b + 2 - c->split) / 2);
+    return true;
+}
+
+/* The job at bottom-1 is shared: take it back, or learn it was stolen. */
+static bool pop_shared(mp_ctx *c, mp_job *job)
+{
+    uint32_t b = c->bottom - 1;         /* == split - 1 */
+    uint64_t old = atomic_load_explicit(&c->ts, memory_order_relaxed);
+    for (;;) {
+        if (TS_TOP(old) > b)
+            break;
+        if (atomic_compare_exchange_weak_explicit(&c->ts, &old, TS(TS_TOP(old), b),
+                                                  memory_order_seq_cst, memory_order_relaxed)) {
+            c->bottom = b;
+            c->split = b;
+            return true;
+        }
+    }
+    /* Stolen, and with it every older job (top == b + 1 == split). The
+     * thief reads the slot after its CAS; wait until it says it has (it
+     * sets job->thief) before this deque may reuse index b. */
+    while (atomic_load_explicit(&job->thief, memory_order_acquire) == NULL)
+        mp_cpu_relax();
+    atomic_store_explicit(&c->ts, TS(b, b), memory_order_release);
+    c->bottom = b;
+    c->split = b;
+    return false;
+}
+
+/* Takes the job at bottom-1 back; false if a thief has it. */
+static inline bool pop(mp_ctx *c, mp_job *job)
+{
+    uint32_t b = c->bottom - 1;
+    if (MP_LIKELY(b >= c->split)) {
+        c->bottom = b;
+        return true;
+    }
+    return pop_shared(c, job);
+}
+
+mp_job *mp_steal(mp_ctx *self, mp_ctx *victim)
+{
+    uint64_t old = atomic_load_explicit(&victim->ts, memory_order_acquire);
+    for (int tries = 0; tries < 4; tries++) {
+        uint32_t t = TS_TOP(old), s = TS_SPLIT(old);
+        if (t >= s) {
+            if (!atomic_load_explicit(&victim->split_req, memory_order_relaxed))
+                atomic_store_explicit(&victim->split_req, 1, memory_order_relaxed);
+            return NULL;
+        }
+        if (atomic_compare_exchange_strong_explicit(&victim->ts, &old, TS(t + 1, s),
+                                                    memory_order_seq_cst, memory_order_acquire)) {
+            mp_job *job = atomic_load_explicit(&victim->slots[t], memory_order_relaxed);
+            atomic_store_explicit(&job->thief, self, memory_order_release);
+            mp_count(&self->count.steals);
+            return job;
+        }
+    }
+    return NULL;
+}
+
+void mp_run_stolen(mp_ctx *self, mp_job *job)
+{
+    (void)self;
+    int r = job->fn(job->arg);
+    mp_ctx *owner = job->owner;
+    job->result = r;
+    /* After this store the job may be gone; owner is pool memory. */
+    atomic_store_explicit(&job->pending, 0, memory_order_seq_cst);
+    mp_wake_ctx(owner->pool, owner);
+}
+
+static inline unsigned victims(mp_pool *pool)
+{
+    return pool->nworkers + atomic_load_explicit(&pool->ext_high, memory_order_seq_cst);
+}
+
+bool mp_any_shared(mp_pool *pool)
+{
+    unsigned n = victims(pool);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t ts = atomic_load_explicit(&pool->ctxs[i].ts, memory_order_seq_cst);
+        if (TS_TOP(ts) < TS_SPLIT(ts))
+            return true;
+    }
+    return false;
+}
+
+bool mp_steal_and_run(mp_ctx *self)
+{
+    mp_pool *pool = self->pool;
+    unsigned n = victims(pool);
+    self->rng ^= self->rng << 13;
+    self->rng ^= self->rng >> 17;
+    self->rng ^= self->rng << 5;
+    unsigned start = self->rng % n;
+    for (unsigned k = 0; k < n; k++) {
+        mp_ctx *v = &pool->ctxs[(start + k) % n];
+        if (v == self)
+            continue;
+        mp_job *job = mp_steal(self, v);
+        if (job) {
+            mp_run_stolen(self, job);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Waits for a stolen job. Meanwhile it helps only with work of that job:
+ * jobs in the deque of the thread that took it (leapfrogging), and
+ * broadcast parts addressed to this thread. */
+static void wait_job(mp_ctx *ctx, mp_job *job)
+{
+    mp_ctx *thief = atomic_load_explicit(&job->thief, memory_order_acquire);
+    mp_spin spin;
+    mp_spin_reset(&spin);
+    while (atomic_load_explicit(&job->pending, memory_order_acquire)) {
+        mp_job *j = mp_steal(ctx, thief);
+        if (j) {
+            mp_run_stolen(ctx, j);
+            mp_spin_reset(&spin);
+            continue;
+        }
+        if (mp_bcast_run_thread() || mp_spin_on(&spin, ctx->pool->spin_ns))
+            continue;
+        mp_park(ctx, &job->pending);
+        mp_spin_reset(&spin);
+    }
+}
+
+int mp_join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
+{
+    mp_job job = {.fn = b, .arg = b_arg, .result = 0, .owner = ctx};
+    atomic_init(&job.pending, 1);
+    atomic_init(&job.thief, NULL);
+
+    if (MP_UNLIKELY(!push(ctx, &job))) {
+        int r = a(a_arg);
+        return r ? r : b(b_arg);
+    }
+    int ra = a(a_arg);
+    if (MP_LIKELY(pop(ctx, &job)))
+        return ra ? ra : b(b_arg);
+    wait_job(ctx, &job);
+    return ra ? ra : job.result;
+}
+
+int mp_join(mp_pool *pool, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
+{
+    if (MP_UNLIKELY(!pool || !a || !b))
+        return MP_EINVAL;
+    mp_ctx *ctx = mp_ctx_fast(pool);
+    if (MP_LIKELY(ctx != NULL)) {
+        mp_count(&ctx->count.jobs);
+        return mp_join_in(ctx, a, a_arg, b, b_arg);
+    }
+
+    mp_link link;
+    bool entered = mp_enter(pool, &link, &ctx, false);
+    int r;
+    if (ctx) {
+        mp_count(&ctx->count.jobs);
+        r = mp_join_in(ctx, a, a_arg, b, b_arg);
+    } else {
+        r = a(a_arg);
+        if (!r)
+            r = b(b_arg);
+    }
+    if (entered)
+        mp_leave(&link);
+    return r;
+}

@@ -1,0 +1,186 @@
+/* loop.c: mp_for and mp_reduce.
+ *
+ * A loop is cut into `parts` contiguous ranges; threads claim parts with
+ * one fetch_add on `next`, so any thread may run any part. Part i of a
+ * reduce folds into accumulator i, and the caller combines accumulators
+ * 0..parts-1 left to right at the end, which keeps the order for a
+ * non-commutative combine and makes the result depend only on the
+ * partition. The loop record lives on the caller's stack; other threads
+ * join through tickets: a ticket is the second half of a join whose first
+ * half claims parts, so each thread that steals a ticket offers the next
+ * one before it starts working (see docs/design.md). */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct mp_loop {
+    mp_pool *pool;
+    size_t parts, base, rem;        /* part i: base + (i < rem) items */
+    mp_range_fn body;               /* mp_for */
+    mp_map_fn map;                  /* mp_reduce */
+    void *arg;
+    unsigned char *accs;
+    size_t stride, acc_size;
+    const void *identity;
+    _Atomic size_t next;            /* the next part to claim */
+    _Atomic int err;
+} mp_loop;
+
+static void part_range(const mp_loop *L, size_t i, size_t *begin, size_t *end)
+{
+    *begin = i * L->base + (i < L->rem ? i : L->rem);
+    *end = *begin + L->base + (i < L->rem ? 1 : 0);
+}
+
+static int run_part(mp_loop *L, size_t i)
+{
+    size_t b, e;
+    part_range(L, i, &b, &e);
+    if (!L->map)
+        return L->body(L->arg, b, e);
+    void *acc = L->accs + i * L->stride;
+    memcpy(acc, L->identity, L->acc_size);
+    return L->map(L->arg, b, e, acc);
+}
+
+static int loop_work(void *p)
+{
+    mp_loop *L = p;
+    while (!atomic_load_explicit(&L->err, memory_order_relaxed)) {
+        size_t i = atomic_fetch_add_explicit(&L->next, 1, memory_order_relaxed);
+        if (i >= L->parts)
+            break;
+        int r = run_part(L, i);
+        int zero = 0;
+        if (r)
+            atomic_compare_exchange_strong_explicit(&L->err, &zero, r, memory_order_relaxed,
+                                                    memory_order_relaxed);
+    }
+    return 0;
+}
+
+static int loop_ticket(void *p)
+{
+    mp_loop *L = p;
+    if (atomic_load_explicit(&L->next, memory_order_relaxed) >= L->parts ||
+        atomic_load_explicit(&L->err, memory_order_relaxed))
+        return 0;
+    mp_ctx *ctx = mp_ctx_fast(L->pool);
+    if (!ctx)
+        return loop_work(L);
+    return mp_join_in(ctx, loop_work, L, loop_ticket, L);
+}
+
+/* How many parts: see the header for the rules. */
+static size_t count_parts(const mp_pool *pool, size_t n, size_t grain, unsigned flags,
+                          bool reduce)
+{
+    size_t g = grain ? grain : 1;
+    size_t by_grain = n / g + (n % g != 0);
+    size_t cap;
+    if (flags & MP_DETERMINISTIC)
+        return by_grain < MP_REDUCE_PARTS_MAX ? by_grain : MP_REDUCE_PARTS_MAX;
+    if (pool->nthreads == 1)
+        return 1;
+    if (flags & MP_SPLIT_STATIC)
+        cap = pool->nthreads;
+    else
+        cap = (size_t)pool->nthreads * 4;
+    if (reduce && cap > MP_REDUCE_PARTS_MAX)
+        cap = MP_REDUCE_PARTS_MAX;
+    return by_grain < cap ? by_grain : cap;
+}
+
+/* Runs every part of L, in parallel when the pool has room. */
+static void run_loop(mp_pool *pool, mp_loop *L)
+{
+    mp_link link;
+    mp_ctx *ctx;
+    bool entered = mp_enter(pool, &link, &ctx, false);
+    if (ctx) {
+        mp_count(&ctx->count.jobs);
+        if (pool->nthreads > 1)
+            mp_join_in(ctx, loop_work, L, loop_ticket, L);
+        else
+            loop_work(L);
+    } else {
+        loop_work(L);
+    }
+    if (entered)
+        mp_leave(&link);
+}
+
+/* Runs fn inline as work of `pool` (so mp_pool_thread_index answers). */
+#define INLINE_CALL(pool, call)                                               \
+    do {                                                                      \
+        if (mp_link_find(pool))                                               \
+            return (call);                                                    \
+        mp_link link_;                                                        \
+        mp_link_push(&link_, (pool), NULL, 0);                                \
+        int r_ = (call);                                                      \
+        mp_link_pop(&link_);                                                  \
+        return r_;                                                            \
+    } while (0)
+
+int mp_for(mp_pool *pool, size_t n, size_t grain, unsigned flags, mp_range_fn body, void *arg)
+{
+    if (!pool || !body || (flags & ~(MP_SPLIT_STATIC | MP_DETERMINISTIC)))
+        return MP_EINVAL;
+    if (n == 0)
+        return MP_OK;
+    size_t parts = count_parts(pool, n, grain, flags, false);
+    if (parts <= 1 || pool->nthreads == 1)
+        INLINE_CALL(pool, body(arg, 0, n));
+
+    mp_loop L = {.pool = pool, .parts = parts, .base = n / parts, .rem = n % parts,
+                 .body = body, .arg = arg};
+    atomic_init(&L.next, 0);
+    atomic_init(&L.err, 0);
+    run_loop(pool, &L);
+    return atomic_load_explicit(&L.err, memory_order_relaxed);
+}
+
+static int reduce_parts(mp_pool *pool, mp_loop *L, void *acc, mp_combine_fn combine)
+{
+    run_loop(pool, L);
+    int err = atomic_load_explicit(&L->err, memory_order_relaxed);
+    if (err)
+        return err;
+    memcpy(acc, L->accs, L->acc_size);
+    for (size_t i = 1; i < L->parts; i++)
+        combine(L->arg, acc, L->accs + i * L->stride);
+    return MP_OK;
+}
+
+int mp_reduce(mp_pool *pool, size_t n, size_t grain, unsigned flags, void *acc,
+              size_t acc_size, mp_map_fn map, mp_combine_fn combine, void *arg)
+{
+    if (!pool || !acc || !acc_size || !map || !combine ||
+        (flags & ~(MP_SPLIT_STATIC | MP_DETERMINISTIC)))
+        return MP_EINVAL;
+    if (n == 0)
+        return MP_OK;
+    size_t parts = count_parts(pool, n, grain, flags, true);
+    if (parts <= 1)
+        INLINE_CALL(pool, map(arg, 0, n, acc));
+
+    /* One cache line (or more) per accumulator: no false sharing. */
+    size_t stride = (acc_size + MP_CACHELINE - 1) / MP_CACHELINE * MP_CACHELINE;
+    alignas(MP_CACHELINE) unsigned char local[MP_REDUCE_PARTS_MAX * MP_ACC_INLINE_MAX];
+    unsigned char *accs = local;
+    if (parts * stride > sizeof local) {
+        accs = aligned_alloc(MP_CACHELINE, parts * stride);
+        if (!accs)
+            return MP_ENOMEM;
+    }
+    mp_loop L = {.pool = pool, .parts = parts, .base = n / parts, .rem = n % parts,
+                 .map = map, .arg = arg, .accs = accs, .stride = stride,
+                 .acc_size = acc_size, .identity = acc};
+    atomic_init(&L.next, 0);
+    atomic_init(&L.err, 0);
+    int r = reduce_parts(pool, &L, acc, combine);
+    if (accs != local)
+        free(accs);
+    return r;
+}

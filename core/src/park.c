@@ -1,0 +1,95 @@
+/* park.c: spinning, sleeping in the kernel and waking up.
+ *
+ * Every context has a futex word `park`. A thread that has spun for the
+ * pool's spin window without finding what it waits for announces itself
+ * (sleeping = 1 for an idle worker, waiting = 1 for a thread waiting inside
+ * a call), checks its condition once more and sleeps on `park` with the
+ * value it read before announcing. A waker first publishes its work or
+ * completion with a seq_cst operation, then reads the announcement with a
+ * seq_cst load; if it is set it bumps `park` and calls futex_wake. Either
+ * the waker sees the announcement or the sleeper's last check sees the
+ * work (store-buffering is excluded between seq_cst operations), and a
+ * bump between the sleeper's read of `park` and its futex_wait makes the
+ * futex_wait return at once: no wake-up is lost. See docs/design.md. */
+#include "internal.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t mp_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void mp_futex_wait(_Atomic uint32_t *addr, uint32_t val, const struct timespec *timeout)
+{
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, val, timeout, NULL, 0);
+}
+
+void mp_futex_wake(_Atomic uint32_t *addr, int n)
+{
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+static void wake(mp_pool *pool, mp_ctx *ctx)
+{
+    atomic_fetch_add_explicit(&ctx->park, 1, memory_order_release);
+    mp_futex_wake(&ctx->park, 1);
+    atomic_fetch_add_explicit(&pool->wakeups, 1, memory_order_relaxed);
+}
+
+void mp_wake_idle(mp_pool *pool, unsigned n)
+{
+    /* The common case when workers are busy or spinning: one load, no
+     * system call. */
+    if (atomic_load_explicit(&pool->sleepers, memory_order_seq_cst) == 0)
+        return;
+    for (unsigned i = 0; i < pool->nworkers && n > 0; i++) {
+        mp_ctx *w = &pool->ctxs[i];
+        if (atomic_load_explicit(&w->sleeping, memory_order_relaxed) &&
+            atomic_exchange_explicit(&w->sleeping, 0, memory_order_acq_rel)) {
+            wake(pool, w);
+            n--;
+        }
+    }
+}
+
+void mp_wake_ctx(mp_pool *pool, mp_ctx *ctx)
+{
+    if (atomic_load_explicit(&ctx->waiting, memory_order_seq_cst) ||
+        atomic_load_explicit(&ctx->sleeping, memory_order_seq_cst))
+        wake(pool, ctx);
+}
+
+void mp_park(mp_ctx *ctx, _Atomic uint32_t *word)
+{
+    mp_park2(ctx, word, NULL);
+}
+
+void mp_park2(mp_ctx *ctx, _Atomic uint32_t *word, _Atomic uint32_t *more)
+{
+    uint32_t p = atomic_load_explicit(&ctx->park, memory_order_acquire);
+    atomic_store_explicit(&ctx->waiting, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(word, memory_order_seq_cst) != 0 && !mp_bcast_pending_sc(ctx) &&
+        !(more && atomic_load_explicit(more, memory_order_seq_cst) != 0)) {
+        mp_count(&ctx->count.sleeps);
+        mp_futex_wait(&ctx->park, p, NULL);
+    }
+    atomic_store_explicit(&ctx->waiting, 0, memory_order_relaxed);
+}
+
+void mp_wait_zero(mp_ctx *ctx, _Atomic uint32_t *word)
+{
+    mp_spin spin;
+    mp_spin_reset(&spin);
+    while (atomic_load_explicit(word, memory_order_acquire) != 0) {
+        if (mp_bcast_run_thread() || mp_spin_on(&spin, ctx->pool->spin_ns))
+            continue;
+        mp_park(ctx, word);
+        mp_spin_reset(&spin);
+    }
+}

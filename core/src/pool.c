@@ -1,0 +1,294 @@
+/* pool.c: pool creation and destruction, the workers' loop, statistics. */
+#include "internal.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mp_config_init(mp_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->size = sizeof *cfg;
+    cfg->spin_us = MP_SPIN_US_DEFAULT;
+}
+
+/* Reads the caller's config under the copy_struct_from_user rule. */
+static int read_config(const mp_config *user, mp_config *cfg)
+{
+    mp_config_init(cfg);
+    if (!user)
+        return MP_OK;
+    size_t size = user->size;
+    if (size < offsetof(mp_config, threads) + sizeof user->threads)
+        return MP_EINVAL;
+    if (size > sizeof *cfg) {
+        const unsigned char *tail = (const unsigned char *)user + sizeof *cfg;
+        for (size_t i = 0; i < size - sizeof *cfg; i++)
+            if (tail[i] != 0)
+                return MP_EINVAL;
+    }
+#define TAKE(field)                                                           \
+    if (offsetof(mp_config, field) + sizeof cfg->field <= size)               \
+        cfg->field = user->field;
+    TAKE(threads)
+    TAKE(spin_us)
+    TAKE(pin)
+    TAKE(name)
+    TAKE(on_thread_start)
+    TAKE(on_thread_stop)
+    TAKE(hook_arg)
+#undef TAKE
+    cfg->size = sizeof *cfg;
+    if (cfg->threads > MP_THREADS_MAX || (cfg->pin != 0 && cfg->pin != 1))
+        return MP_EINVAL;
+    return MP_OK;
+}
+
+static unsigned cpus_allowed(cpu_set_t *set)
+{
+    if (sched_getaffinity(0, sizeof *set, set) != 0)
+        return 1;
+    int n = CPU_COUNT(set);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+/* The i-th CPU (0-based, wrapping) of the affinity mask. */
+static int nth_cpu(const cpu_set_t *set, unsigned count, unsigned i)
+{
+    unsigned want = i % count;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, set) && want-- == 0)
+            return cpu;
+    return -1;
+}
+
+bool mp_work_visible(mp_pool *pool, mp_ctx *self)
+{
+    return mp_bcast_pending_sc(self) || mp_any_shared(pool) ||
+           atomic_load_explicit(&pool->scope_queued, memory_order_seq_cst) != 0 ||
+           atomic_load_explicit(&pool->tq_len, memory_order_seq_cst) != 0 ||
+           atomic_load_explicit(&pool->stop, memory_order_seq_cst) != 0;
+}
+
+/* One round of looking for work, in priority order: broadcast parts,
+ * foreground jobs of other threads, scope tasks, background tasks. */
+static bool find_work(mp_ctx *self)
+{
+    mp_pool *pool = self->pool;
+    return mp_bcast_run_pending(self) || mp_steal_and_run(self) ||
+           mp_scope_run_one(pool) || mp_task_run_one(pool, self);
+}
+
+static void worker_sleep(mp_ctx *self)
+{
+    mp_pool *pool = self->pool;
+    uint32_t p = atomic_load_explicit(&self->park, memory_order_acquire);
+    atomic_store_explicit(&self->sleeping, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pool->sleepers, 1, memory_order_seq_cst);
+    if (!mp_work_visible(pool, self)) {
+        mp_count(&self->count.sleeps);
+        mp_futex_wait(&self->park, p, NULL);
+    }
+    atomic_store_explicit(&self->sleeping, 0, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&pool->sleepers, 1, memory_order_relaxed);
+}
+
+static void *worker_main(void *arg)
+{
+    mp_ctx *self = arg;
+    mp_pool *pool = self->pool;
+    mp_link link;
+    mp_link_push(&link, pool, self, (int)self->index);
+
+    if (pool->on_thread_start)
+        pool->on_thread_start(pool->hook_arg, self->index);
+
+    mp_spin spin;
+    mp_spin_reset(&spin);
+    for (;;) {
+        if (find_work(self)) {
+            mp_spin_reset(&spin);
+            continue;
+        }
+        if (atomic_load_explicit(&pool->stop, memory_order_acquire))
+            break;
+        if (mp_spin_on(&spin, pool->spin_ns))
+            continue;
+        worker_sleep(self);
+        mp_spin_reset(&spin);
+    }
+
+    if (pool->on_thread_stop)
+        pool->on_thread_stop(pool->hook_arg, self->index);
+    mp_link_pop(&link);
+    return NULL;
+}
+
+static void stop_workers(mp_pool *pool, unsigned started)
+{
+    atomic_store_explicit(&pool->stop, 1, memory_order_seq_cst);
+    for (unsigned i = 0; i < started; i++) {
+        mp_ctx *w = &pool->ctxs[i];
+        atomic_fetch_add_explicit(&w->park, 1, memory_order_release);
+        mp_futex_wake(&w->park, 1);
+    }
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(pool->threads[i], NULL);
+}
+
+static void free_pool(mp_pool *pool)
+{
+    pthread_mutex_destroy(&pool->bmu);
+    pthread_mutex_destroy(&pool->smu);
+    pthread_mutex_destroy(&pool->tmu);
+    free(pool->threads);
+    free(pool->ctxs);
+    free(pool);
+}
+
+int mp_pool_create(const mp_config *user, mp_pool **out)
+{
+    if (!out)
+        return MP_EINVAL;
+    mp_config cfg;
+    int rc = read_config(user, &cfg);
+    if (rc)
+        return rc;
+
+    cpu_set_t cpus;
+    unsigned ncpu = cpus_allowed(&cpus);
+    unsigned n = cfg.threads ? cfg.threads : ncpu;
+
+    mp_pool *pool = aligned_alloc(MP_CACHELINE, sizeof *pool);
+    if (!pool)
+        return MP_ENOMEM;
+    memset(pool, 0, sizeof *pool);
+    pool->nthreads = n;
+    pool->nworkers = n - 1;
+    pool->nctxs = pool->nworkers + MP_EXTERNAL_SLOTS;
+    pool->spin_ns = (uint64_t)cfg.spin_us * 1000u;
+    pool->pin = cfg.pin;
+    snprintf(pool->name, sizeof pool->name, "%s", cfg.name ? cfg.name : "micropool");
+    pool->on_thread_start = cfg.on_thread_start;
+    pool->on_thread_stop = cfg.on_thread_stop;
+    pool->hook_arg = cfg.hook_arg;
+    pthread_mutex_init(&pool->bmu, NULL);
+    pthread_mutex_init(&pool->smu, NULL);
+    pthread_mutex_init(&pool->tmu, NULL);
+
+    size_t ctx_bytes = sizeof(mp_ctx) * pool->nctxs;
+    pool->ctxs = aligned_alloc(MP_CACHELINE, ctx_bytes);
+    pool->threads = calloc(pool->nworkers ? pool->nworkers : 1, sizeof *pool->threads);
+    if (!pool->ctxs || !pool->threads) {
+        free_pool(pool);
+        return MP_ENOMEM;
+    }
+    memset(pool->ctxs, 0, ctx_bytes);
+    for (unsigned i = 0; i < pool->nctxs; i++) {
+        mp_ctx *c = &pool->ctxs[i];
+        c->pool = pool;
+        c->index = i < pool->nworkers ? i + 1 : 0;
+        c->rng = 0x9e3779b9u * (i + 1);
+    }
+
+    unsigned started = 0;
+    for (; started < pool->nworkers; started++) {
+        mp_ctx *w = &pool->ctxs[started];
+        pthread_attr_t attr;
+        if (pthread_attr_init(&attr) != 0)
+            break;
+        if (cfg.pin) {
+            int cpu = nth_cpu(&cpus, ncpu, w->index);
+            if (cpu >= 0) {
+                cpu_set_t one;
+                CPU_ZERO(&one);
+                CPU_SET(cpu, &one);
+                pthread_attr_setaffinity_np(&attr, sizeof one, &one);
+            }
+        }
+        int err = pthread_create(&pool->threads[started], &attr, worker_main, w);
+        pthread_attr_destroy(&attr);
+        if (err != 0)
+            break;
+        /* "<name>-<i>" cut to the 15 characters Linux keeps. */
+        char tname[40];
+        snprintf(tname, sizeof tname, "%s-%u", pool->name, w->index);
+        tname[15] = '\0';
+        pthread_setname_np(pool->threads[started], tname);
+    }
+    if (started < pool->nworkers) {
+        stop_workers(pool, started);
+        free_pool(pool);
+        return MP_ENOMEM;
+    }
+    *out = pool;
+    return MP_OK;
+}
+
+unsigned mp_pool_threads(const mp_pool *pool)
+{
+    return pool ? pool->nthreads : 0;
+}
+
+int mp_pool_thread_index(const mp_pool *pool)
+{
+    if (!pool)
+        return -1;
+    mp_link *l = mp_link_find(pool);
+    return l ? l->index : -1;
+}
+
+int mp_pool_stats(const mp_pool *pool, mp_stats *out)
+{
+    if (!pool || !out || out->size < offsetof(mp_stats, jobs) + sizeof out->jobs)
+        return MP_EINVAL;
+    mp_stats s;
+    memset(&s, 0, sizeof s);
+    s.size = sizeof s;
+    for (unsigned i = 0; i < pool->nctxs; i++) {
+        const mp_counters *c = &pool->ctxs[i].count;
+        s.jobs += atomic_load_explicit(&c->jobs, memory_order_relaxed);
+        s.steals += atomic_load_explicit(&c->steals, memory_order_relaxed);
+        s.sleeps += atomic_load_explicit(&c->sleeps, memory_order_relaxed);
+    }
+    s.wakeups = atomic_load_explicit(&pool->wakeups, memory_order_relaxed);
+    s.tasks_run = atomic_load_explicit(&pool->tasks_run, memory_order_relaxed);
+    size_t n = out->size < sizeof s ? out->size : sizeof s;
+    memcpy((char *)out + sizeof out->size, (const char *)&s + sizeof s.size, n - sizeof s.size);
+    return MP_OK;
+}
+
+int mp_pool_destroy(mp_pool *pool)
+{
+    if (!pool)
+        return MP_EINVAL;
+    if (mp_link_find(pool))
+        return MP_EDEADLK;
+
+    pthread_mutex_lock(&pool->tmu);
+    pool->shutdown = true;
+    pthread_mutex_unlock(&pool->tmu);
+
+    /* Run what is queued, helped by the workers; then wait for the tasks
+     * that other threads are running. */
+    mp_link link;
+    mp_ctx *ctx;
+    mp_enter(pool, &link, &ctx, true);
+    atomic_store_explicit(&pool->destroyer, ctx, memory_order_seq_cst);
+    while (mp_task_run_one(pool, ctx))
+        ;
+    mp_wait_zero(ctx, &pool->inflight);
+    mp_leave(&link);
+
+    stop_workers(pool, pool->nworkers);
+    /* A thread that ran a task inline (mp_task_wait) may still be leaving
+     * its external slot: its last touch of the pool is that release. */
+    for (unsigned i = pool->nworkers; i < pool->nctxs; i++)
+        while (atomic_load_explicit(&pool->ctxs[i].in_use, memory_order_acquire))
+            sched_yield();
+    free_pool(pool);
+    return MP_OK;
+}

@@ -1,0 +1,183 @@
+/* task.c: background tasks (mp_submit and the task handles).
+ *
+ * A task is a heap record with a reference count: one reference for the
+ * queue, one for the handle. Its state moves PENDING -> RUNNING -> DONE or
+ * PENDING -> CANCELLED by CAS, so exactly one thread runs it, or nobody.
+ * The pool counts tasks `inflight` (submitted, not finished or cancelled);
+ * mp_pool_destroy waits for that count to reach 0. */
+#include "internal.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <time.h>
+
+enum { T_PENDING, T_RUNNING, T_DONE, T_CANCELLED };
+
+struct mp_task {
+    _Atomic uint32_t state;
+    _Atomic uint32_t waiters;       /* threads in futex_wait on state */
+    _Atomic uint32_t refs;
+    int result;
+    mp_fn fn;
+    void *arg;
+    mp_pool *pool;                  /* valid while the task is inflight */
+    mp_task *next;                  /* queue link, under pool->tmu */
+};
+
+static void unref(mp_task *t)
+{
+    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+        free(t);
+}
+
+/* The task will never run again (done or cancelled): wake its waiters
+ * and the destroyer. Runs before the last touch of the pool. */
+static void settle(mp_task *t, uint32_t state)
+{
+    mp_pool *pool = t->pool;
+    atomic_store_explicit(&t->state, state, memory_order_seq_cst);
+    if (atomic_load_explicit(&t->waiters, memory_order_seq_cst))
+        mp_futex_wake(&t->state, INT_MAX);
+    if (atomic_fetch_sub_explicit(&pool->inflight, 1, memory_order_seq_cst) == 1) {
+        mp_ctx *d = atomic_load_explicit(&pool->destroyer, memory_order_seq_cst);
+        if (d)
+            mp_wake_ctx(pool, d);
+    }
+}
+
+static void run(mp_task *t)
+{
+    t->result = t->fn(t->arg);
+    atomic_fetch_add_explicit(&t->pool->tasks_run, 1, memory_order_relaxed);
+    settle(t, T_DONE);
+}
+
+int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **out)
+{
+    if (!pool || !fn)
+        return MP_EINVAL;
+    mp_task *t = malloc(sizeof *t);
+    if (!t)
+        return MP_ENOMEM;
+    atomic_init(&t->state, T_PENDING);
+    atomic_init(&t->waiters, 0);
+    atomic_init(&t->refs, out ? 2 : 1);
+    t->result = 0;
+    t->fn = fn;
+    t->arg = arg;
+    t->pool = pool;
+    t->next = NULL;
+
+    pthread_mutex_lock(&pool->tmu);
+    if (pool->shutdown) {
+        pthread_mutex_unlock(&pool->tmu);
+        free(t);
+        return MP_ESHUTDOWN;
+    }
+    if (pool->ttail)
+        pool->ttail->next = t;
+    else
+        pool->thead = t;
+    pool->ttail = t;
+    atomic_fetch_add_explicit(&pool->inflight, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pool->tq_len, 1, memory_order_seq_cst);
+    pthread_mutex_unlock(&pool->tmu);
+
+    mp_wake_idle(pool, 1);
+    if (out)
+        *out = t;
+    return MP_OK;
+}
+
+bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx)
+{
+    (void)ctx;
+    if (atomic_load_explicit(&pool->tq_len, memory_order_relaxed) == 0)
+        return false;
+    pthread_mutex_lock(&pool->tmu);
+    mp_task *t = pool->thead;
+    if (t) {
+        pool->thead = t->next;
+        if (!pool->thead)
+            pool->ttail = NULL;
+        atomic_fetch_sub_explicit(&pool->tq_len, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&pool->tmu);
+    if (!t)
+        return false;
+    uint32_t expect = T_PENDING;
+    if (atomic_compare_exchange_strong_explicit(&t->state, &expect, T_RUNNING,
+                                                memory_order_acquire, memory_order_relaxed))
+        run(t);
+    unref(t);
+    return true;
+}
+
+int mp_task_wait(mp_task *t)
+{
+    if (!t)
+        return MP_EINVAL;
+    uint32_t s = T_PENDING;
+    if (atomic_compare_exchange_strong_explicit(&t->state, &s, T_RUNNING,
+                                                memory_order_acquire, memory_order_acquire)) {
+        /* Not started: run it here, as a thread of its pool. */
+        mp_link link;
+        mp_ctx *ctx;
+        bool entered = mp_enter(t->pool, &link, &ctx, false);
+        run(t);
+        if (entered)
+            mp_leave(&link);    /* the last touch of the pool */
+        return t->result;
+    }
+
+    /* A worker waiting here must still run broadcast parts addressed to
+     * it; it sleeps in short slices so that a broadcast is not held up
+     * for longer than one slice (see docs/design.md). */
+    bool is_worker = false;
+    for (mp_link *k = mp_tls_top; k; k = k->outer)
+        if (k->ctx && k->index > 0)
+            is_worker = true;
+    const struct timespec slice = {0, 1000000};
+    unsigned spins = 0;
+    while ((s = atomic_load_explicit(&t->state, memory_order_acquire)) < T_DONE) {
+        if (mp_bcast_run_thread())
+            continue;
+        if (++spins < 2000) {
+            mp_cpu_relax();
+            continue;
+        }
+        atomic_fetch_add_explicit(&t->waiters, 1, memory_order_seq_cst);
+        s = atomic_load_explicit(&t->state, memory_order_seq_cst);
+        if (s < T_DONE)
+            mp_futex_wait(&t->state, s, is_worker ? &slice : NULL);
+        atomic_fetch_sub_explicit(&t->waiters, 1, memory_order_relaxed);
+    }
+    return s == T_CANCELLED ? MP_ECANCELED : t->result;
+}
+
+int mp_task_done(const mp_task *t)
+{
+    if (!t)
+        return MP_EINVAL;
+    return atomic_load_explicit(&((mp_task *)t)->state, memory_order_acquire) >= T_DONE;
+}
+
+int mp_task_cancel(mp_task *t)
+{
+    if (!t)
+        return MP_EINVAL;
+    uint32_t s = T_PENDING;
+    if (atomic_compare_exchange_strong_explicit(&t->state, &s, T_CANCELLED,
+                                                memory_order_acq_rel, memory_order_acquire)) {
+        /* Still queued: whoever dequeues it drops it. */
+        settle(t, T_CANCELLED);
+        return MP_OK;
+    }
+    return s == T_CANCELLED ? MP_OK : MP_EBUSY;
+}
+
+void mp_task_release(mp_task *t)
+{
+    if (t)
+        unref(t);
+}
