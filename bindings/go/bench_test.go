@@ -1,0 +1,133 @@
+package micropool
+
+// Benchmarks of the crossing between Go and the pool. Run them with
+//
+//	go test -run '^$' -bench . -benchtime 2s
+//
+// ns/callback is the cost of one body call through the pool, ns/item the
+// cost of the same body called from a plain Go loop.
+
+import (
+	"math"
+	"sync/atomic"
+	"testing"
+)
+
+var sink atomic.Int64
+
+func benchPool(b *testing.B, threads int) *Pool {
+	b.Helper()
+	p, err := New(Config{Threads: threads})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close() })
+	return p
+}
+
+// One callback per item: For over 1024 items with grain 1, on 1 and 2
+// threads. The engine may still hand out ranges longer than one item, so
+// the callbacks are counted.
+func BenchmarkForGrain1(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		b.Run(map[int]string{1: "threads=1", 2: "threads=2"}[threads], func(b *testing.B) {
+			p := benchPool(b, threads)
+			const n = 1024
+			var calls atomic.Int64
+			body := func(lo, hi int) error {
+				calls.Add(1)
+				return nil
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := p.For(n, 1, body); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(calls.Load()), "ns/callback")
+			b.ReportMetric(float64(calls.Load())/float64(b.N), "callbacks/op")
+		})
+	}
+}
+
+// The same body called from a plain Go loop, one call per item.
+func BenchmarkPlainLoopGrain1(b *testing.B) {
+	const n = 1024
+	var calls atomic.Int64
+	body := func(lo, hi int) error {
+		calls.Add(1)
+		return nil
+	}
+	for i := 0; i < b.N; i++ {
+		for j := 0; j < n; j++ {
+			if err := body(j, j+1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(calls.Load()), "ns/item")
+}
+
+// Broadcast on 2 threads: every call crosses into Go on both threads.
+func BenchmarkBroadcast2(b *testing.B) {
+	p := benchPool(b, 2)
+	fn := func(index, count int) error { return nil }
+	for i := 0; i < b.N; i++ {
+		if err := p.Broadcast(fn); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Join of two empty functions on 2 threads.
+func BenchmarkJoin2(b *testing.B) {
+	p := benchPool(b, 2)
+	f := func() error { return nil }
+	for i := 0; i < b.N; i++ {
+		if err := p.Join(f, f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// A CPU-bound loop: cpuItems items of cpuWork each, sequentially in Go and
+// on a pool of 2 threads. The ratio of the two times is the speed-up.
+const cpuItems = 1 << 12
+
+func cpuWork(i int) float64 {
+	x := float64(i)
+	for k := 0; k < 2000; k++ {
+		x = math.Sqrt(x*x+float64(k)) * 0.999
+	}
+	return x
+}
+
+func BenchmarkCPUSequential(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		var s float64
+		for j := 0; j < cpuItems; j++ {
+			s += cpuWork(j)
+		}
+		sink.Add(int64(s))
+	}
+}
+
+func BenchmarkCPUParallel2(b *testing.B) {
+	p := benchPool(b, 2)
+	fold := func(lo, hi int, acc float64) float64 {
+		for j := lo; j < hi; j++ {
+			acc += cpuWork(j)
+		}
+		return acc
+	}
+	add := func(x, y float64) float64 { return x + y }
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := Reduce(p, cpuItems, 16, 0.0, fold, add)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink.Add(int64(s))
+	}
+}

@@ -1,0 +1,119 @@
+/*
+ * Trampolines between the library's callback types and the functions that
+ * callbacks.go exports. Each one only converts `arg` back to the handle
+ * number and calls into Go.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bridge.h"
+#include "_cgo_export.h"
+
+static void hook_start(void *arg, unsigned index)
+{
+    micropoolGoThreadHook((uintptr_t)arg, index, 1);
+}
+
+static void hook_stop(void *arg, unsigned index)
+{
+    micropoolGoThreadHook((uintptr_t)arg, index, 0);
+}
+
+void micropool_go_config(mp_config *cfg, unsigned threads, unsigned spin_us,
+                         int pin, const char *name, uintptr_t hooks)
+{
+    mp_config_init(cfg);
+    cfg->threads = threads;
+    cfg->spin_us = spin_us;
+    cfg->pin = pin;
+    cfg->name = name;
+    if (hooks != 0) {
+        cfg->on_thread_start = hook_start;
+        cfg->on_thread_stop = hook_stop;
+        cfg->hook_arg = (void *)hooks;
+    }
+}
+
+static int join_a(void *arg)
+{
+    return micropoolGoJoinPart((uintptr_t)arg, 0);
+}
+
+static int join_b(void *arg)
+{
+    return micropoolGoJoinPart((uintptr_t)arg, 1);
+}
+
+int micropool_go_join(mp_pool *pool, uintptr_t h)
+{
+    return mp_join(pool, join_a, (void *)h, join_b, (void *)h);
+}
+
+static int range_body(void *arg, size_t begin, size_t end)
+{
+    return micropoolGoRange((uintptr_t)arg, begin, end);
+}
+
+int micropool_go_for(mp_pool *pool, size_t n, size_t grain, unsigned flags,
+                     uintptr_t h)
+{
+    return mp_for(pool, n, grain, flags, range_body, (void *)h);
+}
+
+static int reduce_map(void *arg, size_t begin, size_t end, void *acc)
+{
+    return micropoolGoMap((uintptr_t)arg, begin, end, (uint64_t *)acc);
+}
+
+static void reduce_combine(void *arg, void *acc, const void *other)
+{
+    uint64_t slot = *(const uint64_t *)other;
+    micropoolGoCombine((uintptr_t)arg, (uint64_t *)acc, slot);
+}
+
+int micropool_go_reduce(mp_pool *pool, size_t n, size_t grain, unsigned flags,
+                        uint64_t *acc, uintptr_t h)
+{
+    return mp_reduce(pool, n, grain, flags, acc, sizeof *acc,
+                     reduce_map, reduce_combine, (void *)h);
+}
+
+static int broadcast_part(void *arg, unsigned index, unsigned count)
+{
+    return micropoolGoBroadcast((uintptr_t)arg, index, count);
+}
+
+int micropool_go_broadcast(mp_pool *pool, uintptr_t h)
+{
+    return mp_broadcast(pool, broadcast_part, (void *)h);
+}
+
+static int scope_body(mp_scope *scope, void *arg)
+{
+    return micropoolGoScopeBody(scope, (uintptr_t)arg);
+}
+
+int micropool_go_scope_run(mp_pool *pool, uintptr_t h)
+{
+    return mp_scope_run(pool, scope_body, (void *)h);
+}
+
+static int run_task(void *arg)
+{
+    return micropoolGoTask((uintptr_t)arg);
+}
+
+int micropool_go_scope_spawn(mp_scope *scope, uintptr_t h)
+{
+    return mp_scope_spawn(scope, run_task, (void *)h);
+}
+
+int micropool_go_submit(mp_pool *pool, uintptr_t h, mp_task **task)
+{
+    return mp_submit(pool, run_task, (void *)h, task);
+}
+
+void micropool_go_strerror(int code, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", mp_strerror(code));
+}

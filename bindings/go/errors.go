@@ -1,0 +1,140 @@
+package micropool
+
+/*
+#include "bridge.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+	"syscall"
+)
+
+// Errno is an error code of the C library: a negative errno value, such
+// as ErrInvalid (-EINVAL). Compare it with errors.Is against the sentinel
+// values below; it also matches the syscall.Errno of the same number, so
+// errors.Is(err, syscall.EINVAL) holds for ErrInvalid.
+type Errno int
+
+// The library's error codes.
+const (
+	// ErrInvalid: a bad argument (nil callback, negative size, unknown
+	// flag, too many threads).
+	ErrInvalid Errno = C.MP_EINVAL
+	// ErrNoMemory: memory or a thread could not be had.
+	ErrNoMemory Errno = C.MP_ENOMEM
+	// ErrBusy: Task.Cancel found the task started or finished.
+	ErrBusy Errno = C.MP_EBUSY
+	// ErrDeadlock: the call would wait on itself, such as Close called
+	// from a callback of the same pool.
+	ErrDeadlock Errno = C.MP_EDEADLK
+	// ErrShutdown: the pool is being closed.
+	ErrShutdown Errno = C.MP_ESHUTDOWN
+	// ErrCanceled: Task.Wait on a task that was cancelled.
+	ErrCanceled Errno = C.MP_ECANCELED
+)
+
+// ErrClosed is returned by every method of a Pool once its Close has
+// begun. It matches ErrShutdown with errors.Is.
+var ErrClosed error = closedError{}
+
+type closedError struct{}
+
+func (closedError) Error() string        { return "micropool: pool is closed" }
+func (closedError) Is(target error) bool { return target == ErrShutdown }
+
+// Error returns the library's description of the code.
+func (e Errno) Error() string {
+	var buf [96]C.char
+	C.micropool_go_strerror(C.int(e), &buf[0], C.size_t(len(buf)))
+	return "micropool: " + C.GoString(&buf[0])
+}
+
+// Is reports whether target is the syscall.Errno with the same number, so
+// that errors.Is(ErrInvalid, syscall.EINVAL) holds.
+func (e Errno) Is(target error) bool {
+	t, ok := target.(syscall.Errno)
+	return ok && int(t) == -int(e)
+}
+
+// isLibraryCode reports whether rc is one of the library's own codes
+// rather than a callback's result: they are negative errno values.
+func isLibraryCode(rc C.int) bool {
+	return rc < 0 && rc >= -4095
+}
+
+// PanicError is the error that an operation returns when one of its
+// callbacks panicked. The panic was recovered on the thread where it
+// happened; Value is what was passed to panic and Stack the stack trace of
+// that goroutine at that moment.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+// Error describes the panic value.
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("micropool: panic in callback: %v", e.Value)
+}
+
+// Unwrap returns the panic value when it is an error, so that errors.Is
+// and errors.As see through a panic(err).
+func (e *PanicError) Unwrap() error {
+	if err, ok := e.Value.(error); ok {
+		return err
+	}
+	return nil
+}
+
+// catchPanic, deferred by every callback, turns a panic into a
+// *PanicError in *err.
+func catchPanic(err *error) {
+	if r := recover(); r != nil {
+		*err = &PanicError{Value: r, Stack: debug.Stack()}
+	}
+}
+
+// failureCode is what a Go callback returns to the library when it fails;
+// the error itself is kept in the operation's opState. It is positive, so
+// it can never be taken for one of the library's codes.
+const failureCode C.int = 1
+
+// opState keeps the first error of one operation's callbacks.
+type opState struct {
+	first atomic.Pointer[error]
+}
+
+// fail records err if it is the operation's first error and returns the
+// code that the callback hands back to the library.
+func (s *opState) fail(err error) C.int {
+	s.first.CompareAndSwap(nil, &err)
+	return failureCode
+}
+
+// err returns the first recorded error, or nil.
+func (s *opState) err() error {
+	if e := s.first.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// result turns the library's return value into the operation's error: a
+// library code becomes an Errno, a callback failure the error that the
+// callback returned or the panic it raised.
+func (s *opState) result(rc C.int) error {
+	if isLibraryCode(rc) {
+		return Errno(rc)
+	}
+	if err := s.err(); err != nil {
+		return err
+	}
+	if rc != 0 {
+		// Only Go callbacks run in an operation of this package, and they
+		// always record their error first.
+		return fmt.Errorf("micropool: operation failed with unexpected code %d", int(rc))
+	}
+	return nil
+}

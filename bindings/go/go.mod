@@ -1,0 +1,3 @@
+module micropool
+
+go 1.21

@@ -1,0 +1,247 @@
+// Package micropool is the Go binding of libmicropool, a low-latency
+// work-stealing thread pool written in C.
+//
+// A Pool of N threads starts N-1 worker threads; the goroutine that calls
+// Join, For, Reduce, Broadcast or Scope does its share of the work on its
+// own thread instead of waiting idle. The callbacks you pass run on the
+// pool's threads, truly in parallel (up to GOMAXPROCS of them run Go code at
+// the same time), and they may use the pool again: nested parallelism cannot
+// deadlock by itself.
+//
+// Errors travel back unchanged. The first error that a callback of one
+// operation returns makes the pool skip the parts of that operation that
+// have not started yet, and the operation returns that very error value once
+// the parts that did start have finished. A panic in a callback is
+// recovered on the thread where it happened and comes back the same way, as
+// a *PanicError that carries the panic value. Errors of the library itself
+// are of type Errno and can be compared with errors.Is against ErrInvalid,
+// ErrNoMemory, ErrBusy, ErrDeadlock, ErrShutdown and ErrCanceled.
+//
+// The C library never holds a Go pointer: every callback is reached through
+// a runtime/cgo.Handle that lives exactly as long as the C side may use it.
+//
+// Callbacks must not call runtime.Goexit (and so not testing.T.FailNow or
+// t.Fatal): a callback runs on a C stack frame that cannot be unwound that
+// way. Return an error or panic instead.
+//
+// The package finds the C library through pkg-config (package micropool).
+package micropool
+
+/*
+#cgo pkg-config: micropool
+#include <stdlib.h>
+#include "bridge.h"
+*/
+import "C"
+
+import (
+	"runtime/cgo"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// MaxThreads is the largest number of threads one pool may have.
+const MaxThreads = int(C.MP_THREADS_MAX)
+
+// DefaultSpin is how long an idle thread spins, looking for work, before it
+// sleeps in the kernel, unless Config.Spin says otherwise.
+const DefaultSpin = time.Duration(C.MP_SPIN_US_DEFAULT) * time.Microsecond
+
+// Version returns the version of the C library in use, such as "1.0.0".
+func Version() string {
+	return C.GoString(C.mp_version())
+}
+
+// Config describes a pool. The zero Config asks for the library's
+// defaults: one thread per CPU this process may run on, the default spin
+// window, no pinning, threads named "micropool-<i>".
+type Config struct {
+	// Threads is the number of threads in all, the calling thread counted:
+	// a pool of N threads starts N-1 workers. 0 means one per CPU that
+	// this process may run on; at most MaxThreads.
+	Threads int
+
+	// Spin is how long an idle thread looks for work before it sleeps in
+	// the kernel. 0 means DefaultSpin; a negative value means do not spin
+	// at all. It is rounded up to whole microseconds.
+	Spin time.Duration
+
+	// Pin pins worker i to the i-th CPU of the process's affinity mask,
+	// wrapping around. Calling threads are never moved.
+	Pin bool
+
+	// Name is the prefix of the worker threads' names ("<Name>-<i>", cut
+	// to 15 bytes by the system). Empty means "micropool".
+	Name string
+
+	// OnThreadStart, if not nil, runs on worker i (1..Threads-1) before it
+	// takes any work. It never runs for calling threads.
+	OnThreadStart func(index int)
+
+	// OnThreadStop, if not nil, runs on worker i after its last work,
+	// during Close.
+	OnThreadStop func(index int)
+}
+
+// Pool is a thread pool. Its methods may be called from any goroutine,
+// from several at once, and from inside the callbacks of any pool.
+type Pool struct {
+	c       atomic.Pointer[poolRef] // nil once closed
+	closing atomic.Bool             // set by the Close that destroys the pool
+	hooks   *threadHooks
+}
+
+// poolRef holds the C pool (sync/atomic cannot point at an incomplete C
+// type directly).
+type poolRef struct{ c *C.mp_pool }
+
+// threadHooks carries Config.OnThreadStart and OnThreadStop to the
+// workers. A panic in a hook cannot be returned by anything that runs at
+// that moment, so the first one is kept and Close returns it.
+type threadHooks struct {
+	start, stop func(index int)
+	handle      cgo.Handle
+	failure     opState
+}
+
+// New creates a pool described by cfg.
+//
+// It returns ErrInvalid for a negative or too large Threads or a Name that
+// holds a NUL byte, and ErrNoMemory when the threads could not be started.
+func New(cfg Config) (*Pool, error) {
+	if cfg.Threads < 0 || cfg.Threads > MaxThreads || strings.IndexByte(cfg.Name, 0) >= 0 {
+		return nil, ErrInvalid
+	}
+	var spinUS C.uint
+	switch {
+	case cfg.Spin == 0:
+		spinUS = C.MP_SPIN_US_DEFAULT
+	case cfg.Spin < 0:
+		spinUS = 0
+	default:
+		us := (cfg.Spin + time.Microsecond - 1) / time.Microsecond
+		if us > time.Duration(^uint32(0)) {
+			us = time.Duration(^uint32(0))
+		}
+		spinUS = C.uint(us)
+	}
+	pin := C.int(0)
+	if cfg.Pin {
+		pin = 1
+	}
+	var name *C.char
+	if cfg.Name != "" {
+		name = C.CString(cfg.Name)
+		defer C.free(unsafe.Pointer(name))
+	}
+
+	p := &Pool{}
+	var hookArg C.uintptr_t
+	if cfg.OnThreadStart != nil || cfg.OnThreadStop != nil {
+		p.hooks = &threadHooks{start: cfg.OnThreadStart, stop: cfg.OnThreadStop}
+		p.hooks.handle = cgo.NewHandle(p.hooks)
+		hookArg = C.uintptr_t(p.hooks.handle)
+	}
+
+	var c C.mp_config
+	C.micropool_go_config(&c, C.uint(cfg.Threads), spinUS, pin, name, hookArg)
+	var pool *C.mp_pool
+	if rc := C.mp_pool_create(&c, &pool); rc != 0 {
+		if p.hooks != nil {
+			p.hooks.handle.Delete()
+		}
+		return nil, Errno(rc)
+	}
+	p.c.Store(&poolRef{c: pool})
+	return p, nil
+}
+
+// handle returns the C pool, or ErrClosed once Close has returned.
+func (p *Pool) handle() (*C.mp_pool, error) {
+	ref := p.c.Load()
+	if ref == nil {
+		return nil, ErrClosed
+	}
+	return ref.c, nil
+}
+
+// Close runs every background task already submitted (they may still use
+// the pool; what they submit then fails with ErrShutdown), stops the
+// workers and frees the pool.
+//
+// Called from a callback or task running on this pool it returns
+// ErrDeadlock and does nothing. Once one call of Close has begun, the others
+// return ErrClosed at once. If an OnThreadStart or OnThreadStop hook
+// panicked, Close returns that panic as a *PanicError once the pool is
+// closed. Close must not race with calls of other goroutines that still use
+// the pool, other than the tasks it runs.
+func (p *Pool) Close() error {
+	if !p.closing.CompareAndSwap(false, true) {
+		return ErrClosed
+	}
+	if rc := C.mp_pool_destroy(p.c.Load().c); rc != 0 {
+		p.closing.Store(false) // ErrDeadlock: the pool goes on
+		return Errno(rc)
+	}
+	p.c.Store(nil)
+	if p.hooks != nil {
+		p.hooks.handle.Delete()
+		return p.hooks.failure.err()
+	}
+	return nil
+}
+
+// Threads returns the number of threads of the pool, the calling thread
+// counted (the resolved value when Config.Threads was 0), or 0 once the
+// pool is closed.
+func (p *Pool) Threads() int {
+	c, err := p.handle()
+	if err != nil {
+		return 0
+	}
+	return int(C.mp_pool_threads(c))
+}
+
+// ThreadIndex returns the index of the thread that runs the current
+// callback of this pool: 0 for a calling thread, 1..Threads()-1 for the
+// workers. It returns -1 when called outside any callback of this pool
+// (a goroutine started by a callback runs outside it too).
+func (p *Pool) ThreadIndex() int {
+	c, err := p.handle()
+	if err != nil {
+		return -1
+	}
+	return int(C.mp_pool_thread_index(c))
+}
+
+// Stats holds counters of a pool, totals since it was created. They may
+// lag behind by a few events.
+type Stats struct {
+	Jobs     uint64 // operations started
+	Steals   uint64 // pieces of work taken from another thread
+	Sleeps   uint64 // times a thread went to sleep in the kernel
+	Wakeups  uint64 // kernel wake-ups issued
+	TasksRun uint64 // background tasks run
+}
+
+// Stats returns the pool's counters, or ErrClosed.
+func (p *Pool) Stats() (Stats, error) {
+	c, err := p.handle()
+	if err != nil {
+		return Stats{}, err
+	}
+	var s C.mp_stats
+	s.size = C.size_t(unsafe.Sizeof(s))
+	if rc := C.mp_pool_stats(c, &s); rc != 0 {
+		return Stats{}, Errno(rc)
+	}
+	return Stats{
+		Jobs:     uint64(s.jobs),
+		Steals:   uint64(s.steals),
+		Sleeps:   uint64(s.sleeps),
+		Wakeups:  uint64(s.wakeups),
+		TasksRun: uint64(s.tasks_run),
+	}, nil
+}
