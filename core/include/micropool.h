@@ -91,7 +91,7 @@ typedef struct mp_pool mp_pool;          /* opaque */
 #define MP_THREADS_MAX 1024u
 
 /* The default spin window of an idle thread, in microseconds. */
-#define MP_SPIN_US_DEFAULT 50u
+#define MP_SPIN_US_DEFAULT 20u
 
 typedef struct mp_config {
     size_t      size;          /* sizeof(mp_config); set by mp_config_init */

@@ -10,6 +10,8 @@
  * with a CAS that moves split down. docs/design.md gives the argument. */
 #include "internal.h"
 
+#include <sched.h>
+
 #define TS(top, split) (((uint64_t)(split) << 32) | (uint32_t)(top))
 #define TS_TOP(ts) ((uint32_t)(ts))
 #define TS_SPLIT(ts) ((uint32_t)((ts) >> 32))
@@ -26,6 +28,19 @@ static void share(mp_ctx *c, uint32_t nsplit)
     mp_wake_idle(c->pool, 1);
 }
 
+/* A push onto a deque with nothing left to steal shares the new job at
+ * once, so that an idle thread can take it while the owner runs the other
+ * half; deeper pushes stay private until a thief asks. */
+static void push_slow(mp_ctx *c, uint32_t b)
+{
+    bool asked = atomic_load_explicit(&c->split_req, memory_order_relaxed);
+    if (!asked && (b != c->split || c->pool->nworkers == 0 ||
+                   TS_TOP(atomic_load_explicit(&c->ts, memory_order_relaxed)) != b))
+        return;
+    /* Share the oldest half of the private jobs (at least one). */
+    share(c, c->split + (b + 2 - c->split) / 2);
+}
+
 static inline bool push(mp_ctx *c, mp_job *job)
 {
     uint32_t b = c->bottom;
@@ -33,10 +48,8 @@ static inline bool push(mp_ctx *c, mp_job *job)
         return false;
     atomic_store_explicit(&c->slots[b], job, memory_order_relaxed);
     c->bottom = b + 1;
-    /* Share the oldest half of the private jobs (the new one alone when
-     * the private part was empty). */
     if (MP_UNLIKELY(b == c->split || atomic_load_explicit(&c->split_req, memory_order_relaxed)))
-        share(c, c->split + (b + 2 - c->split) / 2);
+        push_slow(c, b);
     return true;
 }
 
@@ -58,8 +71,13 @@ static bool pop_shared(mp_ctx *c, mp_job *job)
     /* Stolen, and with it every older job (top == b + 1 == split). The
      * thief reads the slot after its CAS; wait until it says it has (it
      * sets job->thief) before this deque may reuse index b. */
-    while (atomic_load_explicit(&job->thief, memory_order_acquire) == NULL)
-        mp_cpu_relax();
+    for (unsigned spins = 0; atomic_load_explicit(&job->thief, memory_order_acquire) == NULL;
+         spins++) {
+        if (spins < 1024)
+            mp_cpu_relax();
+        else
+            sched_yield();      /* the thief was preempted between its CAS and its read */
+    }
     atomic_store_explicit(&c->ts, TS(b, b), memory_order_release);
     c->bottom = b;
     c->split = b;
@@ -168,7 +186,7 @@ static void wait_job(mp_ctx *ctx, mp_job *job)
     }
 }
 
-int mp_join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
+static inline __attribute__((always_inline)) int join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
 {
     mp_job job = {.fn = b, .arg = b_arg, .result = 0, .owner = ctx};
     atomic_init(&job.pending, 1);
@@ -185,17 +203,20 @@ int mp_join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
     return ra ? ra : job.result;
 }
 
-int mp_join(mp_pool *pool, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
+int mp_join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
 {
-    if (MP_UNLIKELY(!pool || !a || !b))
-        return MP_EINVAL;
-    mp_ctx *ctx = mp_ctx_fast(pool);
-    if (MP_LIKELY(ctx != NULL)) {
-        mp_count(&ctx->count.jobs);
-        return mp_join_in(ctx, a, a_arg, b, b_arg);
-    }
+    return join_in(ctx, a, a_arg, b, b_arg);
+}
 
+/* mp_join from a thread that has no context in the pool yet, or with bad
+ * arguments. */
+static __attribute__((noinline)) int join_enter(mp_pool *pool, mp_fn a, void *a_arg, mp_fn b,
+                                                void *b_arg)
+{
+    if (!pool || !a || !b)
+        return MP_EINVAL;
     mp_link link;
+    mp_ctx *ctx;
     bool entered = mp_enter(pool, &link, &ctx, false);
     int r;
     if (ctx) {
@@ -209,4 +230,17 @@ int mp_join(mp_pool *pool, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
     if (entered)
         mp_leave(&link);
     return r;
+}
+
+int mp_join(mp_pool *pool, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
+{
+    /* The nested case, by far the most frequent, in a few instructions:
+     * links never name a NULL pool. */
+    mp_link *l = mp_tls_top;
+    if (MP_LIKELY(l && l->pool == pool && l->ctx && a && b)) {
+        mp_ctx *ctx = l->ctx;
+        mp_count(&ctx->count.jobs);
+        return join_in(ctx, a, a_arg, b, b_arg);
+    }
+    return join_enter(pool, a, a_arg, b, b_arg);
 }
