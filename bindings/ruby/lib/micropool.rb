@@ -1,0 +1,37 @@
+# frozen_string_literal: true
+
+# micropool: a low-latency work-stealing thread pool (libmicropool.so.1),
+# bound with the ffi gem.
+#
+#   require "micropool"
+#
+#   Micropool::Pool.open(threads: 4) do |pool|
+#     a, b = pool.join(-> { fib(20) }, -> { fib(21) })
+#     pool.each_range(10_000, 1_000) { |lo, hi| ... }
+#     total = pool.reduce(1_000_000, 0) { |lo, hi, acc| acc + (lo...hi).sum }
+#     pool.broadcast { |index, count| ... }
+#     task = pool.submit { expensive }
+#     task.wait
+#   end
+#
+# Ruby blocks hold the GVL, so the blocks of one operation take turns:
+# they never run Ruby code in parallel. Native code started from Ruby with
+# the GVL released does run in parallel on every pool thread; see
+# Micropool::Kernels (require "micropool/kernels").
+module Micropool
+  VERSION = "1.0.0"
+end
+
+require_relative "micropool/native"
+require_relative "micropool/error"
+require_relative "micropool/callbacks"
+require_relative "micropool/pool"
+require_relative "micropool/scope"
+require_relative "micropool/task"
+
+module Micropool
+  # The version of the libmicropool that is loaded, e.g. "1.0.0".
+  def self.library_version
+    Native.mp_version
+  end
+end

@@ -1,0 +1,91 @@
+# frozen_string_literal: true
+
+require "ffi"
+
+module Micropool
+  # The C ABI of libmicropool.so.1, attached with the ffi gem. Nothing here
+  # is meant to be called directly: Micropool::Pool wraps it.
+  #
+  # The library is found through the MICROPOOL_LIB environment variable (a
+  # path to libmicropool.so.1, as the build tree's tests use), else by its
+  # SONAME through the dynamic linker's search path.
+  module Native
+    extend FFI::Library
+
+    ffi_lib(ENV["MICROPOOL_LIB"] || ["libmicropool.so.1", "micropool"])
+
+    OK = 0
+    EINVAL = -22
+    ENOMEM = -12
+    EBUSY = -16
+    EDEADLK = -35
+    ESHUTDOWN = -108
+    ECANCELED = -125
+
+    THREADS_MAX = 1024
+    SPLIT_DYNAMIC = 0
+    SPLIT_STATIC = 1
+    DETERMINISTIC = 2
+
+    # mp_config, versioned by its leading size field (filled by
+    # mp_config_init, so an older layout here would still be accepted).
+    class Config < FFI::Struct
+      layout :size, :size_t,
+             :threads, :uint,
+             :spin_us, :uint,
+             :pin, :int,
+             :name, :pointer,
+             :on_thread_start, :pointer,
+             :on_thread_stop, :pointer,
+             :hook_arg, :pointer
+    end
+
+    class Stats < FFI::Struct
+      layout :size, :size_t,
+             :jobs, :uint64,
+             :steals, :uint64,
+             :sleeps, :uint64,
+             :wakeups, :uint64,
+             :tasks_run, :uint64
+    end
+
+    # Every callback's `void *arg` is declared as an integer: the binding
+    # passes a small key into its registry of live calls (see callbacks.rb),
+    # never a Ruby object's address. On the LP64 ABIs that ffi supports a
+    # pointer and a uintptr_t are passed the same way.
+    callback :mp_fn, [:uintptr_t], :int
+    callback :mp_range_fn, [:uintptr_t, :size_t, :size_t], :int
+    callback :mp_map_fn, [:uintptr_t, :size_t, :size_t, :pointer], :int
+    callback :mp_combine_fn, [:uintptr_t, :pointer, :pointer], :void
+    callback :mp_broadcast_fn, [:uintptr_t, :uint, :uint], :int
+    callback :mp_scope_fn, [:pointer, :uintptr_t], :int
+
+    attach_function :mp_version, [], :string
+    attach_function :mp_strerror, [:int], :string
+    attach_function :mp_config_init, [Config.by_ref], :void
+    attach_function :mp_pool_create, [Config.by_ref, :pointer], :int
+    attach_function :mp_pool_threads, [:pointer], :uint
+    attach_function :mp_pool_thread_index, [:pointer], :int
+    attach_function :mp_pool_stats, [:pointer, Stats.by_ref], :int
+    attach_function :mp_scope_spawn, [:pointer, :mp_fn, :uintptr_t], :int
+    attach_function :mp_submit, [:pointer, :mp_fn, :uintptr_t, :pointer], :int
+    attach_function :mp_task_done, [:pointer], :int
+    attach_function :mp_task_cancel, [:pointer], :int
+    attach_function :mp_task_release, [:pointer], :void
+
+    # Everything that may wait for work of the pool releases the GVL while
+    # it waits: a worker's callback needs the GVL to run Ruby code, and
+    # would wait forever for a caller that held it.
+    attach_function :mp_pool_destroy, [:pointer], :int, blocking: true
+    attach_function :mp_join, [:pointer, :mp_fn, :uintptr_t, :mp_fn, :uintptr_t], :int,
+                    blocking: true
+    attach_function :mp_for, [:pointer, :size_t, :size_t, :uint, :mp_range_fn, :uintptr_t],
+                    :int, blocking: true
+    attach_function :mp_reduce, [:pointer, :size_t, :size_t, :uint, :pointer, :size_t,
+                                 :mp_map_fn, :mp_combine_fn, :uintptr_t], :int, blocking: true
+    attach_function :mp_broadcast, [:pointer, :mp_broadcast_fn, :uintptr_t], :int,
+                    blocking: true
+    attach_function :mp_scope_run, [:pointer, :mp_scope_fn, :uintptr_t], :int, blocking: true
+    attach_function :mp_task_wait, [:pointer], :int, blocking: true
+  end
+end

@@ -1,0 +1,373 @@
+# frozen_string_literal: true
+
+module Micropool
+  # A work-stealing thread pool of `threads` threads, the calling thread
+  # counted (so N threads start N-1 workers).
+  #
+  #   Micropool::Pool.open(threads: 4) do |pool|
+  #     pool.each_range(1_000, 100) { |lo, hi| ... }
+  #   end
+  #
+  # Ruby blocks hold the GVL: blocks given to a pool never run Ruby code in
+  # parallel with each other. What runs in parallel is native code that the
+  # pool calls with the GVL released (see Micropool::Kernels, loaded by
+  # `require "micropool/kernels"`).
+  class Pool
+    SPLITS = {
+      dynamic: Native::SPLIT_DYNAMIC,
+      static: Native::SPLIT_STATIC,
+      deterministic: Native::DETERMINISTIC
+    }.freeze
+
+    # The native handle and whether it was destroyed, shared with the
+    # finalizer (which must not refer to the Pool itself).
+    Handle = Struct.new(:pointer, :closed)
+    private_constant :Handle
+
+    # Creates a pool, yields it and closes it when the block ends (also on
+    # an exception), returning the block's value. Without a block it
+    # returns the open pool, as new does.
+    def self.open(**options)
+      pool = new(**options)
+      return pool unless block_given?
+
+      begin
+        yield pool
+      ensure
+        pool.close
+      end
+    end
+
+    # threads:: threads in all, the calling thread counted; 0 = the CPUs
+    #           this process may run on (at most 1024).
+    # spin_us:: how long an idle thread spins before it sleeps in the
+    #           kernel (nil = the library's default, 0 = sleep at once).
+    # pin::     pin worker i to the i-th CPU of the process's affinity mask.
+    # name::    prefix of the worker threads' names.
+    def initialize(threads: 0, spin_us: nil, pin: false, name: nil)
+      config = Native::Config.new
+      Native.mp_config_init(config)
+      config[:threads] = Args.integer(threads, "threads", 0, Native::THREADS_MAX)
+      config[:spin_us] = Args.integer(spin_us, "spin_us", 0, 0xffff_ffff) unless spin_us.nil?
+      raise TypeError, "pin must be true or false, not #{pin.class}" unless [true, false].include?(pin)
+
+      config[:pin] = pin ? 1 : 0
+      unless name.nil?
+        raise TypeError, "name must be a String, not #{name.class}" unless name.is_a?(String)
+        raise ArgumentError, "name must not contain a NUL byte" if name.include?("\0")
+
+        name_ptr = FFI::MemoryPointer.from_string(name) # copied by mp_pool_create
+        config[:name] = name_ptr
+      end
+      out = FFI::MemoryPointer.new(:pointer)
+      rc = Native.mp_pool_create(config, out)
+      raise Error.for_code(rc, "mp_pool_create") unless rc == Native::OK
+
+      @handle = Handle.new(out.read_pointer, false)
+      @threads = Native.mp_pool_threads(@handle.pointer)
+      @lock = Mutex.new
+      @active = 0
+      @closing = false
+      ObjectSpace.define_finalizer(self, Pool.finalizer(@handle))
+      Pool.opened(self)
+    end
+
+    # The number of threads, the calling thread counted.
+    attr_reader :threads
+
+    def closed?
+      @handle.closed
+    end
+
+    # Waits for the background tasks already submitted (they may still use
+    # the pool), stops the workers and frees the pool. Calling it again does
+    # nothing. Raises Deadlock from a block that runs on this pool, and Busy
+    # while another thread is inside an operation of this pool.
+    def close
+      @lock.synchronize do
+        return nil if @handle.closed || @closing
+        if inside?
+          raise Deadlock.new("close called from a block running on this pool",
+                             code: Native::EDEADLK)
+        end
+        raise Busy, "the pool is in use by another thread" if @active.positive?
+
+        @closing = true
+      end
+      begin
+        rc = Native.mp_pool_destroy(@handle.pointer)
+        raise Error.for_code(rc, "mp_pool_destroy") unless rc == Native::OK
+
+        @handle.closed = true
+      ensure
+        @closing = false
+      end
+      nil
+    end
+
+    # The index of the pool thread the current code runs for: 0 on a
+    # calling thread, 1..threads-1 in a broadcast part of a worker, -1
+    # outside any work of this pool. In other blocks that run for a worker
+    # it is nil: ffi runs those on a helper Ruby thread and does not tell
+    # which worker is waiting for it.
+    def thread_index
+      frame = Callbacks.frames.reverse_each.find { |f| f[0].equal?(self) }
+      return frame[1] if frame
+
+      Native.mp_pool_thread_index(live_handle)
+    end
+
+    # Runs both callables, potentially in parallel, and returns their values
+    # as [a_value, b_value] once both have finished. If one raises, the
+    # other is skipped when it has not started yet, and the exception is
+    # raised here.
+    def join(first, second)
+      [first, second].each do |c|
+        raise TypeError, "join expects callables, got #{c.class}" unless c.respond_to?(:call)
+      end
+      operate("mp_join") do |op, ptr|
+        a = Callbacks::Entry.new(op, first)
+        b = Callbacks::Entry.new(op, second)
+        rc = Native.mp_join(ptr, Callbacks::FN, op.register(a), Callbacks::FN, op.register(b))
+        [rc, [a.result, b.result]]
+      end
+    end
+
+    # Yields disjoint, non-empty ranges lo...hi that cover 0...n exactly
+    # once. grain is the smallest range worth handing to another thread
+    # (0 = let the library pick). split: :dynamic (balanced by stealing),
+    # :static (one contiguous share per thread) or :deterministic.
+    def each_range(n, grain = 0, split: :dynamic, &block)
+      n = Args.integer(n, "n", 0, Args::SIZE_MAX)
+      grain = Args.integer(grain, "grain", 0, Args::SIZE_MAX)
+      flags = Args.split(split)
+      raise ArgumentError, "each_range needs a block" unless block
+
+      operate("mp_for") do |op, ptr|
+        entry = Callbacks::Entry.new(op, block)
+        [Native.mp_for(ptr, n, grain, flags, Callbacks::RANGE, op.register(entry)), self]
+      end
+    end
+
+    # A parallel fold over 0...n. Each part starts from (a copy of)
+    # `identity`; the block folds the items lo...hi into it and returns the
+    # new accumulator. `combine` (a Symbol or a callable of two arguments)
+    # merges partial results, always left with right in range order, so it
+    # must be associative but need not be commutative. split: :dynamic,
+    # :static or :deterministic (the partition depends only on n and grain,
+    # so the result is the same whatever the number of threads).
+    def reduce(n, identity, grain = 0, combine: :+, split: :dynamic, &block)
+      n = Args.integer(n, "n", 0, Args::SIZE_MAX)
+      grain = Args.integer(grain, "grain", 0, Args::SIZE_MAX)
+      flags = Args.split(split)
+      combiner = Args.combiner(combine)
+      raise ArgumentError, "reduce needs a block" unless block
+
+      operate("mp_reduce") do |op, ptr|
+        reduction = Callbacks::Reduction.new(op, block, identity, combiner)
+        key = op.register(reduction)
+        acc = FFI::MemoryPointer.new(:uint64) # zeroed: the identity
+        rc = Native.mp_reduce(ptr, n, grain, flags, acc, Callbacks::Reduction::SLOT,
+                              Callbacks::MAP, Callbacks::COMBINE, key)
+        [rc, rc.zero? && !op.failure ? reduction.load(acc) : nil]
+      end
+    end
+
+    # Runs the block once for every index 0...threads, each on its own pool
+    # thread (so a barrier among the parts works), and returns the blocks'
+    # values by index. Raises Deadlock when called from a block that a
+    # helper thread runs for a worker of this pool (that worker could not
+    # run its part).
+    def broadcast(&block)
+      raise ArgumentError, "broadcast needs a block" unless block
+      if Callbacks.frames.any? { |f| f[0].equal?(self) && f[2] }
+        raise Deadlock.new("broadcast from a block that runs for a worker of this pool " \
+                           "would wait on that worker", code: Native::EDEADLK)
+      end
+
+      operate("mp_broadcast") do |op, ptr|
+        entry = Callbacks::Entry.new(op, block)
+        entry.result = Array.new(@threads)
+        [Native.mp_broadcast(ptr, Callbacks::BROADCAST, op.register(entry)), entry.result]
+      end
+    end
+
+    # Yields a Scope; tasks spawned into it (also from inside other tasks)
+    # may run on any thread of the pool, and scope returns, with the
+    # block's value, only when the block and every task have finished.
+    def scope(&block)
+      raise ArgumentError, "scope needs a block" unless block
+
+      scope = nil
+      operate("mp_scope_run") do |op, ptr|
+        body = lambda do |scope_ptr|
+          scope = Scope.new(op, scope_ptr)
+          block.call(scope)
+        end
+        entry = Callbacks::Entry.new(op, body)
+        [Native.mp_scope_run(ptr, Callbacks::SCOPE, op.register(entry)), entry.result]
+      end
+    ensure
+      scope&.send(:finish)
+    end
+
+    # Queues the block as a background task (the lower priority tier) and
+    # returns a Task; with detach: true returns nil, and an exception in
+    # the block is only reported on $stderr. The block never runs on the
+    # calling thread before submit returns.
+    def submit(detach: false, &block)
+      raise ArgumentError, "submit needs a block" unless block
+      raise TypeError, "detach must be true or false" unless [true, false].include?(detach)
+
+      ptr = acquire
+      begin
+        Task.submit(self, ptr, block, detach)
+      ensure
+        release
+      end
+    end
+
+    # The pool's counters as a Hash (:jobs, :steals, :sleeps, :wakeups,
+    # :tasks_run).
+    def stats
+      out = Native::Stats.new
+      out[:size] = Native::Stats.size
+      rc = Native.mp_pool_stats(live_handle, out)
+      raise Error.for_code(rc, "mp_pool_stats") unless rc == Native::OK
+
+      %i[jobs steals sleeps wakeups tasks_run].to_h { |k| [k, out[k]] }
+    end
+
+    def inspect
+      state = closed? ? "closed" : "#{@threads} threads"
+      "#<#{self.class.name} #{state}>"
+    end
+
+    # The native mp_pool *, for code that passes the pool to a C library
+    # that uses micropool itself (Micropool::Kernels does).
+    def to_ptr
+      live_handle
+    end
+
+    # @api private: the handle while a callback of this pool runs (the
+    # operation that runs it keeps the pool open).
+    def handle_for_callback
+      @handle.pointer
+    end
+
+    # @api private: an operation starts; returns the handle.
+    def acquire
+      @lock.synchronize do
+        raise ClosedError, "the pool is closed" if @handle.closed
+        raise ClosedError, "the pool is closing" if @closing && !inside?
+
+        @active += 1
+      end
+      @handle.pointer
+    end
+
+    # @api private
+    def release
+      @lock.synchronize { @active -= 1 }
+    end
+
+    private
+
+    def live_handle
+      raise ClosedError, "the pool is closed" if @handle.closed
+
+      @handle.pointer
+    end
+
+    # Is the current Ruby thread running a block of this pool?
+    def inside?
+      Callbacks.frames.any? { |f| f[0].equal?(self) }
+    end
+
+    # Runs one C call: yields a fresh Operation and the handle, expects
+    # [rc, value] back, raises what failed and returns value.
+    def operate(what)
+      ptr = acquire
+      op = Callbacks::Operation.new(self)
+      begin
+        rc, value = yield op, ptr
+        op.check(rc, what)
+        value
+      ensure
+        op.release
+        release
+      end
+    end
+
+    class << self
+      # The finalizer of an unclosed pool. Blocks that a pool may still
+      # call keep the pool reachable (through their operation), so by the
+      # time it runs no Ruby code is pending on the pool.
+      def finalizer(handle)
+        lambda do |_id|
+          next if handle.closed
+
+          handle.closed = true
+          Native.mp_pool_destroy(handle.pointer)
+        end
+      end
+
+      # Pools still open when the interpreter exits are closed by an
+      # at_exit hook, while Ruby threads can still run their pending tasks
+      # (finalizers run too late for that).
+      def opened(pool)
+        OPEN_LOCK.synchronize { OPEN[pool] = pool.instance_variable_get(:@handle) }
+      end
+
+      def close_all_open
+        pools = OPEN_LOCK.synchronize { OPEN.keys }
+        pools.each do |pool|
+          next if pool.closed?
+
+          pool.close
+        rescue Error => e
+          warn "micropool: could not close #{pool.inspect} at exit: #{e.message}"
+        end
+      end
+    end
+
+    OPEN = ObjectSpace::WeakMap.new
+    OPEN_LOCK = Mutex.new
+    private_constant :OPEN, :OPEN_LOCK
+  end
+
+  at_exit { Pool.close_all_open }
+
+  # Argument checks shared by the pool's methods: wrong types raise
+  # TypeError, wrong values ArgumentError, before anything reaches C.
+  # @api private
+  module Args
+    SIZE_MAX = (1 << (8 * FFI.type_size(:size_t))) - 1
+
+    module_function
+
+    def integer(value, name, min, max)
+      raise TypeError, "#{name} must be an Integer, not #{value.class}" unless value.is_a?(Integer)
+      unless value.between?(min, max)
+        raise ArgumentError, "#{name} must be in #{min}..#{max}, got #{value}"
+      end
+
+      value
+    end
+
+    def split(value)
+      raise TypeError, "split must be a Symbol, not #{value.class}" unless value.is_a?(Symbol)
+
+      Pool::SPLITS.fetch(value) do
+        raise ArgumentError, "split must be one of #{Pool::SPLITS.keys.inspect}, got #{value.inspect}"
+      end
+    end
+
+    def combiner(value)
+      return value.to_proc if value.is_a?(Symbol)
+      return value if value.respond_to?(:call)
+
+      raise TypeError, "combine must be a Symbol or a callable, not #{value.class}"
+    end
+  end
+end
