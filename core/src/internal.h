@@ -78,6 +78,7 @@ struct mp_ctx {
     unsigned index;                 /* 0 for external slots, i for worker i */
     mp_pool *pool;
     uint64_t bseen;                 /* broadcasts this worker has run */
+    uint64_t flat_seen;             /* the last flat loop it joined */
     mp_counters count;
     pthread_t thread;
 
@@ -108,6 +109,14 @@ struct mp_pool {
     alignas(MP_CACHELINE) _Atomic uint32_t sleepers;  /* idle workers asleep */
     _Atomic uint64_t wakeups;
     alignas(MP_CACHELINE) _Atomic uint32_t stop;      /* workers: exit */
+
+    /* The flat loop slot: one mp_for/mp_reduce at a time is published
+     * here, where every idle worker sees it at once (loop.c). */
+    alignas(MP_CACHELINE) _Atomic uint32_t flat_busy;  /* claimed by a caller */
+    alignas(MP_CACHELINE) _Atomic uint64_t flat_seq;   /* odd: a loop is open */
+    _Atomic(struct mp_loop *) flat_loop;
+    _Atomic(mp_ctx *) flat_waiter;
+    alignas(MP_CACHELINE) _Atomic uint32_t flat_active; /* workers inside it */
 
     /* Broadcasts: a list in publication order, guarded by bmu. */
     pthread_mutex_t bmu;
@@ -231,6 +240,16 @@ MP_HIDDEN void mp_run_stolen(mp_ctx *self, mp_job *job);
 MP_HIDDEN bool mp_any_shared(mp_pool *pool);
 /* Tries to steal one job from any other deque and run it. */
 MP_HIDDEN bool mp_steal_and_run(mp_ctx *self);
+
+/* ---- loop.c ---- */
+/* Joins the open flat loop, if any this worker has not joined yet. */
+MP_HIDDEN bool mp_flat_participate(mp_ctx *self);
+
+static inline bool mp_flat_open(mp_pool *pool, mp_ctx *self, memory_order mo)
+{
+    uint64_t s = atomic_load_explicit(&pool->flat_seq, mo);
+    return (s & 1) && s != self->flat_seen;
+}
 
 /* ---- broadcast.c ---- */
 /* Runs the broadcast parts addressed to worker context `ctx` (index >= 1),

@@ -92,7 +92,53 @@ static size_t count_parts(const mp_pool *pool, size_t n, size_t grain, unsigned 
     return by_grain < cap ? by_grain : cap;
 }
 
-/* Runs every part of L, in parallel when the pool has room. */
+bool mp_flat_participate(mp_ctx *self)
+{
+    mp_pool *pool = self->pool;
+    uint64_t s = atomic_load_explicit(&pool->flat_seq, memory_order_acquire);
+    if (!(s & 1) || s == self->flat_seen)
+        return false;
+    self->flat_seen = s;
+    /* Announce, then check the loop is still open: the caller closes it
+     * before it waits for flat_active to drop to 0, so either it sees
+     * this increment or this thread sees the loop closed (seq_cst). */
+    atomic_fetch_add_explicit(&pool->flat_active, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&pool->flat_seq, memory_order_seq_cst) == s) {
+        mp_count(&self->count.steals);
+        loop_work(atomic_load_explicit(&pool->flat_loop, memory_order_relaxed));
+    }
+    if (atomic_fetch_sub_explicit(&pool->flat_active, 1, memory_order_seq_cst) == 1) {
+        mp_ctx *w = atomic_load_explicit(&pool->flat_waiter, memory_order_seq_cst);
+        if (w)
+            mp_wake_ctx(pool, w);
+    }
+    return true;
+}
+
+/* Publishes L in the pool's flat slot, works on it, closes it and waits
+ * for the workers that joined. False if the slot was taken. */
+static bool run_flat(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
+{
+    if (atomic_load_explicit(&pool->flat_busy, memory_order_relaxed) ||
+        atomic_exchange_explicit(&pool->flat_busy, 1, memory_order_acquire))
+        return false;
+    uint64_t s = atomic_load_explicit(&pool->flat_seq, memory_order_relaxed);
+    atomic_store_explicit(&pool->flat_loop, L, memory_order_relaxed);
+    atomic_store_explicit(&pool->flat_waiter, ctx, memory_order_relaxed);
+    atomic_store_explicit(&pool->flat_seq, s + 1, memory_order_seq_cst);
+    size_t helpers = L->parts - 1;
+    mp_wake_idle(pool, helpers < pool->nworkers ? (unsigned)helpers : pool->nworkers);
+
+    loop_work(L);
+
+    atomic_store_explicit(&pool->flat_seq, s + 2, memory_order_seq_cst);
+    mp_wait_zero(ctx, &pool->flat_active);
+    atomic_store_explicit(&pool->flat_busy, 0, memory_order_release);
+    return true;
+}
+
+/* Runs every part of L, in parallel when the pool has room: through the
+ * flat slot when it is free, else through tickets in the deques. */
 static void run_loop(mp_pool *pool, mp_loop *L)
 {
     mp_link link;
@@ -100,10 +146,10 @@ static void run_loop(mp_pool *pool, mp_loop *L)
     bool entered = mp_enter(pool, &link, &ctx, false);
     if (ctx) {
         mp_count(&ctx->count.jobs);
-        if (pool->nthreads > 1)
-            mp_join_in(ctx, loop_work, L, loop_ticket, L);
-        else
+        if (pool->nthreads == 1)
             loop_work(L);
+        else if (!run_flat(pool, ctx, L))
+            mp_join_in(ctx, loop_work, L, loop_ticket, L);
     } else {
         loop_work(L);
     }

@@ -67,18 +67,20 @@ static int nth_cpu(const cpu_set_t *set, unsigned count, unsigned i)
 
 bool mp_work_visible(mp_pool *pool, mp_ctx *self)
 {
-    return mp_bcast_pending_sc(self) || mp_any_shared(pool) ||
+    return mp_bcast_pending_sc(self) || mp_flat_open(pool, self, memory_order_seq_cst) ||
+           mp_any_shared(pool) ||
            atomic_load_explicit(&pool->scope_queued, memory_order_seq_cst) != 0 ||
            atomic_load_explicit(&pool->tq_len, memory_order_seq_cst) != 0 ||
            atomic_load_explicit(&pool->stop, memory_order_seq_cst) != 0;
 }
 
-/* One round of looking for work, in priority order: broadcast parts,
- * foreground jobs of other threads, scope tasks, background tasks. */
+/* One round of looking for work, in priority order: broadcast parts, the
+ * flat loop, foreground jobs of other threads, scope tasks, background
+ * tasks. */
 static bool find_work(mp_ctx *self)
 {
     mp_pool *pool = self->pool;
-    return mp_bcast_run_pending(self) || mp_steal_and_run(self) ||
+    return mp_bcast_run_pending(self) || mp_flat_participate(self) || mp_steal_and_run(self) ||
            mp_scope_run_one(pool) || mp_task_run_one(pool, self);
 }
 
