@@ -1,0 +1,52 @@
+/*
+ * backend_seq.c: the sequential baselines. "seq" is what one thread does
+ * without any pool (plain recursive fib, a counting loop, the C library's
+ * qsort); "seq-quicksort" is the very quicksort the parallel rows run,
+ * without the joins, so that a sort's speed-up can be read both ways.
+ */
+#define _GNU_SOURCE
+
+#include "bench.h"
+
+#include <stdlib.h>
+
+static const char *seq_start(unsigned threads)
+{
+    (void)threads;
+    return NULL;
+}
+
+static void seq_stop(void)
+{
+}
+
+static long seq_fib(int n)
+{
+    return bench_fib_seq(n);
+}
+
+static uint64_t seq_count(uint64_t n)
+{
+    return bench_count_range(0, n);
+}
+
+static void seq_qsort(int *v, size_t n)
+{
+    qsort(v, n, sizeof *v, bench_cmp_int);
+}
+
+const bench_backend bench_seq = {
+    .name = "seq",
+    .start = seq_start,
+    .stop = seq_stop,
+    .fib = seq_fib,
+    .count = seq_count,
+    .sort = seq_qsort,
+};
+
+const bench_backend bench_seq_quicksort = {
+    .name = "seq-quicksort",
+    .start = seq_start,
+    .stop = seq_stop,
+    .sort = bench_quicksort_seq,
+};

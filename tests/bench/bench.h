@@ -1,0 +1,105 @@
+/*
+ * bench.h: what the benchmark's runners share.
+ *
+ * The benchmark is one driver (driver.c) and a few runner programs. Every
+ * runner is the same harness (harness.c) and kernels (kernels.c) linked
+ * with one or more backends: micropool, the sequential baseline and a plain
+ * mutex + condition variable pool (runner_core.c), GCC OpenMP and LLVM
+ * OpenMP (backend_omp.c, built once with each compiler), oneTBB
+ * (backend_tbb.cpp). libgomp and libomp export the same symbols, so they
+ * cannot share a process; and the two OMP_WAIT_POLICY settings of libgomp
+ * are read once at start-up. So the driver runs every batch of samples in a
+ * fresh runner process with the right environment, and reads back lines of
+ * text (see harness.c for their format).
+ */
+#ifndef MP_BENCH_H
+#define MP_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- clock */
+uint64_t bench_now_ns(void);            /* CLOCK_MONOTONIC */
+void     bench_sleep_ns(uint64_t ns);
+
+/* ---------------------------------------------------------------- kernels */
+
+/* Counts from begin to end one increment at a time (the seeds' workload);
+ * returns end - begin. The compiler may neither vectorize nor fold it. */
+uint64_t bench_count_range(uint64_t begin, uint64_t end);
+
+/* Plain recursive Fibonacci: the sequential baseline of the join test. */
+long bench_fib_seq(int n);
+/* How many joins a fib(n) with a join at every level n >= 2 performs. */
+uint64_t bench_fib_joins(int n);
+
+/* Quicksort pieces shared by every parallel quicksort: below the cut-off a
+ * part is sorted sequentially (the seeds' example uses 5000). */
+#define BENCH_SORT_CUTOFF 5000u
+void   bench_quicksort_seq(int *v, size_t n);
+/* Hoare partition around a median of three: returns m in [1, n-1] with
+ * every v[0..m) <= every v[m..n). Needs n >= 2. */
+size_t bench_partition(int *v, size_t n);
+void   bench_fill_random(int *v, size_t n, uint64_t seed);
+int    bench_is_sorted(const int *v, size_t n);
+int    bench_cmp_int(const void *a, const void *b);
+
+/* Which threads ran a part. A part calls bench_mark_part(); each thread
+ * counts its parts in a cache line of its own, so marking costs a few
+ * instructions and no traffic between threads. */
+void     bench_mark_part(void);
+void     bench_marks_reset(void);       /* zero the counts */
+unsigned bench_marks_threads(void);     /* threads with at least one part */
+uint64_t bench_marks_total(void);       /* parts in all */
+uint64_t bench_marks_mine(void);        /* parts of the calling thread */
+
+/* The tiny background task: one relaxed atomic increment. */
+int      bench_tick(void *unused);
+void     bench_ticks_reset(void);
+uint64_t bench_ticks(void);             /* acquire load */
+
+/* ---------------------------------------------------------------- backends */
+typedef int (*bench_job_fn)(void *arg);
+
+/* One runtime. An operation a runtime does not offer is NULL, and the
+ * harness answers "skip" for it. */
+typedef struct bench_backend {
+    const char *name;
+    /* Creates the pool of `threads` threads, the caller counted. Returns
+     * NULL, or why the runtime cannot run here. */
+    const char *(*start)(unsigned threads);
+    void (*stop)(void);
+    /* How long the pool needs, once idle, before its threads sleep in the
+     * kernel (its default spin window or block time, with a margin). */
+    unsigned settle_ms;
+
+    /* fork-join: one empty parallel reduction over the items 0..threads-1
+     * that calls bench_mark_part() and adds 1 for each item; returns the
+     * sum. */
+    uint64_t (*empty_reduce)(unsigned threads);
+    /* join: fib(n) with a join at every level and no cut-off. */
+    long (*fib)(int n);
+    /* counting to n, split in one share per thread; returns the count. */
+    uint64_t (*count)(uint64_t n);
+    /* wake-up and idle: hands fn(arg) to a pool thread other than the
+     * caller, from outside the pool. May return before fn has run. */
+    void (*post)(bench_job_fn fn, void *arg);
+    /* background tasks: n times bench_tick as tasks submitted from the
+     * calling thread, then waits until all have run. 0 on success. */
+    int (*tasks)(size_t n);
+    /* sorts v[0..n) ascending. */
+    void (*sort)(int *v, size_t n);
+} bench_backend;
+
+/* Each runner defines its backends, NULL-terminated. */
+extern const bench_backend *const bench_backends[];
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MP_BENCH_H */

@@ -1,0 +1,938 @@
+/*
+ * driver.c: micropool-bench, micropool and its peers side by side.
+ *
+ * usage: micropool-bench [--quick] [--threads T] [--plot FILE.svg]
+ *                        [--only W1,W2,...]
+ *   --quick        fewer samples: under a minute on 2 cores
+ *   --threads T    threads of every pool, the calling thread counted
+ *                  (default: the CPUs this process may run on)
+ *   --plot FILE    draw the counting curves with gnuplot into FILE (SVG)
+ *   --only LIST    run only these workloads: forkjoin, fib, count, wakeup,
+ *                  idle, tasks, sort, allocs
+ *
+ * Every batch of samples runs in a fresh runner process (see bench.h for
+ * why), and the runtimes take turns batch by batch, in a rotating order,
+ * so that a drift of the machine hits all of them alike. The driver prints
+ * a Markdown table of medians per workload with the ratio micropool / peer
+ * on every row, and one "result:" line per figure for scripts.
+ *
+ * Exit status: 0 when every run worked, 1 when a runner reported a wrong
+ * result or crashed, or a micropool call allocated memory after warm-up.
+ * Times are reported, never judged.
+ */
+#define _GNU_SOURCE
+
+#include "bench_config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* ---------------------------------------------------------------- runtimes */
+enum rt {
+    MICROPOOL, MICROPOOL_HANDLES, SEQ, SEQ_QUICKSORT, CVPOOL,
+    GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB, ALLOCS, RT_COUNT
+};
+
+struct runtime {
+    const char *id;          /* in result: lines */
+    const char *label;       /* in tables */
+    const char *exe;         /* runner program, beside this one */
+    const char *backend;     /* backend inside the runner */
+    const char *wait_policy; /* OMP_WAIT_POLICY for it; NULL: unset */
+    const char *skip;        /* why it does not run, NULL if it does */
+};
+
+static struct runtime rts[RT_COUNT] = {
+    [MICROPOOL] = { "micropool", "micropool", "micropool-bench-run", "micropool", NULL, NULL },
+    [MICROPOOL_HANDLES] = { "micropool-handles", "micropool, a handle per task",
+                            "micropool-bench-run", "micropool-handles", NULL, NULL },
+    [SEQ] = { "seq", "sequential", "micropool-bench-run", "seq", NULL, NULL },
+    [SEQ_QUICKSORT] = { "seq-quicksort", "sequential quicksort (same code)",
+                        "micropool-bench-run", "seq-quicksort", NULL, NULL },
+    [CVPOOL] = { "cvpool", "mutex + condvar pool", "micropool-bench-run", "cvpool", NULL, NULL },
+    [GOMP_ACTIVE] = { "gomp-active", "GCC OpenMP, active wait", "micropool-bench-gomp", "omp",
+                      "active", MP_BENCH_GOMP_MISSING },
+    [GOMP_PASSIVE] = { "gomp-passive", "GCC OpenMP, passive wait", "micropool-bench-gomp", "omp",
+                       "passive", MP_BENCH_GOMP_MISSING },
+    [LLVM_OMP] = { "llvm-omp", "LLVM OpenMP", "micropool-bench-llvm-omp", "omp", NULL,
+                   MP_BENCH_LLVM_OMP_MISSING },
+    [TBB] = { "tbb", "oneTBB", "micropool-bench-tbb", "tbb", NULL, MP_BENCH_TBB_MISSING },
+    [ALLOCS] = { "micropool", "micropool", "micropool-bench-allocs", NULL, NULL, NULL },
+};
+
+static char exe_dir[PATH_MAX];
+static unsigned threads;
+static int quick;
+static int broken;
+
+/* ---------------------------------------------------------------- samples */
+struct series {
+    enum rt rt;
+    char workload[16];
+    char param[32];
+    double *v;
+    size_t n, cap;
+};
+
+static struct series *all;
+static size_t n_all, cap_all;
+
+static struct series *series_of(enum rt rt, const char *workload, const char *param, int create)
+{
+    for (size_t i = 0; i < n_all; i++)
+        if (all[i].rt == rt && !strcmp(all[i].workload, workload) && !strcmp(all[i].param, param))
+            return &all[i];
+    if (!create)
+        return NULL;
+    if (n_all == cap_all) {
+        cap_all = cap_all ? 2 * cap_all : 64;
+        all = realloc(all, cap_all * sizeof *all);
+        if (!all) {
+            perror("micropool-bench");
+            exit(1);
+        }
+    }
+    struct series *s = &all[n_all++];
+    memset(s, 0, sizeof *s);
+    s->rt = rt;
+    snprintf(s->workload, sizeof s->workload, "%s", workload);
+    snprintf(s->param, sizeof s->param, "%s", param);
+    return s;
+}
+
+static void add_value(enum rt rt, const char *workload, const char *param, double v)
+{
+    struct series *s = series_of(rt, workload, param, 1);
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 16;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+        if (!s->v) {
+            perror("micropool-bench");
+            exit(1);
+        }
+    }
+    s->v[s->n++] = v;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of a series, NAN when there is none. */
+static double median(enum rt rt, const char *workload, const char *param)
+{
+    struct series *s = series_of(rt, workload, param, 0);
+    if (!s || s->n == 0)
+        return NAN;
+    qsort(s->v, s->n, sizeof *s->v, cmp_double);
+    return s->n % 2 ? s->v[s->n / 2] : (s->v[s->n / 2 - 1] + s->v[s->n / 2]) / 2;
+}
+
+static size_t count_of(enum rt rt, const char *workload, const char *param)
+{
+    struct series *s = series_of(rt, workload, param, 0);
+    return s ? s->n : 0;
+}
+
+/* ---------------------------------------------------------------- runners */
+
+/* The environment of a runner: ours without OMP_WAIT_POLICY, plus the
+ * runtime's own policy. */
+static char **runner_env(const struct runtime *r)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 2, sizeof *env);
+    if (!env)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "OMP_WAIT_POLICY=", 16) != 0)
+            env[k++] = environ[i];
+    static char policy[64];
+    if (r->wait_policy) {
+        snprintf(policy, sizeof policy, "OMP_WAIT_POLICY=%s", r->wait_policy);
+        env[k++] = policy;
+    }
+    env[k] = NULL;
+    return env;
+}
+
+/* Runs one batch and files its lines under `workload`. Returns 0 when it
+ * ran, 1 when the runtime skipped it (r->skip then says why), -1 when the
+ * run broke. */
+static int run_batch(enum rt id, const char *workload, unsigned samples, unsigned budget_ms,
+                     const char *const *params)
+{
+    struct runtime *r = &rts[id];
+    char path[PATH_MAX + 64], a_threads[16], a_samples[16], a_budget[16];
+    snprintf(path, sizeof path, "%s/%s", exe_dir, r->exe);
+    snprintf(a_threads, sizeof a_threads, "%u", threads);
+    snprintf(a_samples, sizeof a_samples, "%u", samples);
+    snprintf(a_budget, sizeof a_budget, "%u", budget_ms);
+    const char *argv[64];
+    int argc = 0;
+    argv[argc++] = path;
+    if (r->backend) {
+        argv[argc++] = r->backend;
+        argv[argc++] = workload;
+        argv[argc++] = a_threads;
+        argv[argc++] = a_samples;
+        argv[argc++] = a_budget;
+        for (int i = 0; params && params[i] && argc < 63; i++)
+            argv[argc++] = params[i];
+    } else {
+        argv[argc++] = a_threads;
+    }
+    argv[argc] = NULL;
+
+    int fds[2];
+    if (pipe(fds) != 0) {
+        perror("micropool-bench: pipe");
+        exit(1);
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    posix_spawn_file_actions_addclose(&fa, fds[1]);
+    char **env = runner_env(r);
+    pid_t pid;
+    int err = posix_spawn(&pid, path, &fa, NULL, (char *const *)argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    free(env);
+    close(fds[1]);
+    if (err != 0) {
+        close(fds[0]);
+        static char why[PATH_MAX + 128];
+        snprintf(why, sizeof why, "cannot run %s: %s", path, strerror(err));
+        r->skip = why;
+        return 1;
+    }
+
+    FILE *in = fdopen(fds[0], "r");
+    char *line = NULL;
+    size_t cap = 0;
+    int skipped = 0;
+    while (in && getline(&line, &cap, in) > 0) {
+        line[strcspn(line, "\n")] = 0;
+        char param[64], key[64];
+        double v;
+        if (sscanf(line, "sample %63s %lf", param, &v) == 2) {
+            add_value(id, workload, param, v);
+        } else if (sscanf(line, "info %63s %63s %lf", param, key, &v) == 3) {
+            add_value(id, workload, key, v);
+        } else if (!strncmp(line, "skip ", 5)) {
+            static char why[RT_COUNT][256];
+            snprintf(why[id], sizeof why[id], "%s", line + 5);
+            r->skip = why[id];
+            skipped = 1;
+        } else {
+            fprintf(stderr, "micropool-bench: %s: unexpected line: %s\n", r->id, line);
+        }
+    }
+    free(line);
+    if (in)
+        fclose(in);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return skipped;
+    if (WIFSIGNALED(status))
+        fprintf(stderr, "micropool-bench: %s %s: killed by signal %d (%s)\n", r->id, workload,
+                WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        fprintf(stderr, "micropool-bench: %s %s: exit status %d\n", r->id, workload,
+                WEXITSTATUS(status));
+    broken = 1;
+    return -1;
+}
+
+struct plan {
+    unsigned rounds, samples, budget_ms;
+};
+
+/* Runs `rounds` batches of every runtime in `list`, taking turns. */
+static void collect(const char *workload, const enum rt *list, size_t k, struct plan p,
+                    const char *const *params)
+{
+    int active[RT_COUNT] = { 0 };
+    for (size_t j = 0; j < k; j++)
+        active[list[j]] = rts[list[j]].skip == NULL;
+    for (unsigned round = 0; round < p.rounds; round++) {
+        for (size_t j = 0; j < k; j++) {
+            enum rt id = list[(j + round) % k];
+            if (!active[id])
+                continue;
+            if (run_batch(id, workload, p.samples, p.budget_ms, params) != 0)
+                active[id] = 0;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- output */
+static void result(const char *workload, enum rt id, const char *param, const char *metric, double v,
+                   size_t samples, double ratio)
+{
+    if (isnan(v))
+        return;
+    printf("result: workload=%s runtime=%s threads=%u param=%s metric=%s value=%.6g samples=%zu",
+           workload, rts[id].id, threads, param, metric, v, samples);
+    if (!isnan(ratio))
+        printf(" micropool_ratio=%.4g", ratio);
+    printf("\n");
+}
+
+static const char *fmt(char *buf, size_t size, double v, int decimals)
+{
+    if (isnan(v))
+        snprintf(buf, size, "-");
+    else if (isinf(v))
+        snprintf(buf, size, "inf");
+    else
+        snprintf(buf, size, "%.*f", decimals, v);
+    return buf;
+}
+
+/* mp / peer, NAN when either is missing or the peer is 0 */
+static double ratio(double mp, double peer)
+{
+    if (isnan(mp) || isnan(peer) || peer == 0)
+        return NAN;
+    return mp / peer;
+}
+
+static void skipped_rows(const enum rt *list, size_t k)
+{
+    for (size_t j = 0; j < k; j++)
+        if (rts[list[j]].skip)
+            printf("- %s: skipped: %s\n", rts[list[j]].label, rts[list[j]].skip);
+}
+
+static void heading(const char *title)
+{
+    printf("\n## %s\n\n", title);
+    fflush(stdout);
+}
+
+/* ---------------------------------------------------------------- workloads */
+static const enum rt fork_rts[] = { MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB };
+static const enum rt fib_rts[] = { SEQ, MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB };
+static const enum rt task_rts[] = { MICROPOOL, MICROPOOL_HANDLES, TBB, CVPOOL };
+static const enum rt sort_rts[] = { SEQ, SEQ_QUICKSORT, MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE,
+                                    LLVM_OMP, TBB };
+#define LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* figures the targets section reads */
+static double fig_fork_mp = NAN, fig_fork_llvm = NAN, fig_fork_threads = NAN;
+static double fig_fib_x = NAN;
+/* break-even: -1 = not measured, NAN = never */
+static double fig_be_mp = -1, fig_be_llvm = -1;
+static double fig_wake_mp = NAN, fig_wake_gomp = NAN;
+static double fig_idle = NAN, fig_tick = NAN;
+static double fig_tasks_mp = NAN, fig_tasks_tbb = NAN;
+static double fig_allocs = NAN;
+
+static void bench_forkjoin(void)
+{
+    struct plan p = quick ? (struct plan){ 3, 10, 300 } : (struct plan){ 8, 25, 1000 };
+    heading("1. Fork-join: one empty parallel reduction over T threads, back to back");
+    collect("forkjoin", fork_rts, LEN(fork_rts), p, NULL);
+    double mp = median(MICROPOOL, "forkjoin", "-");
+    printf("| runtime | ns per call | threads that ran a part | parts run off the caller | micropool / runtime |\n");
+    printf("|---|---:|---:|---:|---:|\n");
+    for (size_t j = 0; j < LEN(fork_rts); j++) {
+        enum rt id = fork_rts[j];
+        double v = median(id, "forkjoin", "-");
+        if (isnan(v))
+            continue;
+        double used = median(id, "forkjoin", "threads_used");
+        double share = median(id, "forkjoin", "helper_share");
+        char a[32], b[32], c[32], d[32];
+        printf("| %s | %s | %s | %s%% | %s |\n", rts[id].label, fmt(a, sizeof a, v, 0),
+               fmt(b, sizeof b, used, 0), fmt(c, sizeof c, 100 * share, 0),
+               fmt(d, sizeof d, ratio(mp, v), 2));
+    }
+    printf("\nmicropool: mp_reduce(n = T, grain 1, MP_SPLIT_STATIC); OpenMP: a parallel region with "
+           "reduction(+); oneTBB: parallel_reduce over T items. Below 1 in the last column: "
+           "micropool is faster.\n");
+    skipped_rows(fork_rts, LEN(fork_rts));
+    printf("\n");
+    for (size_t j = 0; j < LEN(fork_rts); j++) {
+        enum rt id = fork_rts[j];
+        double v = median(id, "forkjoin", "-");
+        result("forkjoin", id, "-", "ns_per_call", v, count_of(id, "forkjoin", "-"), ratio(mp, v));
+        result("forkjoin", id, "-", "threads_used", median(id, "forkjoin", "threads_used"),
+               count_of(id, "forkjoin", "threads_used"), NAN);
+        result("forkjoin", id, "-", "parts_off_caller", median(id, "forkjoin", "helper_share"),
+               count_of(id, "forkjoin", "helper_share"), NAN);
+    }
+    fig_fork_mp = mp;
+    fig_fork_llvm = median(LLVM_OMP, "forkjoin", "-");
+    fig_fork_threads = median(MICROPOOL, "forkjoin", "threads_used");
+}
+
+static double fib_joins(int n)
+{
+    double a = 0, b = 1;
+    for (int i = 0; i < n; i++) {
+        double t = a + b;
+        a = b;
+        b = t;
+    }
+    return b - 1;
+}
+
+static void bench_fib(void)
+{
+    struct plan p = quick ? (struct plan){ 1, 5, 1200 } : (struct plan){ 3, 10, 4000 };
+    const char *params[] = { "30", NULL };
+    heading("2. Join: fib(30) with a join at every level, no cut-off");
+    collect("fib", fib_rts, LEN(fib_rts), p, params);
+    double joins = fib_joins(30);
+    double seq = median(SEQ, "fib", "30"), mp = median(MICROPOOL, "fib", "30");
+    printf("| runtime | ms per fib(30) | ns per join | time / sequential | micropool / runtime |\n");
+    printf("|---|---:|---:|---:|---:|\n");
+    for (size_t j = 0; j < LEN(fib_rts); j++) {
+        enum rt id = fib_rts[j];
+        double v = median(id, "fib", "30");
+        if (isnan(v))
+            continue;
+        char a[32], b[32], c[32], d[32];
+        printf("| %s | %s | %s | %s | %s |\n", rts[id].label, fmt(a, sizeof a, v / 1e6, 2),
+               id == SEQ ? "-" : fmt(b, sizeof b, v / joins, 1), fmt(c, sizeof c, ratio(v, seq), 2),
+               fmt(d, sizeof d, ratio(mp, v), 3));
+    }
+    printf("\n%.0f joins per fib(30). micropool: mp_join; OpenMP: task + taskwait; oneTBB: "
+           "parallel_invoke; sequential: plain recursion.\n",
+           joins);
+    skipped_rows(fib_rts, LEN(fib_rts));
+    printf("\n");
+    for (size_t j = 0; j < LEN(fib_rts); j++) {
+        enum rt id = fib_rts[j];
+        double v = median(id, "fib", "30");
+        size_t n = count_of(id, "fib", "30");
+        result("fib", id, "30", "ns", v, n, ratio(mp, v));
+        if (id != SEQ)
+            result("fib", id, "30", "ns_per_join", v / joins, n, ratio(mp, v));
+        result("fib", id, "30", "x_sequential", ratio(v, seq), n, NAN);
+    }
+    fig_fib_x = ratio(mp, seq);
+}
+
+/* counting: n = 2^10 .. 2^26 */
+#define COUNT_LO 10
+#define COUNT_HI 26
+
+/* The smallest n from which `id` beats the sequential loop at every larger
+ * n measured; NAN when it loses at the largest n, -1 when a size misses. */
+static double break_even(enum rt id)
+{
+    double be = NAN;
+    for (int e = COUNT_HI; e >= COUNT_LO; e--) {
+        char param[24];
+        snprintf(param, sizeof param, "%llu", 1ull << e);
+        double par = median(id, "count", param), seq = median(SEQ, "count", param);
+        if (isnan(par) || isnan(seq))
+            return -1;
+        if (par >= seq)
+            break;
+        be = (double)(1ull << e);
+    }
+    return be;
+}
+
+static void be_text(char *buf, size_t size, double be)
+{
+    if (be < 0)
+        snprintf(buf, size, "-");
+    else if (isnan(be))
+        snprintf(buf, size, "never (up to 2^%d)", COUNT_HI);
+    else if (be == (double)(1ull << COUNT_LO))
+        snprintf(buf, size, "<= %.0f", be);
+    else
+        snprintf(buf, size, "%.0f", be);
+}
+
+static void plot_counting(const char *svg, const enum rt *list, size_t k);
+
+static void bench_count(const char *plot)
+{
+    struct plan p = quick ? (struct plan){ 2, 3, 40 } : (struct plan){ 5, 5, 200 };
+    static char store[COUNT_HI - COUNT_LO + 1][24];
+    const char *params[COUNT_HI - COUNT_LO + 2];
+    for (int e = COUNT_LO; e <= COUNT_HI; e++) {
+        snprintf(store[e - COUNT_LO], sizeof store[0], "%llu", 1ull << e);
+        params[e - COUNT_LO] = store[e - COUNT_LO];
+    }
+    params[COUNT_HI - COUNT_LO + 1] = NULL;
+    heading("3. Counting to n, split over T threads (microseconds per count)");
+    collect("count", fib_rts, LEN(fib_rts), p, params);
+
+    enum rt cols[LEN(fib_rts)];
+    size_t k = 0;
+    for (size_t j = 0; j < LEN(fib_rts); j++)
+        if (count_of(fib_rts[j], "count", store[0]))
+            cols[k++] = fib_rts[j];
+    printf("| n |");
+    for (size_t j = 0; j < k; j++)
+        printf(" %s |", rts[cols[j]].label);
+    for (size_t j = 0; j < k; j++)
+        if (cols[j] != MICROPOOL)
+            printf(" micropool / %s |", rts[cols[j]].label);
+    printf("\n|---:|");
+    for (size_t j = 0; j < 2 * k - 1; j++)
+        printf("---:|");
+    printf("\n");
+    for (int e = COUNT_LO; e <= COUNT_HI; e++) {
+        const char *param = store[e - COUNT_LO];
+        double mp = median(MICROPOOL, "count", param);
+        char a[32];
+        printf("| 2^%d |", e);
+        for (size_t j = 0; j < k; j++)
+            printf(" %s |", fmt(a, sizeof a, median(cols[j], "count", param) / 1e3, 2));
+        for (size_t j = 0; j < k; j++)
+            if (cols[j] != MICROPOOL)
+                printf(" %s |", fmt(a, sizeof a, ratio(mp, median(cols[j], "count", param)), 2));
+        printf("\n");
+    }
+    printf("\nmicropool: mp_reduce(n, grain 1, MP_SPLIT_STATIC); OpenMP: a parallel region, one "
+           "share per thread; oneTBB: parallel_reduce with static_partitioner.\n\n");
+
+    printf("| runtime | break-even n (parallel wins from here on) | micropool / runtime |\n");
+    printf("|---|---:|---:|\n");
+    double be_mp = break_even(MICROPOOL);
+    for (size_t j = 0; j < k; j++) {
+        if (cols[j] == SEQ)
+            continue;
+        double be = break_even(cols[j]);
+        char a[48], b[32];
+        be_text(a, sizeof a, be);
+        double r = be > 0 && be_mp > 0 ? be_mp / be : NAN;
+        printf("| %s | %s | %s |\n", rts[cols[j]].label, a, fmt(b, sizeof b, r, 2));
+    }
+    skipped_rows(fib_rts, LEN(fib_rts));
+    printf("\n");
+    for (size_t j = 0; j < k; j++) {
+        enum rt id = cols[j];
+        for (int e = COUNT_LO; e <= COUNT_HI; e++) {
+            const char *param = store[e - COUNT_LO];
+            double v = median(id, "count", param);
+            result("count", id, param, "ns", v, count_of(id, "count", param),
+                   ratio(median(MICROPOOL, "count", param), v));
+        }
+        if (id != SEQ) {
+            double be = break_even(id);
+            /* a runtime that never wins gets no break-even figure */
+            result("count", id, "-", "break_even_n", be < 0 ? NAN : be, 1, NAN);
+        }
+    }
+    fig_be_mp = be_mp;
+    fig_be_llvm = break_even(LLVM_OMP);
+    if (plot)
+        plot_counting(plot, cols, k);
+}
+
+static void bench_wakeup(void)
+{
+    struct plan p = quick ? (struct plan){ 1, 10, 1200 } : (struct plan){ 3, 15, 3000 };
+    heading("4. Wake-up: from submitting work to an idle pool until it starts");
+    collect("wakeup", fork_rts, LEN(fork_rts), p, NULL);
+    double mp = median(MICROPOOL, "wakeup", "-");
+    printf("| runtime | idle before (ms) | us until a pool thread starts it | micropool / runtime |\n");
+    printf("|---|---:|---:|---:|\n");
+    for (size_t j = 0; j < LEN(fork_rts); j++) {
+        enum rt id = fork_rts[j];
+        double v = median(id, "wakeup", "-");
+        if (isnan(v))
+            continue;
+        char a[32], b[32], c[32];
+        printf("| %s | %s | %s | %s |\n", rts[id].label,
+               fmt(a, sizeof a, median(id, "wakeup", "settle_ms"), 0), fmt(b, sizeof b, v / 1e3, 1),
+               fmt(c, sizeof c, ratio(mp, v), 2));
+    }
+    printf("\nThe pool idles longer than its spin window (LLVM OpenMP: its 200 ms block time), then "
+           "the caller submits one job from outside. micropool: mp_submit; OpenMP: a parallel region "
+           "(thread 1's start); oneTBB: task_arena::enqueue. GCC's active wait never sleeps.\n");
+    skipped_rows(fork_rts, LEN(fork_rts));
+    printf("\n");
+    for (size_t j = 0; j < LEN(fork_rts); j++) {
+        enum rt id = fork_rts[j];
+        double v = median(id, "wakeup", "-");
+        result("wakeup", id, "-", "ns", v, count_of(id, "wakeup", "-"), ratio(mp, v));
+    }
+    fig_wake_mp = mp;
+    fig_wake_gomp = median(GOMP_PASSIVE, "wakeup", "-");
+}
+
+static void bench_idle(void)
+{
+    struct plan p = quick ? (struct plan){ 1, 1, 0 } : (struct plan){ 3, 1, 0 };
+    heading("5. Idle cost: CPU time the process burns, in % of one CPU");
+    collect("idle", fork_rts, LEN(fork_rts), p, NULL);
+    double mp_i = median(MICROPOOL, "idle", "idle"), mp_t = median(MICROPOOL, "idle", "1ms");
+    printf("| runtime | idle pool, 1 s | one tiny job every 1 ms, 1 s | micropool / runtime (idle) | micropool / runtime (1 ms) |\n");
+    printf("|---|---:|---:|---:|---:|\n");
+    for (size_t j = 0; j < LEN(fork_rts); j++) {
+        enum rt id = fork_rts[j];
+        double i = median(id, "idle", "idle"), t = median(id, "idle", "1ms");
+        if (isnan(i))
+            continue;
+        char a[32], b[32], c[32], d[32];
+        printf("| %s | %s%% | %s%% | %s | %s |\n", rts[id].label, fmt(a, sizeof a, i, 2),
+               fmt(b, sizeof b, t, 2), fmt(c, sizeof c, ratio(mp_i, i), 2),
+               fmt(d, sizeof d, ratio(mp_t, t), 2));
+    }
+    printf("\ngetrusage(RUSAGE_SELF) over 1 s of wall time, after the pool's spin window; the jobs "
+           "are posted as in the wake-up test.\n");
+    skipped_rows(fork_rts, LEN(fork_rts));
+    printf("\n");
+    for (size_t j = 0; j < LEN(fork_rts); j++) {
+        enum rt id = fork_rts[j];
+        double i = median(id, "idle", "idle"), t = median(id, "idle", "1ms");
+        result("idle", id, "idle", "cpu_percent", i, count_of(id, "idle", "idle"), ratio(mp_i, i));
+        result("idle", id, "1ms", "cpu_percent", t, count_of(id, "idle", "1ms"), ratio(mp_t, t));
+    }
+    fig_idle = mp_i;
+    fig_tick = mp_t;
+}
+
+static void bench_tasks(void)
+{
+    struct plan p = quick ? (struct plan){ 1, 2, 1000 } : (struct plan){ 3, 3, 3000 };
+    const char *params[] = { "1000000", NULL };
+    heading("6. Background tasks: 10^6 tiny tasks from one thread, then wait for all");
+    collect("tasks", task_rts, LEN(task_rts), p, params);
+    double mp = median(MICROPOOL, "tasks", "1000000");
+    printf("| runtime | tasks per second | micropool / runtime |\n");
+    printf("|---|---:|---:|\n");
+    for (size_t j = 0; j < LEN(task_rts); j++) {
+        enum rt id = task_rts[j];
+        double v = median(id, "tasks", "1000000");
+        if (isnan(v))
+            continue;
+        char a[32], b[32];
+        printf("| %s | %s | %s |\n", rts[id].label, fmt(a, sizeof a, v, 0),
+               fmt(b, sizeof b, ratio(mp, v), 2));
+    }
+    printf("\nmicropool: mp_submit detached, then the caller polls a counter (or: with handles, "
+           "mp_task_wait on each); oneTBB: task_group::run, then wait; the condvar pool has T "
+           "threads. Above 1 in the last column: micropool is faster.\n");
+    skipped_rows(task_rts, LEN(task_rts));
+    printf("\n");
+    for (size_t j = 0; j < LEN(task_rts); j++) {
+        enum rt id = task_rts[j];
+        double v = median(id, "tasks", "1000000");
+        result("tasks", id, "1000000", "tasks_per_s", v, count_of(id, "tasks", "1000000"),
+               ratio(mp, v));
+    }
+    fig_tasks_mp = mp;
+    fig_tasks_tbb = median(TBB, "tasks", "1000000");
+}
+
+static void bench_sort(void)
+{
+    struct plan p = quick ? (struct plan){ 1, 3, 1000 } : (struct plan){ 3, 3, 3000 };
+    const char *params[] = { "1000000", "10000000", NULL };
+    heading("7. Quicksort of 10^6 and 10^7 ints");
+    collect("sort", sort_rts, LEN(sort_rts), p, params);
+    printf("| runtime | 10^6: ms | speed vs qsort | micropool / runtime | 10^7: ms | speed vs qsort | micropool / runtime |\n");
+    printf("|---|---:|---:|---:|---:|---:|---:|\n");
+    for (size_t j = 0; j < LEN(sort_rts); j++) {
+        enum rt id = sort_rts[j];
+        printf("| %s%s |", rts[id].label, id == SEQ ? " (C library qsort)" : "");
+        int any = 0;
+        for (int i = 0; params[i]; i++) {
+            double v = median(id, "sort", params[i]);
+            double q = median(SEQ, "sort", params[i]), mp = median(MICROPOOL, "sort", params[i]);
+            char a[32], b[32], c[32];
+            any |= !isnan(v);
+            printf(" %s | %s | %s |", fmt(a, sizeof a, v / 1e6, 1), fmt(b, sizeof b, ratio(q, v), 2),
+                   fmt(c, sizeof c, ratio(mp, v), 2));
+        }
+        printf("\n");
+        (void)any;
+    }
+    printf("\nmicropool: quicksort with mp_join, sequential below %u items (the seeds' example); "
+           "OpenMP: the same with task + taskwait; oneTBB: parallel_sort. Speed above 1: faster "
+           "than qsort.\n",
+           5000u);
+    skipped_rows(sort_rts, LEN(sort_rts));
+    printf("\n");
+    for (size_t j = 0; j < LEN(sort_rts); j++) {
+        enum rt id = sort_rts[j];
+        for (int i = 0; params[i]; i++) {
+            double v = median(id, "sort", params[i]);
+            result("sort", id, params[i], "ns", v, count_of(id, "sort", params[i]),
+                   ratio(median(MICROPOOL, "sort", params[i]), v));
+        }
+    }
+}
+
+static void bench_allocs(void)
+{
+    static const char *const calls[] = { "mp_join", "mp_join-nested", "mp_for", "mp_for-static",
+                                         "mp_reduce", "mp_reduce-static", "mp_reduce-deterministic" };
+    heading("8. Heap allocations per call, after warm-up");
+    int rc = run_batch(ALLOCS, "allocs", 1, 0, NULL);
+    printf("| call | allocations per call |\n|---|---:|\n");
+    double worst = NAN;
+    for (size_t i = 0; i < LEN(calls); i++) {
+        double v = median(ALLOCS, "allocs", calls[i]);
+        char a[32];
+        printf("| %s | %s |\n", calls[i], fmt(a, sizeof a, v, 4));
+        if (!isnan(v))
+            worst = isnan(worst) || v > worst ? v : worst;
+    }
+    printf("\nCounted by a malloc wrapper in the measuring process; 20000 calls each (nested: "
+           "a fib(12) by mp_join, 232 joins), 10000 items for the loops, an 8-byte accumulator.\n");
+    if (rc == 1)
+        printf("- skipped: %s\n", rts[ALLOCS].skip);
+    printf("\n");
+    for (size_t i = 0; i < LEN(calls); i++)
+        result("allocs", ALLOCS, calls[i], "allocations_per_call", median(ALLOCS, "allocs", calls[i]),
+               count_of(ALLOCS, "allocs", calls[i]), NAN);
+    fig_allocs = worst;
+    if (!isnan(worst) && worst > 0)
+        fprintf(stderr, "micropool-bench: micropool allocated on the heap after warm-up\n");
+}
+
+/* ---------------------------------------------------------------- targets */
+static void target(const char *what, const char *figure, int met, int measured)
+{
+    printf("| %s | %s | %s |\n", what, figure, !measured ? "not measured" : met ? "met" : "NOT met");
+}
+
+static void targets(void)
+{
+    char f[160];
+    heading("Targets");
+    printf("| target | measured | |\n|---|---|---|\n");
+    snprintf(f, sizeof f, "%.0f ns vs %.0f ns (%.2f), %.0f threads ran a part", fig_fork_mp,
+             fig_fork_llvm, fig_fork_mp / fig_fork_llvm, fig_fork_threads);
+    target("fork-join <= 0.5 x LLVM OpenMP, every thread running a part", f,
+           fig_fork_mp <= 0.5 * fig_fork_llvm && fig_fork_threads >= threads,
+           !isnan(fig_fork_mp) && !isnan(fig_fork_llvm));
+    snprintf(f, sizeof f, "%.2f x sequential", fig_fib_x);
+    target("fib(30) by joins <= 2 x sequential", f, fig_fib_x <= 2, !isnan(fig_fib_x));
+    char a[48], b[48];
+    be_text(a, sizeof a, fig_be_mp);
+    be_text(b, sizeof b, fig_be_llvm);
+    snprintf(f, sizeof f, "%s vs %s", a, b);
+    int be_ok = fig_be_mp > 0 && fig_be_mp <= 16384 &&
+                (isnan(fig_be_llvm) || fig_be_llvm < 0 || fig_be_mp <= fig_be_llvm);
+    target("counting break-even <= LLVM OpenMP's and <= 16K", f, be_ok, !(fig_be_mp < 0));
+    snprintf(f, sizeof f, "%.1f us vs %.1f us", fig_wake_mp / 1e3, fig_wake_gomp / 1e3);
+    target("wake-up <= GCC OpenMP passive", f, fig_wake_mp <= fig_wake_gomp,
+           !isnan(fig_wake_mp) && !isnan(fig_wake_gomp));
+    snprintf(f, sizeof f, "%.2f%% idle, %.2f%% with a job every 1 ms", fig_idle, fig_tick);
+    target("idle < 1% of a CPU, < 5% with a tiny job every 1 ms", f, fig_idle < 1 && fig_tick < 5,
+           !isnan(fig_idle) && !isnan(fig_tick));
+    snprintf(f, sizeof f, "%.3g vs %.3g tasks/s (%.2f)", fig_tasks_mp, fig_tasks_tbb,
+             fig_tasks_mp / fig_tasks_tbb);
+    target("background tasks >= 2 x oneTBB task_group", f, fig_tasks_mp >= 2 * fig_tasks_tbb,
+           !isnan(fig_tasks_mp) && !isnan(fig_tasks_tbb));
+    snprintf(f, sizeof f, "%g at most", fig_allocs);
+    target("0 heap allocations per call", f, fig_allocs == 0, !isnan(fig_allocs));
+}
+
+/* ---------------------------------------------------------------- plot */
+static void plot_counting(const char *svg, const enum rt *list, size_t k)
+{
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        printf("plot skipped: gnuplot is not installed (Debian package gnuplot-nox)\n");
+        return;
+    }
+    char data[] = "/tmp/micropool-bench-XXXXXX";
+    int fd = mkstemp(data);
+    FILE *d = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!d) {
+        printf("plot skipped: cannot write a data file: %s\n", strerror(errno));
+        return;
+    }
+    for (int e = COUNT_LO; e <= COUNT_HI; e++) {
+        char param[24];
+        snprintf(param, sizeof param, "%llu", 1ull << e);
+        fprintf(d, "%llu", 1ull << e);
+        for (size_t j = 0; j < k; j++) {
+            double v = median(list[j], "count", param);
+            if (isnan(v))
+                fprintf(d, " ?");
+            else
+                fprintf(d, " %.6g", v / (double)(1ull << e));
+        }
+        fprintf(d, "\n");
+    }
+    fclose(d);
+    FILE *g = popen("gnuplot", "w");
+    if (!g) {
+        printf("plot skipped: cannot start gnuplot\n");
+        unlink(data);
+        return;
+    }
+    fprintf(g, "set terminal svg size 900,600 dynamic enhanced font 'sans,12'\n");
+    fprintf(g, "set output '%s'\n", svg);
+    fprintf(g, "set title 'Counting to n on %u threads: time per count'\n", threads);
+    fprintf(g, "set xlabel 'n'\nset ylabel 'ns per count (log)'\n");
+    fprintf(g, "set logscale xy 2\nset format x '2^{%%L}'\nset grid\nset key top right\n");
+    fprintf(g, "set datafile missing '?'\n");
+    fprintf(g, "plot ");
+    for (size_t j = 0; j < k; j++)
+        fprintf(g, "%s'%s' using 1:%zu with linespoints title '%s'", j ? ", " : "", data, j + 2,
+                rts[list[j]].label);
+    fprintf(g, "\n");
+    int rc = pclose(g);
+    unlink(data);
+    if (rc != 0)
+        printf("plot: gnuplot failed (status %d)\n", rc);
+    else
+        printf("plot: counting curves written to %s\n", svg);
+}
+
+/* ---------------------------------------------------------------- main */
+static unsigned cpus_of_process(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+static void cpu_model(char *buf, size_t size)
+{
+    snprintf(buf, size, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (!strncmp(line, "model name", 10) && colon) {
+            snprintf(buf, size, "%s", colon + 2);
+            buf[strcspn(buf, "\n")] = 0;
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static int wanted(const char *only, const char *w)
+{
+    if (!only)
+        return 1;
+    size_t n = strlen(w);
+    for (const char *p = only; (p = strstr(p, w)) != NULL; p += n)
+        if ((p == only || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
+            return 1;
+    return 0;
+}
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: micropool-bench [--quick] [--threads T] [--plot FILE.svg] [--only W1,W2,...]\n"
+                "workloads: forkjoin fib count wakeup idle tasks sort allocs\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *plot = NULL, *only = NULL;
+    threads = cpus_of_process();
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) {
+            quick = 1;
+        } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+            char *end;
+            unsigned long t = strtoul(argv[++i], &end, 10);
+            if (*end || t < 1 || t > 1024) {
+                fprintf(stderr, "micropool-bench: --threads wants 1..1024\n");
+                return 2;
+            }
+            threads = (unsigned)t;
+        } else if (!strcmp(argv[i], "--plot") && i + 1 < argc) {
+            plot = argv[++i];
+        } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            only = argv[++i];
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    ssize_t len = readlink("/proc/self/exe", exe_dir, sizeof exe_dir - 1);
+    if (len <= 0) {
+        perror("micropool-bench: /proc/self/exe");
+        return 1;
+    }
+    exe_dir[len] = 0;
+    char *slash = strrchr(exe_dir, '/');
+    if (slash)
+        *slash = 0;
+    for (int i = 0; i < RT_COUNT; i++) {
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/%s", exe_dir, rts[i].exe);
+        if (!rts[i].skip && access(path, X_OK) != 0) {
+            static char why[RT_COUNT][PATH_MAX + 96];
+            snprintf(why[i], sizeof why[i], "%s is missing: %s", rts[i].exe, strerror(errno));
+            rts[i].skip = why[i];
+        }
+    }
+
+    char model[128];
+    cpu_model(model, sizeof model);
+    time_t now = time(NULL);
+    char date[32];
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    printf("# micropool benchmark%s\n\n", quick ? " (--quick)" : "");
+    printf("%u threads (caller counted) on %u CPUs, %s, %s. Medians of every sample; each batch of "
+           "samples runs after a warm-up in a fresh process, runtimes taking turns.\n",
+           threads, cpus_of_process(), model, date);
+    for (int i = 0; i < RT_COUNT; i++)
+        if (rts[i].skip)
+            printf("- not measured: %s: %s\n", rts[i].label, rts[i].skip);
+    fflush(stdout);
+
+    uint64_t t0 = (uint64_t)time(NULL);
+    if (wanted(only, "forkjoin"))
+        bench_forkjoin();
+    if (wanted(only, "fib"))
+        bench_fib();
+    if (wanted(only, "count"))
+        bench_count(plot);
+    if (wanted(only, "wakeup"))
+        bench_wakeup();
+    if (wanted(only, "idle"))
+        bench_idle();
+    if (wanted(only, "tasks"))
+        bench_tasks();
+    if (wanted(only, "sort"))
+        bench_sort();
+    if (wanted(only, "allocs"))
+        bench_allocs();
+    if (threads >= 2)
+        targets();
+    printf("\n%s in %llu s.\n", broken ? "BROKEN: a runner failed (see above)" : "Done",
+           (unsigned long long)((uint64_t)time(NULL) - t0));
+    return broken || (!isnan(fig_allocs) && fig_allocs > 0) ? 1 : 0;
+}

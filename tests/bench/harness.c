@@ -1,0 +1,379 @@
+/*
+ * harness.c: the main() of every runner. It runs one batch of one workload
+ * on one backend and prints what it measured, one line per item:
+ *
+ *   sample PARAM VALUE     one measurement (its unit depends on the workload)
+ *   info PARAM KEY VALUE   something else worth reporting
+ *   skip REASON...         the backend cannot run this here
+ *
+ * usage: RUNNER BACKEND WORKLOAD THREADS SAMPLES BUDGET_MS [PARAM...]
+ *
+ * It stops taking samples of a parameter once BUDGET_MS have passed (after
+ * at least one). A wrong result (a count, a sum, an unsorted array) is a
+ * broken run: a message on stderr and exit status 1. Timing is never
+ * judged here.
+ */
+#define _GNU_SOURCE
+
+#include "bench.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static const bench_backend *be;
+static unsigned threads;
+static unsigned max_samples;
+static uint64_t budget_ns;
+
+static void fail(const char *what)
+{
+    fprintf(stderr, "%s: %s\n", be ? be->name : "runner", what);
+    exit(1);
+}
+
+static void sample(const char *param, double value)
+{
+    printf("sample %s %.6g\n", param, value);
+    fflush(stdout);
+}
+
+static int more_samples(unsigned taken, uint64_t since)
+{
+    if (taken == 0)
+        return 1;
+    return taken < max_samples && bench_now_ns() - since < budget_ns;
+}
+
+/* How many back-to-back calls of `one_ns` each make a sample of target_ns. */
+static uint64_t reps_for(double one_ns, double target_ns)
+{
+    double r = one_ns > 0 ? target_ns / one_ns : 1e6;
+    if (r < 1)
+        r = 1;
+    if (r > 1e6)
+        r = 1e6;
+    return (uint64_t)r;
+}
+
+/* ---------------------------------------------------------------- 1 */
+static void run_forkjoin(void)
+{
+    for (int i = 0; i < 100; i++)
+        if (be->empty_reduce(threads) != threads)
+            fail("empty reduction: wrong sum");
+    uint64_t t0 = bench_now_ns();
+    for (int i = 0; i < 100; i++)
+        be->empty_reduce(threads);
+    uint64_t reps = reps_for((double)(bench_now_ns() - t0) / 100, 2e6);
+
+    bench_marks_reset();
+    uint64_t since = bench_now_ns(), calls = 0;
+    for (unsigned s = 0; more_samples(s, since); s++) {
+        uint64_t bad = 0;
+        t0 = bench_now_ns();
+        for (uint64_t r = 0; r < reps; r++)
+            bad += be->empty_reduce(threads) != threads;
+        uint64_t t1 = bench_now_ns();
+        if (bad)
+            fail("empty reduction: wrong sum");
+        calls += reps;
+        sample("-", (double)(t1 - t0) / (double)reps);
+    }
+    uint64_t total = bench_marks_total();
+    if (total != calls * threads)
+        fail("empty reduction: parts missing");
+    printf("info - threads_used %u\n", bench_marks_threads());
+    printf("info - helper_share %.4f\n", 1.0 - (double)bench_marks_mine() / (double)total);
+}
+
+/* ---------------------------------------------------------------- 2 */
+static void run_fib(int n)
+{
+    long want = bench_fib_seq(n);
+    char param[16];
+    snprintf(param, sizeof param, "%d", n);
+    for (int i = 0; i < 3; i++)
+        if (be->fib(n < 20 ? n : 20) != bench_fib_seq(n < 20 ? n : 20))
+            fail("fib: wrong result");
+    uint64_t since = bench_now_ns();
+    for (unsigned s = 0; more_samples(s, since); s++) {
+        uint64_t t0 = bench_now_ns();
+        long r = be->fib(n);
+        uint64_t t1 = bench_now_ns();
+        if (r != want)
+            fail("fib: wrong result");
+        sample(param, (double)(t1 - t0));
+    }
+    printf("info %s joins %llu\n", param, (unsigned long long)bench_fib_joins(n));
+}
+
+/* ---------------------------------------------------------------- 3 */
+static void run_count(uint64_t n)
+{
+    char param[24];
+    snprintf(param, sizeof param, "%llu", (unsigned long long)n);
+    for (int i = 0; i < 3; i++)
+        if (be->count(n) != n)
+            fail("count: wrong result");
+    uint64_t t0 = bench_now_ns();
+    if (be->count(n) != n)
+        fail("count: wrong result");
+    uint64_t reps = reps_for((double)(bench_now_ns() - t0), 1e6);
+    uint64_t since = bench_now_ns();
+    for (unsigned s = 0; more_samples(s, since); s++) {
+        uint64_t bad = 0;
+        t0 = bench_now_ns();
+        for (uint64_t r = 0; r < reps; r++)
+            bad += be->count(n) != n;
+        uint64_t t1 = bench_now_ns();
+        if (bad)
+            fail("count: wrong result");
+        sample(param, (double)(t1 - t0) / (double)reps);
+    }
+}
+
+/* ---------------------------------------------------------------- 4 */
+struct wake_record {
+    _Alignas(64) atomic_int done;
+    uint64_t started;
+};
+
+static int wake_job(void *arg)
+{
+    struct wake_record *w = arg;
+    w->started = bench_now_ns();
+    atomic_store_explicit(&w->done, 1, memory_order_release);
+    return 0;
+}
+
+static void wait_done(atomic_int *done)
+{
+    uint64_t t0 = bench_now_ns();
+    while (!atomic_load_explicit(done, memory_order_acquire)) {
+        if (bench_now_ns() - t0 > 10000000000u)
+            fail("a posted job did not run within 10 s");
+    }
+}
+
+static void run_wakeup(void)
+{
+    static struct wake_record w;
+    for (int i = 0; i < 3; i++) { /* threads started, paths warm */
+        atomic_store(&w.done, 0);
+        be->post(wake_job, &w);
+        wait_done(&w.done);
+    }
+    printf("info - settle_ms %u\n", be->settle_ms);
+    uint64_t since = bench_now_ns();
+    for (unsigned s = 0; more_samples(s, since); s++) {
+        atomic_store(&w.done, 0);
+        bench_sleep_ns((uint64_t)be->settle_ms * 1000000u);
+        uint64_t t0 = bench_now_ns();
+        be->post(wake_job, &w);
+        wait_done(&w.done);
+        sample("-", (double)(w.started - t0));
+    }
+}
+
+/* ---------------------------------------------------------------- 5 */
+static uint64_t cpu_ns(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
+           ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
+}
+
+static void sleep_until(uint64_t deadline)
+{
+    struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
+}
+
+static void run_idle(void)
+{
+    static struct wake_record w;
+    const uint64_t second = 1000000000u;
+    atomic_store(&w.done, 0);
+    be->post(wake_job, &w);
+    wait_done(&w.done);
+    bench_sleep_ns((uint64_t)be->settle_ms * 1000000u);
+
+    /* an idle pool, after its spin window */
+    uint64_t c0 = cpu_ns(), t0 = bench_now_ns();
+    sleep_until(t0 + second);
+    uint64_t c1 = cpu_ns(), t1 = bench_now_ns();
+    sample("idle", 100.0 * (double)(c1 - c0) / (double)(t1 - t0));
+
+    /* one tiny job every millisecond */
+    bench_ticks_reset();
+    unsigned posted = 0;
+    c0 = cpu_ns();
+    t0 = bench_now_ns();
+    for (uint64_t k = 0; k < 1000; k++) {
+        sleep_until(t0 + k * 1000000u);
+        be->post(bench_tick, NULL);
+        posted++;
+    }
+    sleep_until(t0 + second);
+    c1 = cpu_ns();
+    t1 = bench_now_ns();
+    sample("1ms", 100.0 * (double)(c1 - c0) / (double)(t1 - t0));
+    uint64_t wait0 = bench_now_ns();
+    while (bench_ticks() != posted) {
+        if (bench_now_ns() - wait0 > 10 * second)
+            fail("idle: posted jobs did not all run within 10 s");
+        bench_sleep_ns(100000);
+    }
+}
+
+/* ---------------------------------------------------------------- 6 */
+static void run_tasks(size_t n)
+{
+    char param[24];
+    snprintf(param, sizeof param, "%zu", n);
+    bench_ticks_reset();
+    if (be->tasks(n / 10) != 0 || bench_ticks() != n / 10)
+        fail("tasks: not all tasks ran");
+    uint64_t since = bench_now_ns();
+    for (unsigned s = 0; more_samples(s, since); s++) {
+        bench_ticks_reset();
+        uint64_t t0 = bench_now_ns();
+        int rc = be->tasks(n);
+        uint64_t t1 = bench_now_ns();
+        if (rc != 0 || bench_ticks() != n)
+            fail("tasks: not all tasks ran");
+        sample(param, (double)n * 1e9 / (double)(t1 - t0));
+    }
+}
+
+/* ---------------------------------------------------------------- 7 */
+static uint64_t sum_ints(const int *v, size_t n)
+{
+    uint64_t s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (uint64_t)(int64_t)v[i];
+    return s;
+}
+
+static void run_sort(size_t n)
+{
+    char param[24];
+    snprintf(param, sizeof param, "%zu", n);
+    int *base = malloc(n * sizeof *base), *work = malloc(n * sizeof *work);
+    if (!base || !work)
+        fail("sort: out of memory");
+    bench_fill_random(base, n, 0x9e3779b97f4a7c15u ^ n);
+    uint64_t want = sum_ints(base, n);
+    size_t warm = n < 100000 ? n : 100000;
+    memcpy(work, base, warm * sizeof *work);
+    be->sort(work, warm);
+    if (!bench_is_sorted(work, warm))
+        fail("sort: not sorted");
+    uint64_t since = bench_now_ns();
+    for (unsigned s = 0; more_samples(s, since); s++) {
+        memcpy(work, base, n * sizeof *work);
+        uint64_t t0 = bench_now_ns();
+        be->sort(work, n);
+        uint64_t t1 = bench_now_ns();
+        if (!bench_is_sorted(work, n) || sum_ints(work, n) != want)
+            fail("sort: wrong result");
+        sample(param, (double)(t1 - t0));
+    }
+    free(base);
+    free(work);
+}
+
+/* ---------------------------------------------------------------- main */
+static int offers(const char *workload)
+{
+    if (!strcmp(workload, "forkjoin"))
+        return be->empty_reduce != NULL;
+    if (!strcmp(workload, "fib"))
+        return be->fib != NULL;
+    if (!strcmp(workload, "count"))
+        return be->count != NULL;
+    if (!strcmp(workload, "wakeup") || !strcmp(workload, "idle"))
+        return be->post != NULL;
+    if (!strcmp(workload, "tasks"))
+        return be->tasks != NULL;
+    if (!strcmp(workload, "sort"))
+        return be->sort != NULL;
+    return -1;
+}
+
+static uint64_t parse_u64(const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || end == s) {
+        fprintf(stderr, "runner: not a number: %s\n", s);
+        exit(2);
+    }
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 6) {
+        fprintf(stderr, "usage: %s BACKEND WORKLOAD THREADS SAMPLES BUDGET_MS [PARAM...]\n", argv[0]);
+        return 2;
+    }
+    for (const bench_backend *const *b = bench_backends; *b; b++)
+        if (!strcmp((*b)->name, argv[1]))
+            be = *b;
+    if (!be) {
+        fprintf(stderr, "%s: no backend %s here\n", argv[0], argv[1]);
+        return 2;
+    }
+    const char *workload = argv[2];
+    threads = (unsigned)parse_u64(argv[3]);
+    max_samples = (unsigned)parse_u64(argv[4]);
+    budget_ns = parse_u64(argv[5]) * 1000000u;
+    int has = offers(workload);
+    if (has < 0) {
+        fprintf(stderr, "%s: no workload %s\n", argv[0], workload);
+        return 2;
+    }
+    if (!has) {
+        printf("skip %s has no %s\n", be->name, workload);
+        return 0;
+    }
+    if (threads < 2 && (!strcmp(workload, "wakeup") || !strcmp(workload, "idle"))) {
+        printf("skip a hand-off needs 2 threads at least\n");
+        return 0;
+    }
+    const char *why = be->start(threads);
+    if (why) {
+        printf("skip %s\n", why);
+        return 0;
+    }
+
+    if (!strcmp(workload, "forkjoin"))
+        run_forkjoin();
+    else if (!strcmp(workload, "wakeup"))
+        run_wakeup();
+    else if (!strcmp(workload, "idle"))
+        run_idle();
+    for (int i = 6; i < argc; i++) {
+        uint64_t p = parse_u64(argv[i]);
+        if (!strcmp(workload, "fib"))
+            run_fib((int)p);
+        else if (!strcmp(workload, "count"))
+            run_count(p);
+        else if (!strcmp(workload, "tasks"))
+            run_tasks((size_t)p);
+        else if (!strcmp(workload, "sort"))
+            run_sort((size_t)p);
+    }
+    be->stop();
+    fflush(stdout);
+    return 0;
+}
