@@ -1,0 +1,178 @@
+/*
+ * micropool.i: the SWIG interface of micropool_core, the C half of the Lua
+ * module (micropool.lua is the other half and the one to require).
+ *
+ * Plain functions of the C layer (src/mpl.h) are wrapped by SWIG. The
+ * operations take Lua functions (as bytecode) and any number of Lua
+ * values, which a generated wrapper cannot express, so they are natives
+ * (lua_CFunction) that convert the pool handle and hand the stack to the
+ * C layer.
+ */
+%module micropool_core
+
+%{
+#include "mpl.h"
+%}
+
+/* A Lua string with its length (bytecode may hold zero bytes). */
+%typemap(in, checkfn="lua_isstring") (const char *bytes, size_t len) {
+    $1 = (char *)lua_tolstring(L, $input, &$2);
+}
+
+/* ------------------------------------------------------------ handles */
+
+%nodefaultctor mpl_pool;
+%nodefaultctor mpl_task;
+typedef struct mpl_pool {} mpl_pool;
+typedef struct mpl_task {} mpl_task;
+%extend mpl_pool {
+    ~mpl_pool() { mpl_pool_free($self); }
+}
+%extend mpl_task {
+    ~mpl_task() { mpl_task_free($self); }
+}
+
+/* ------------------------------------------------------------ functions */
+
+%rename(version) mp_version;
+const char *mp_version(void);
+
+%rename(pool_new) mpl_pool_new;
+%newobject mpl_pool_new;
+mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
+                       int pin, const char *name, int init_kind,
+                       const char *bytes, size_t len,
+                       const char *path, const char *cpath);
+
+%rename(pool_close) mpl_pool_close;
+void mpl_pool_close(lua_State *L, mpl_pool *p);
+%rename(pool_closed) mpl_pool_closed;
+int mpl_pool_closed(const mpl_pool *p);
+%rename(pool_threads) mpl_pool_threads;
+unsigned mpl_pool_threads(const mpl_pool *p);
+%rename(pool_thread_index) mpl_pool_thread_index;
+int mpl_pool_thread_index(const mpl_pool *p);
+
+%rename(task_done) mpl_task_done;
+int mpl_task_done(mpl_task *t);
+%rename(task_cancel) mpl_task_cancel;
+int mpl_task_cancel(mpl_task *t);
+
+/* ------------------------------------------------------------ constants */
+
+%constant int SPLIT_DYNAMIC = MP_SPLIT_DYNAMIC;
+%constant int SPLIT_STATIC = MP_SPLIT_STATIC;
+%constant int DETERMINISTIC = MP_DETERMINISTIC;
+%constant int THREADS_MAX = MP_THREADS_MAX;
+%constant int SPIN_US_DEFAULT = MP_SPIN_US_DEFAULT;
+%constant int INIT_NONE = MPL_INIT_NONE;
+%constant int INIT_CHUNK = MPL_INIT_CHUNK;
+%constant int INIT_MODULE = MPL_INIT_MODULE;
+
+/* ------------------------------------------------------------ natives */
+
+%native(join) int mpl_native_join(lua_State *L);
+%native(for_each) int mpl_native_for_each(lua_State *L);
+%native(reduce) int mpl_native_reduce(lua_State *L);
+%native(broadcast) int mpl_native_broadcast(lua_State *L);
+%native(submit) int mpl_native_submit(lua_State *L);
+%native(wait) int mpl_native_wait(lua_State *L);
+%native(current) int mpl_native_current(lua_State *L);
+%native(stats) int mpl_native_stats(lua_State *L);
+
+%wrapper %{
+static mpl_pool *mpl_check_pool(lua_State *L, int idx)
+{
+    mpl_pool *p = NULL;
+    if (SWIG_ConvertPtr(L, idx, (void **)&p, SWIGTYPE_p_mpl_pool, 0) != SWIG_OK || !p)
+        luaL_error(L, "micropool: bad argument #%d (pool expected, got %s)",
+                   idx, luaL_typename(L, idx));
+    return p;
+}
+
+static mpl_task *mpl_check_task(lua_State *L, int idx)
+{
+    mpl_task *t = NULL;
+    if (SWIG_ConvertPtr(L, idx, (void **)&t, SWIGTYPE_p_mpl_task, 0) != SWIG_OK || !t)
+        luaL_error(L, "micropool: bad argument #%d (task expected, got %s)",
+                   idx, luaL_typename(L, idx));
+    return t;
+}
+
+/* join(pool, codeA, argsA, codeB, argsB) -> a, b */
+int mpl_native_join(lua_State *L)
+{
+    return mpl_op_join(L, mpl_check_pool(L, 1), 2);
+}
+
+/* for_each(pool, n, grain, flags, code, ...) */
+int mpl_native_for_each(lua_State *L)
+{
+    return mpl_op_for(L, mpl_check_pool(L, 1), 2);
+}
+
+/* reduce(pool, n, grain, flags, init, fold, combine, ...) -> acc */
+int mpl_native_reduce(lua_State *L)
+{
+    return mpl_op_reduce(L, mpl_check_pool(L, 1), 2);
+}
+
+/* broadcast(pool, code, ...) -> {results} */
+int mpl_native_broadcast(lua_State *L)
+{
+    return mpl_op_broadcast(L, mpl_check_pool(L, 1), 2);
+}
+
+/* submit(pool, code, ...) -> task */
+int mpl_native_submit(lua_State *L)
+{
+    mpl_task *t = mpl_op_submit(L, mpl_check_pool(L, 1), 2);
+    SWIG_NewPointerObj(L, t, SWIGTYPE_p_mpl_task, 1);
+    return 1;
+}
+
+/* wait(task) -> the task's results */
+int mpl_native_wait(lua_State *L)
+{
+    mpl_task *t = mpl_check_task(L, 1);
+    lua_settop(L, 1);
+    return mpl_task_wait(L, t);
+}
+
+/* current() -> the pool that owns this state (not owned), or nil */
+int mpl_native_current(lua_State *L)
+{
+    mpl_pool *p = mpl_pool_of_state(L);
+    if (!p || mpl_pool_closed(p))
+        lua_pushnil(L);
+    else
+        SWIG_NewPointerObj(L, p, SWIGTYPE_p_mpl_pool, 0);
+    return 1;
+}
+
+/* stats(pool) -> {jobs=, steals=, sleeps=, wakeups=, tasks_run=} */
+int mpl_native_stats(lua_State *L)
+{
+    mpl_pool *p = mpl_check_pool(L, 1);
+    if (mpl_pool_closed(p))
+        return luaL_error(L, "micropool: the pool is closed");
+    mp_stats st;
+    memset(&st, 0, sizeof st);
+    st.size = sizeof st;
+    int rc = mp_pool_stats(mpl_pool_engine(p), &st);
+    if (rc != MP_OK)
+        return luaL_error(L, "micropool: stats: %s", mp_strerror(rc));
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, (lua_Integer)st.jobs);
+    lua_setfield(L, -2, "jobs");
+    lua_pushinteger(L, (lua_Integer)st.steals);
+    lua_setfield(L, -2, "steals");
+    lua_pushinteger(L, (lua_Integer)st.sleeps);
+    lua_setfield(L, -2, "sleeps");
+    lua_pushinteger(L, (lua_Integer)st.wakeups);
+    lua_setfield(L, -2, "wakeups");
+    lua_pushinteger(L, (lua_Integer)st.tasks_run);
+    lua_setfield(L, -2, "tasks_run");
+    return 1;
+}
+%}

@@ -1,0 +1,338 @@
+--- micropool: a work-stealing thread pool for Lua 5.4.
+--
+--   local micropool = require "micropool"
+--   local pool <close> = micropool.new{threads = 4}
+--   local a, b = pool:join(f, g)
+--
+-- A lua_State runs on one thread at a time, so every thread of a pool runs
+-- Lua code in a lua_State of its own. What crosses between states:
+--
+--  * functions travel as code (string.dump). A function may use globals
+--    but no other upvalue: string.dump would silently drop it, so such a
+--    function is refused. Pass values as arguments instead, or define
+--    what the functions share with worker_init.
+--  * arguments and results are copied: nil, booleans, numbers, strings and
+--    tables of these (read raw, without metatables).
+--  * an error() in a callback is raised again in the caller, same value.
+--
+-- Indices handed to for_each and reduce run from 1 to n. Thread indices
+-- are the pool's: 0 for the calling thread, 1..threads-1 for the workers.
+
+local core = require "micropool_core"
+
+local debug, error, getmetatable, load, math, package, pairs, setmetatable,
+      string, tostring, type, _G =
+      debug, error, getmetatable, load, math, package, pairs, setmetatable,
+      string, tostring, type, _G
+
+local micropool = {
+  version = core.version(),
+  _VERSION = "micropool " .. core.version(),
+}
+
+local Pool = {}
+Pool.__index = Pool
+Pool.__name = "micropool.pool"
+
+local Task = {}
+Task.__index = Task
+Task.__name = "micropool.task"
+
+-- ------------------------------------------------------------ checks
+
+local here = debug.getinfo(1, "S").source
+
+-- Raises msg at the first caller outside this file: the user's line.
+local function raise(msg)
+  local level = 2
+  while true do
+    local info = debug.getinfo(level, "S")
+    if info == nil or info.source ~= here then break end
+    level = level + 1
+  end
+  error(msg, level)
+end
+
+local function argerror(n, fname, msg)
+  raise(string.format("bad argument #%d to '%s' (%s)", n, fname, msg))
+end
+
+local function typeerror(n, fname, expected, got)
+  argerror(n, fname, expected .. " expected, got " .. type(got))
+end
+
+local function check_self(self, cls, fname)
+  if getmetatable(self) ~= cls then
+    local what = cls == Pool and "pool" or "task"
+    raise(string.format("bad self to '%s' (%s expected, got %s; call it as %s:%s(...))",
+                        fname, what, type(self), what, fname))
+  end
+end
+
+local function check_count(v, n, fname, what)
+  local i = math.tointeger(v)
+  if i == nil then typeerror(n, fname, "integer " .. what, v) end
+  if i < 0 then argerror(n, fname, what .. " must not be negative") end
+  return i
+end
+
+-- Bytecode of functions already checked and dumped, by function.
+local dumped = setmetatable({}, {__mode = "k"})
+
+-- The upvalue that is not _ENV, if any.
+local function captured(f)
+  local nups = debug.getinfo(f, "u").nups
+  for i = 1, nups do
+    local name, value = debug.getupvalue(f, i)
+    if name ~= "_ENV" then return name == "" and "(unnamed; stripped code?)" or name end
+    if value ~= _G then return "_ENV (a custom environment)" end
+  end
+end
+
+local function check_function(f, n, fname)
+  local code = dumped[f]
+  if code then return code end
+  if type(f) ~= "function" then typeerror(n, fname, "function", f) end
+  if debug.getinfo(f, "S").what == "C" then
+    argerror(n, fname, "a C function cannot be shipped to another Lua state")
+  end
+  local up = captured(f)
+  if up then
+    argerror(n, fname, "the function captures the upvalue '" .. up .. "'; it runs in "
+      .. "another lua_State that receives only its code, so pass the value as an "
+      .. "argument or set it up with worker_init")
+  end
+  code = string.dump(f)
+  dumped[f] = code
+  return code
+end
+
+-- A join side: a function, or {function, args...}.
+local function check_side(v, n, fname)
+  if type(v) == "table" then
+    if v[1] == nil then argerror(n, fname, "{function, args...} expected, got an empty table") end
+    return check_function(v[1], n, fname), v
+  end
+  if type(v) ~= "function" then typeerror(n, fname, "function or {function, args...}", v) end
+  return check_function(v, n, fname), nil
+end
+
+local split_flags = { dynamic = core.SPLIT_DYNAMIC, static = core.SPLIT_STATIC }
+
+-- grain: an integer (0 = let the pool choose), or a table
+-- {grain = g, split = "dynamic" | "static", deterministic = bool}.
+local function check_grain(g, n, fname, with_det)
+  if g == nil then return 0, 0 end
+  if type(g) ~= "table" then return check_count(g, n, fname, "grain"), 0 end
+  local grain, flags = 0, 0
+  for k, v in pairs(g) do
+    if k == "grain" then
+      grain = math.tointeger(v)
+      if grain == nil or grain < 0 then argerror(n, fname, "grain must be a non-negative integer") end
+    elseif k == "split" then
+      local f = split_flags[v]
+      if f == nil then argerror(n, fname, "split must be \"dynamic\" or \"static\", got " .. tostring(v)) end
+      flags = flags | f
+    elseif k == "deterministic" and with_det then
+      if type(v) ~= "boolean" then argerror(n, fname, "deterministic must be a boolean") end
+      if v then flags = flags | core.DETERMINISTIC end
+    else
+      argerror(n, fname, "unknown option '" .. tostring(k) .. "'")
+    end
+  end
+  return grain, flags
+end
+
+-- ------------------------------------------------------------ pools
+
+local function wrap_pool(p)
+  return setmetatable({ _p = p }, Pool)
+end
+
+local function init_of(init)
+  if init == nil then return core.INIT_NONE, "" end
+  if type(init) == "function" then
+    return core.INIT_CHUNK, check_function(init, 1, "new")
+  end
+  if type(init) ~= "string" then
+    raise("bad argument #1 to 'new' (worker_init: function, code or module name expected, got "
+          .. type(init) .. ")")
+  end
+  if init:match("^[%a_][%w_]*$") or init:match("^[%a_][%w_]*[%.%-][%w_%.%-]*$") then
+    return core.INIT_MODULE, init
+  end
+  local ok, err = load(init, "=worker_init", "t")
+  if not ok then raise("bad argument #1 to 'new' (worker_init: " .. err .. ")") end
+  return core.INIT_CHUNK, init
+end
+
+local new_options = { threads = true, spin_us = true, pin = true, name = true, worker_init = true }
+
+--- Creates a pool. Options (all optional):
+--   threads      threads in all, the calling thread counted (0 = one per CPU)
+--   spin_us      how long an idle thread spins before it sleeps
+--   pin          true to pin worker i to CPU i
+--   name         worker thread name prefix
+--   worker_init  a function, a chunk of code or a module name, run once in
+--                every lua_State of the pool before its first callback
+function micropool.new(opts)
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then
+    raise("bad argument #1 to 'new' (table of options expected, got " .. type(opts) .. ")")
+  end
+  for k in pairs(opts) do
+    if not new_options[k] then
+      raise("bad argument #1 to 'new' (unknown option '" .. tostring(k) .. "')")
+    end
+  end
+  local threads = opts.threads == nil and 0 or math.tointeger(opts.threads)
+  if threads == nil or threads < 0 or threads > core.THREADS_MAX then
+    raise("bad argument #1 to 'new' (threads must be an integer from 0 to "
+          .. math.tointeger(core.THREADS_MAX) .. ")")
+  end
+  local spin = opts.spin_us == nil and core.SPIN_US_DEFAULT or math.tointeger(opts.spin_us)
+  if spin == nil or spin < 0 or spin > 0xffffffff then
+    raise("bad argument #1 to 'new' (spin_us must be a non-negative integer)")
+  end
+  if opts.pin ~= nil and type(opts.pin) ~= "boolean" then
+    raise("bad argument #1 to 'new' (pin must be a boolean)")
+  end
+  if opts.name ~= nil and type(opts.name) ~= "string" then
+    raise("bad argument #1 to 'new' (name must be a string)")
+  end
+  local kind, init = init_of(opts.worker_init)
+  local p = core.pool_new(threads, spin, opts.pin and 1 or 0, opts.name, kind, init,
+                          package.path, package.cpath)
+  return wrap_pool(p)
+end
+
+local current
+
+--- The pool whose callback is running in this lua_State (inside a
+-- callback or worker_init), or nil in a state that no pool owns.
+function micropool.current()
+  if current == nil then
+    local p = core.current()
+    if p == nil then return nil end
+    current = wrap_pool(p)
+  end
+  return current
+end
+
+--- Threads in the pool, the calling thread counted.
+function Pool:threads()
+  check_self(self, Pool, "threads")
+  return math.tointeger(core.pool_threads(self._p))
+end
+
+--- This thread's index in the pool while it runs pool work (0 = a calling
+-- thread, 1..threads-1 = the workers), -1 outside.
+function Pool:thread_index()
+  check_self(self, Pool, "thread_index")
+  return math.tointeger(core.pool_thread_index(self._p))
+end
+
+--- Runs f and g, potentially in parallel, and returns the first result of
+-- each. f and g are functions or {function, args...}.
+function Pool:join(f, g)
+  check_self(self, Pool, "join")
+  local fcode, fargs = check_side(f, 1, "join")
+  local gcode, gargs = check_side(g, 2, "join")
+  return core.join(self._p, fcode, fargs, gcode, gargs)
+end
+
+--- Calls f(i, ...) for every i in 1..n, in parallel. grain: the smallest
+-- run of indices worth handing to another thread (0 = automatic), or a
+-- table {grain = g, split = "static"}.
+function Pool:for_each(n, grain, f, ...)
+  check_self(self, Pool, "for_each")
+  n = check_count(n, 1, "for_each", "n")
+  local g, flags = check_grain(grain, 2, "for_each", false)
+  local code = check_function(f, 3, "for_each")
+  return core.for_each(self._p, n, g, flags, code, ...)
+end
+
+--- A parallel fold over 1..n: each part starts from a copy of init and
+-- folds acc = fold(acc, i, ...); parts are merged left to right with
+-- combine(a, b), which must be associative, with init as its identity.
+-- grain as for for_each, and the table form also takes
+-- deterministic = true: results bitwise equal whatever the thread count.
+function Pool:reduce(n, grain, init, fold, combine, ...)
+  check_self(self, Pool, "reduce")
+  n = check_count(n, 1, "reduce", "n")
+  local g, flags = check_grain(grain, 2, "reduce", true)
+  local fcode = check_function(fold, 4, "reduce")
+  local ccode = check_function(combine, 5, "reduce")
+  return core.reduce(self._p, n, g, flags, init, fcode, ccode, ...)
+end
+
+--- Calls f(index, count, ...) once on every thread of the pool (index
+-- 0..count-1) and returns a list whose [index + 1] is that part's first
+-- result.
+function Pool:broadcast(f, ...)
+  check_self(self, Pool, "broadcast")
+  local code = check_function(f, 1, "broadcast")
+  return core.broadcast(self._p, code, ...)
+end
+
+--- Queues f(...) as a background task and returns the task.
+function Pool:submit(f, ...)
+  check_self(self, Pool, "submit")
+  local code = check_function(f, 1, "submit")
+  return setmetatable({ _t = core.submit(self._p, code, ...) }, Task)
+end
+
+--- Counters since creation: jobs, steals, sleeps, wakeups, tasks_run.
+function Pool:stats()
+  check_self(self, Pool, "stats")
+  return core.stats(self._p)
+end
+
+--- Runs the tasks still queued, stops the threads and closes their
+-- lua_States. Closing twice does nothing.
+function Pool:close()
+  check_self(self, Pool, "close")
+  core.pool_close(self._p)
+end
+
+function Pool:closed()
+  check_self(self, Pool, "closed")
+  return core.pool_closed(self._p) ~= 0
+end
+
+Pool.__close = Pool.close
+
+function Pool:__tostring()
+  if core.pool_closed(self._p) ~= 0 then return "micropool.pool (closed)" end
+  return string.format("micropool.pool (%d threads)", math.tointeger(core.pool_threads(self._p)))
+end
+
+-- ------------------------------------------------------------ tasks
+
+--- Waits for the task and returns its results, or raises its error (or
+-- an error if it was cancelled).
+function Task:wait()
+  check_self(self, Task, "wait")
+  return core.wait(self._t)
+end
+
+--- true once the task has finished or was cancelled. Never blocks.
+function Task:done()
+  check_self(self, Task, "done")
+  return core.task_done(self._t) ~= 0
+end
+
+--- Makes sure the task never runs: true if it will not (now or already
+-- cancelled), false if it has started or finished.
+function Task:cancel()
+  check_self(self, Task, "cancel")
+  return core.task_cancel(self._t) ~= 0
+end
+
+function Task:__tostring()
+  return "micropool.task (" .. (core.task_done(self._t) ~= 0 and "done" or "pending") .. ")"
+end
+
+micropool.Pool, micropool.Task = Pool, Task
+
+return micropool

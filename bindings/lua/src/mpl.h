@@ -1,0 +1,137 @@
+/*
+ * mpl.h: the C layer under the Lua binding (internal to the binding).
+ *
+ * A lua_State runs on one thread at a time, so Lua code runs in parallel by
+ * giving every pool thread a lua_State of its own. A pool owns:
+ *  - one state per worker (index 1..N-1), created lazily on that worker and
+ *    only ever used by it (nested calls re-enter it on the same thread);
+ *  - a free list of states for calling threads (index 0). A calling thread
+ *    takes one for the outermost callback it runs and gives it back at the
+ *    end; callbacks nested inside re-enter the one it holds.
+ *
+ * Functions travel as bytecode (string.dump), arguments and results as
+ * bytes (mpl_encode/mpl_decode), so no Lua object is ever shared between
+ * two states.
+ */
+#ifndef MPL_H
+#define MPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lua.h>
+
+#include <micropool.h>
+
+typedef struct mpl_pool mpl_pool;
+typedef struct mpl_task mpl_task;
+
+/* ------------------------------------------------------------ values */
+
+/* A growable byte buffer (malloc'd). */
+typedef struct mpl_buf {
+    char  *data;
+    size_t len;
+    size_t cap;
+} mpl_buf;
+
+void mpl_buf_free(mpl_buf *b);
+
+/* Appends the values at stack slots first..last of L as one list.
+ * Never raises a Lua error (it may run in a state that must not longjmp):
+ * returns 0, or -1 with a message in err (values that cannot cross between
+ * states, tables nested too deep, out of memory). `what` names the values
+ * in messages ("argument", "result"). */
+int mpl_encode_list(lua_State *L, int first, int last, const char *what,
+                    mpl_buf *out, char *err, size_t errlen);
+
+/* The same for t[from..#t] of the table at index t. */
+int mpl_encode_table_list(lua_State *L, int t, int from, const char *what,
+                          mpl_buf *out, char *err, size_t errlen);
+
+/* Encodes a list of one string, without a lua_State. Returns 0 or -1
+ * (out of memory; nothing allocated). */
+int mpl_encode_string(const char *s, mpl_buf *out);
+
+/* Pushes the values of an encoded list onto L and returns how many; raises
+ * a Lua error on exhaustion (call it in protected mode in a worker state).
+ * `max` > 0 pushes at most that many (the rest are skipped). */
+int mpl_decode_list(lua_State *L, const char *data, size_t len, int max);
+
+/* ------------------------------------------------------------ code */
+
+/* A function shipped as bytecode. `code` is borrowed. */
+typedef struct mpl_code {
+    const char *code;
+    size_t      len;
+    uint64_t    hash;
+} mpl_code;
+
+void mpl_code_init(mpl_code *c, const char *code, size_t len);
+
+/* ------------------------------------------------------------ pools */
+
+enum mpl_init_kind { MPL_INIT_NONE = 0, MPL_INIT_CHUNK = 1, MPL_INIT_MODULE = 2 };
+
+/* Creates a pool whose states run `init` once (a chunk of source or
+ * bytecode, or a module name to require) and search modules along
+ * path/cpath. Raises a Lua error in L on failure (and then owns nothing).
+ * worker_init is run once right away in a calling-thread state, so a
+ * broken one is reported here. */
+mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
+                       int pin, const char *name, int init_kind,
+                       const char *init, size_t init_len,
+                       const char *path, const char *cpath);
+
+/* Runs pending tasks, stops the workers, closes every state. Raises an
+ * error if called from a callback running on this pool. A closed pool
+ * stays valid for mpl_pool_closed/mpl_pool_free. */
+void mpl_pool_close(lua_State *L, mpl_pool *p);
+
+/* mpl_pool_close (errors ignored) and free. */
+void mpl_pool_free(mpl_pool *p);
+
+int      mpl_pool_closed(const mpl_pool *p);
+unsigned mpl_pool_threads(const mpl_pool *p);
+int      mpl_pool_thread_index(const mpl_pool *p);
+mp_pool *mpl_pool_engine(const mpl_pool *p);
+
+/* The pool that owns state L, or NULL for a state that is not a pool's. */
+mpl_pool *mpl_pool_of_state(lua_State *L);
+
+/* ------------------------------------------------------------ operations
+ * Each reads its Lua arguments from L starting at stack slot `base` (the
+ * slot after the pool), pushes its results and returns their count, as a
+ * lua_CFunction would. A callback's error is raised again in L. */
+
+/* base: codeA, argsA (nil or {f, ...}), codeB, argsB.
+ * Returns the first result of each side. */
+int mpl_op_join(lua_State *L, mpl_pool *p, int base);
+
+/* base: n, grain, flags, code, args... ; calls f(i, args...) for
+ * i = 1..n. Returns nothing. */
+int mpl_op_for(lua_State *L, mpl_pool *p, int base);
+
+/* base: n, grain, flags, init, foldcode, combinecode, args...
+ * acc = fold(acc, i, args...) over each part, combine(a, b) between
+ * parts. Returns the accumulator. */
+int mpl_op_reduce(lua_State *L, mpl_pool *p, int base);
+
+/* base: code, args... ; f(index, count, args...) once per thread.
+ * Returns a list: [index + 1] = first result of that part. */
+int mpl_op_broadcast(lua_State *L, mpl_pool *p, int base);
+
+/* base: code, args... ; queues f(args...) and returns the task. */
+mpl_task *mpl_op_submit(lua_State *L, mpl_pool *p, int base);
+
+/* ------------------------------------------------------------ tasks */
+
+/* Waits; pushes the task's results or raises its error (or a
+ * cancellation error). */
+int  mpl_task_wait(lua_State *L, mpl_task *t);
+int  mpl_task_done(mpl_task *t);
+/* 1 if the task will never run, 0 if it started or finished. */
+int  mpl_task_cancel(mpl_task *t);
+void mpl_task_free(mpl_task *t);
+
+#endif /* MPL_H */

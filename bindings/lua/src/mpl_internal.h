@@ -1,0 +1,56 @@
+/*
+ * mpl_internal.h: what mpl_pool.c (the states) shares with mpl_ops.c (the
+ * operations).
+ */
+#ifndef MPL_INTERNAL_H
+#define MPL_INTERNAL_H
+
+#include "mpl.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* A state for calling threads, kept on the pool's lists. */
+typedef struct mpl_state {
+    lua_State        *L;
+    struct mpl_state *next_free;
+    struct mpl_state *next_all;
+} mpl_state;
+
+struct mpl_pool {
+    mp_pool        *engine;
+    unsigned        threads;
+    int             closed;
+    lua_State     **workers;       /* [threads]; [0] unused */
+    pthread_mutex_t lock;          /* guards the two lists below */
+    mpl_state      *free0;         /* idle calling-thread states */
+    mpl_state      *all0;          /* every calling-thread state */
+    int             init_kind;
+    char           *init;
+    size_t          init_len;
+    char           *path;
+    char           *cpath;
+};
+
+/* The state a callback of `p` runs in on this thread, kept for the
+ * duration of the callback. It lives on the callback's C stack and links
+ * into a per-thread list, so a callback nested inside another one of the
+ * same pool on the same thread re-enters the same state. */
+typedef struct mpl_held {
+    struct mpl_held *up;
+    mpl_pool        *pool;
+    lua_State       *L;
+    mpl_state       *from_free;    /* to give back, or NULL */
+} mpl_held;
+
+/* Takes the state for a callback of p on this thread. Returns NULL with a
+ * message in err when a new state could not be set up (worker_init
+ * failed, out of memory). */
+lua_State *mpl_enter(mpl_pool *p, mpl_held *h, char *err, size_t errlen);
+void       mpl_leave(mpl_held *h);
+
+/* Pushes the function of `c` in L (loaded once per state, then cached).
+ * Raises on failure: call in protected mode. */
+void mpl_push_code(lua_State *L, const mpl_code *c);
+
+#endif /* MPL_INTERNAL_H */

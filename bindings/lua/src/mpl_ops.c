@@ -1,0 +1,714 @@
+/*
+ * mpl_ops.c: join, for_each, reduce, broadcast and submit for Lua.
+ *
+ * The caller encodes the function's arguments once; every callback takes
+ * the state of its thread (mpl_enter), loads the function there, decodes
+ * the arguments, calls it in protected mode and encodes what has to come
+ * back. A Lua error becomes the callback's result 1 and the first error
+ * value of the operation is kept (encoded) to be raised again in the
+ * caller once the engine returns.
+ */
+#include "mpl_internal.h"
+
+#include <lauxlib.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The result a failing callback returns to the engine. */
+#define CALLBACK_FAILED 1
+
+typedef struct mpl_op {
+    mpl_pool         *pool;
+    _Atomic(mpl_buf *) err;        /* the first error value, encoded */
+} mpl_op;
+
+/* A function and its encoded arguments. */
+typedef struct mpl_call {
+    mpl_code code;
+    mpl_buf  args;
+} mpl_call;
+
+static int op_failed(mpl_op *op)
+{
+    return atomic_load_explicit(&op->err, memory_order_acquire) != NULL;
+}
+
+static void op_set_error(mpl_op *op, mpl_buf *b)
+{
+    mpl_buf *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&op->err, &none, b,
+                                                 memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        mpl_buf_free(b);
+        free(b);
+    }
+}
+
+/* Records a plain message as the operation's error. */
+static void op_fail_text(mpl_op *op, const char *msg)
+{
+    mpl_buf *b = calloc(1, sizeof *b);
+    if (!b)
+        return;
+    if (mpl_encode_string(msg, b)) {
+        free(b);
+        return;
+    }
+    op_set_error(op, b);
+}
+
+/* Records the error value at the top of L as the operation's error. */
+static void op_fail_value(mpl_op *op, lua_State *L)
+{
+    char msg[256];
+    mpl_buf *b = calloc(1, sizeof *b);
+    if (!b)
+        return;
+    if (mpl_encode_list(L, lua_gettop(L), lua_gettop(L), "error value", b, msg, sizeof msg)) {
+        mpl_buf_free(b);
+        free(b);
+        const char *s = lua_tostring(L, -1);
+        char text[300];
+        if (!s) {
+            snprintf(text, sizeof text, "(error object is a %s value)", luaL_typename(L, -1));
+            s = text;
+        }
+        op_fail_text(op, s);
+        return;
+    }
+    op_set_error(op, b);
+}
+
+/* Runs fn(ud) in protected mode in this thread's state for op's pool.
+ * Returns 0 or CALLBACK_FAILED (the error is recorded in op). */
+static int run_part(mpl_op *op, lua_CFunction fn, void *ud)
+{
+    char err[512];
+    mpl_held h;
+    lua_State *L = mpl_enter(op->pool, &h, err, sizeof err);
+    if (!L) {
+        op_fail_text(op, err);
+        return CALLBACK_FAILED;
+    }
+    int top = lua_gettop(L);
+    int rc = 0;
+    if (!lua_checkstack(L, 3)) {
+        op_fail_text(op, "micropool: Lua stack overflow in a callback");
+        rc = CALLBACK_FAILED;
+    } else {
+        lua_pushcfunction(L, fn);
+        lua_pushlightuserdata(L, ud);
+        if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+            op_fail_value(op, L);
+            rc = CALLBACK_FAILED;
+        } else if (op_failed(op)) {
+            rc = CALLBACK_FAILED;   /* stopped early: another part failed */
+        }
+    }
+    lua_settop(L, top);
+    mpl_leave(&h);
+    return rc;
+}
+
+/* In protected mode: pushes the function, then its decoded arguments.
+ * Returns the number of arguments; the function is at top - n. */
+static int push_call(lua_State *L, const mpl_call *c)
+{
+    mpl_push_code(L, &c->code);
+    return mpl_decode_list(L, c->args.data, c->args.len, 0);
+}
+
+/* In protected mode: encodes values first..top into out or raises. */
+static void encode_results(lua_State *L, int first, mpl_buf *out)
+{
+    char msg[256];
+    if (mpl_encode_list(L, first, lua_gettop(L), "result", out, msg, sizeof msg)) {
+        lua_pushstring(L, msg);
+        lua_error(L);
+    }
+}
+
+/* ------------------------------------------------------------ caller side */
+
+static mpl_pool *check_open(lua_State *L, mpl_pool *p)
+{
+    if (!p)
+        luaL_error(L, "micropool: expected a pool");
+    if (mpl_pool_closed(p))
+        luaL_error(L, "micropool: the pool is closed");
+    return p;
+}
+
+static void check_code(lua_State *L, int idx, mpl_code *c)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, idx, &len);
+    mpl_code_init(c, s, len);
+}
+
+/* Encodes the arguments of a call from stack slots first..last; raises on
+ * failure after freeing what it made. */
+static void encode_args(lua_State *L, int first, int last, mpl_buf *out)
+{
+    char msg[256];
+    if (mpl_encode_list(L, first, last, "argument", out, msg, sizeof msg)) {
+        mpl_buf_free(out);
+        luaL_error(L, "micropool: %s", msg);
+    }
+}
+
+typedef struct decode_job {
+    const mpl_buf *buf;
+    int            max;
+    int            count;
+} decode_job;
+
+static int decode_protected(lua_State *L)
+{
+    decode_job *j = lua_touserdata(L, 1);
+    lua_pop(L, 1);
+    j->count = mpl_decode_list(L, j->buf->data, j->buf->len, j->max);
+    return j->count;
+}
+
+/* Decodes buf onto L without raising: returns the number of values pushed,
+ * or -1 with an error value pushed. An empty buffer pushes one nil when
+ * max == 1 (a callback that returned nothing). */
+static int decode_into(lua_State *L, const mpl_buf *buf, int max)
+{
+    if (!buf->data) {
+        if (max == 1) {
+            lua_pushnil(L);
+            return 1;
+        }
+        return 0;
+    }
+    decode_job j = { buf, max, 0 };
+    int top = lua_gettop(L);
+    lua_pushcfunction(L, decode_protected);
+    lua_pushlightuserdata(L, &j);
+    if (lua_pcall(L, 1, LUA_MULTRET, 0) != LUA_OK)
+        return -1;
+    int n = lua_gettop(L) - top;
+    if (max == 1 && n == 0) {
+        lua_pushnil(L);
+        n = 1;
+    }
+    return n;
+}
+
+/* The operation failed: raises its error value (or the engine's code).
+ * Everything but op->err must already be freed. */
+static int op_raise(lua_State *L, mpl_op *op, int rc)
+{
+    mpl_buf *e = atomic_load(&op->err);
+    if (e) {
+        decode_into(L, e, 1);
+        mpl_buf_free(e);
+        free(e);
+        return lua_error(L);
+    }
+    return luaL_error(L, "micropool: %s", mp_strerror(rc));
+}
+
+/* ------------------------------------------------------------ join */
+
+typedef struct join_side {
+    mpl_op   *op;
+    mpl_call  call;
+    mpl_buf   result;
+} join_side;
+
+static int join_run(lua_State *L)
+{
+    join_side *s = lua_touserdata(L, 1);
+    int base = lua_gettop(L);
+    int nargs = push_call(L, &s->call);
+    lua_call(L, nargs, 1);
+    encode_results(L, base + 1, &s->result);
+    return 0;
+}
+
+static int join_cb(void *arg)
+{
+    join_side *s = arg;
+    return run_part(s->op, join_run, s);
+}
+
+/* Encodes the arguments of a join side: nil, or t[2..#t] of a table. */
+static int encode_side(lua_State *L, int idx, mpl_buf *out, char *msg, size_t msglen)
+{
+    if (lua_isnoneornil(L, idx))
+        return mpl_encode_list(L, 1, 0, "argument", out, msg, msglen);
+    return mpl_encode_table_list(L, idx, 2, "argument", out, msg, msglen);
+}
+
+int mpl_op_join(lua_State *L, mpl_pool *p, int base)
+{
+    check_open(L, p);
+    mpl_op op = { p, NULL };
+    join_side side[2];
+    memset(side, 0, sizeof side);
+    for (int k = 0; k < 2; k++) {
+        side[k].op = &op;
+        check_code(L, base + 2 * k, &side[k].call.code);
+        if (!lua_isnoneornil(L, base + 2 * k + 1))
+            luaL_checktype(L, base + 2 * k + 1, LUA_TTABLE);
+    }
+    char msg[256];
+    for (int k = 0; k < 2; k++) {
+        if (encode_side(L, base + 2 * k + 1, &side[k].call.args, msg, sizeof msg)) {
+            mpl_buf_free(&side[0].call.args);
+            mpl_buf_free(&side[1].call.args);
+            return luaL_error(L, "micropool: join: %s", msg);
+        }
+    }
+
+    int rc = mp_join(mpl_pool_engine(p), join_cb, &side[0], join_cb, &side[1]);
+
+    int failed = rc != MP_OK || op_failed(&op);
+    int n = 0, status = 0;
+    if (!failed) {
+        for (int k = 0; k < 2 && status >= 0; k++) {
+            status = decode_into(L, &side[k].result, 1);
+            n += status > 0 ? status : 0;
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        mpl_buf_free(&side[k].call.args);
+        mpl_buf_free(&side[k].result);
+    }
+    if (failed)
+        return op_raise(L, &op, rc);
+    if (status < 0)
+        return lua_error(L);
+    return n;
+}
+
+/* ------------------------------------------------------------ for_each */
+
+typedef struct for_ctx {
+    mpl_op   op;
+    mpl_call call;
+} for_ctx;
+
+typedef struct for_part {
+    for_ctx *ctx;
+    size_t   begin, end;
+} for_part;
+
+static int for_run(lua_State *L)
+{
+    for_part *fp = lua_touserdata(L, 1);
+    for_ctx *c = fp->ctx;
+    int nargs = push_call(L, &c->call);
+    int fn = lua_gettop(L) - nargs;
+    luaL_checkstack(L, nargs + 2, "micropool: too many arguments");
+    for (size_t i = fp->begin; i < fp->end; i++) {
+        if (op_failed(&c->op))
+            break;
+        lua_pushvalue(L, fn);
+        lua_pushinteger(L, (lua_Integer)i + 1);
+        for (int k = 1; k <= nargs; k++)
+            lua_pushvalue(L, fn + k);
+        lua_call(L, nargs + 1, 0);
+    }
+    return 0;
+}
+
+static int for_body(void *arg, size_t begin, size_t end)
+{
+    for_ctx *c = arg;
+    for_part fp = { c, begin, end };
+    return run_part(&c->op, for_run, &fp);
+}
+
+static size_t check_count(lua_State *L, int idx, const char *what)
+{
+    lua_Integer v = luaL_checkinteger(L, idx);
+    if (v < 0)
+        luaL_error(L, "micropool: %s must not be negative (got %d)", what, (int)v);
+    return (size_t)v;
+}
+
+int mpl_op_for(lua_State *L, mpl_pool *p, int base)
+{
+    check_open(L, p);
+    size_t n = check_count(L, base, "n");
+    size_t grain = check_count(L, base + 1, "grain");
+    unsigned flags = (unsigned)luaL_checkinteger(L, base + 2);
+    for_ctx c;
+    memset(&c, 0, sizeof c);
+    c.op.pool = p;
+    check_code(L, base + 3, &c.call.code);
+    encode_args(L, base + 4, lua_gettop(L), &c.call.args);
+
+    int rc = mp_for(mpl_pool_engine(p), n, grain, flags, for_body, &c);
+
+    mpl_buf_free(&c.call.args);
+    if (rc != MP_OK || op_failed(&c.op))
+        return op_raise(L, &c.op, rc);
+    return 0;
+}
+
+/* ------------------------------------------------------------ reduce */
+
+/* Every accumulator a reduce encodes, so all are freed at the end
+ * whatever the engine combined or skipped. */
+typedef struct acc_node {
+    struct acc_node *next;
+    mpl_buf          buf;
+} acc_node;
+
+/* What the engine copies, folds into and combines: NULL = the identity. */
+typedef struct acc_ref {
+    acc_node *node;
+} acc_ref;
+
+typedef struct reduce_ctx {
+    mpl_op              op;
+    mpl_code            fold;
+    mpl_code            combine;
+    mpl_buf             init;
+    mpl_buf             args;
+    _Atomic(acc_node *) nodes;
+} reduce_ctx;
+
+typedef struct reduce_part {
+    reduce_ctx *ctx;
+    acc_ref    *acc;
+    const acc_ref *other;
+    size_t      begin, end;
+} reduce_part;
+
+static void push_acc(lua_State *L, reduce_ctx *c, const acc_ref *a)
+{
+    const mpl_buf *b = a->node ? &a->node->buf : &c->init;
+    mpl_decode_list(L, b->data, b->len, 1);
+}
+
+/* Encodes the value at the top of L into a new node of c; raises. */
+static acc_node *store_acc(lua_State *L, reduce_ctx *c)
+{
+    acc_node *node = calloc(1, sizeof *node);
+    if (!node)
+        luaL_error(L, "micropool: out of memory");
+    node->next = atomic_load_explicit(&c->nodes, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&c->nodes, &node->next, node,
+                                                  memory_order_release,
+                                                  memory_order_relaxed))
+        ;
+    encode_results(L, lua_gettop(L), &node->buf);
+    return node;
+}
+
+static int reduce_map_run(lua_State *L)
+{
+    reduce_part *rp = lua_touserdata(L, 1);
+    reduce_ctx *c = rp->ctx;
+    mpl_push_code(L, &c->fold);
+    int fn = lua_gettop(L);
+    push_acc(L, c, rp->acc);
+    int acc = lua_gettop(L);
+    int nargs = mpl_decode_list(L, c->args.data, c->args.len, 0);
+    luaL_checkstack(L, nargs + 3, "micropool: too many arguments");
+    for (size_t i = rp->begin; i < rp->end; i++) {
+        if (op_failed(&c->op))
+            return 0;
+        lua_pushvalue(L, fn);
+        lua_pushvalue(L, acc);
+        lua_pushinteger(L, (lua_Integer)i + 1);
+        for (int k = 1; k <= nargs; k++)
+            lua_pushvalue(L, acc + k);
+        lua_call(L, nargs + 2, 1);
+        lua_replace(L, acc);
+    }
+    lua_settop(L, acc);
+    rp->acc->node = store_acc(L, c);
+    return 0;
+}
+
+static int reduce_map(void *arg, size_t begin, size_t end, void *acc)
+{
+    reduce_ctx *c = arg;
+    reduce_part rp = { c, acc, NULL, begin, end };
+    return run_part(&c->op, reduce_map_run, &rp);
+}
+
+static int reduce_combine_run(lua_State *L)
+{
+    reduce_part *rp = lua_touserdata(L, 1);
+    reduce_ctx *c = rp->ctx;
+    mpl_push_code(L, &c->combine);
+    push_acc(L, c, rp->acc);
+    push_acc(L, c, rp->other);
+    lua_call(L, 2, 1);
+    rp->acc->node = store_acc(L, c);
+    return 0;
+}
+
+static void reduce_combine(void *arg, void *acc, const void *other)
+{
+    reduce_ctx *c = arg;
+    acc_ref *a = acc;
+    const acc_ref *b = other;
+    /* The identity needs no call: combine(init, x) is x by contract. */
+    if (!b->node)
+        return;
+    if (!a->node) {
+        a->node = b->node;
+        return;
+    }
+    if (op_failed(&c->op))
+        return;
+    reduce_part rp = { c, a, b, 0, 0 };
+    run_part(&c->op, reduce_combine_run, &rp);
+}
+
+int mpl_op_reduce(lua_State *L, mpl_pool *p, int base)
+{
+    check_open(L, p);
+    size_t n = check_count(L, base, "n");
+    size_t grain = check_count(L, base + 1, "grain");
+    unsigned flags = (unsigned)luaL_checkinteger(L, base + 2);
+    luaL_checkany(L, base + 3);
+    reduce_ctx c;
+    memset(&c, 0, sizeof c);
+    c.op.pool = p;
+    check_code(L, base + 4, &c.fold);
+    check_code(L, base + 5, &c.combine);
+    char msg[256];
+    if (mpl_encode_list(L, base + 3, base + 3, "initial value", &c.init, msg, sizeof msg)) {
+        mpl_buf_free(&c.init);
+        return luaL_error(L, "micropool: reduce: %s", msg);
+    }
+    if (mpl_encode_list(L, base + 6, lua_gettop(L), "argument", &c.args, msg, sizeof msg)) {
+        mpl_buf_free(&c.init);
+        mpl_buf_free(&c.args);
+        return luaL_error(L, "micropool: reduce: %s", msg);
+    }
+
+    acc_ref result = { NULL };
+    int rc = mp_reduce(mpl_pool_engine(p), n, grain, flags, &result, sizeof result,
+                       reduce_map, reduce_combine, &c);
+
+    int failed = rc != MP_OK || op_failed(&c.op);
+    int status = 0;
+    if (!failed)
+        status = decode_into(L, result.node ? &result.node->buf : &c.init, 1);
+    acc_node *node = atomic_load(&c.nodes);
+    while (node) {
+        acc_node *next = node->next;
+        mpl_buf_free(&node->buf);
+        free(node);
+        node = next;
+    }
+    mpl_buf_free(&c.init);
+    mpl_buf_free(&c.args);
+    if (failed)
+        return op_raise(L, &c.op, rc);
+    if (status < 0)
+        return lua_error(L);
+    return 1;
+}
+
+/* ------------------------------------------------------------ broadcast */
+
+typedef struct bcast_ctx {
+    mpl_op   op;
+    mpl_call call;
+    mpl_buf *results;       /* [count] */
+    unsigned count;
+} bcast_ctx;
+
+typedef struct bcast_part {
+    bcast_ctx *ctx;
+    unsigned   index, count;
+} bcast_part;
+
+static int bcast_run(lua_State *L)
+{
+    bcast_part *bp = lua_touserdata(L, 1);
+    bcast_ctx *c = bp->ctx;
+    int base = lua_gettop(L);
+    mpl_push_code(L, &c->call.code);
+    lua_pushinteger(L, bp->index);
+    lua_pushinteger(L, bp->count);
+    int nargs = mpl_decode_list(L, c->call.args.data, c->call.args.len, 0);
+    lua_call(L, nargs + 2, 1);
+    if (bp->index < c->count)
+        encode_results(L, base + 1, &c->results[bp->index]);
+    return 0;
+}
+
+static int bcast_fn(void *arg, unsigned index, unsigned count)
+{
+    bcast_ctx *c = arg;
+    bcast_part bp = { c, index, count };
+    return run_part(&c->op, bcast_run, &bp);
+}
+
+int mpl_op_broadcast(lua_State *L, mpl_pool *p, int base)
+{
+    check_open(L, p);
+    bcast_ctx c;
+    memset(&c, 0, sizeof c);
+    c.op.pool = p;
+    check_code(L, base, &c.call.code);
+    c.count = mpl_pool_threads(p);
+    lua_createtable(L, (int)c.count, 0);       /* the result list */
+    int list = lua_gettop(L);
+    encode_args(L, base + 1, list - 1, &c.call.args);
+    c.results = calloc(c.count, sizeof *c.results);
+    if (!c.results) {
+        mpl_buf_free(&c.call.args);
+        return luaL_error(L, "micropool: out of memory");
+    }
+
+    int rc = mp_broadcast(mpl_pool_engine(p), bcast_fn, &c);
+
+    int failed = rc != MP_OK || op_failed(&c.op);
+    int status = 0;
+    for (unsigned i = 0; i < c.count && !failed && status >= 0; i++) {
+        status = decode_into(L, &c.results[i], 1);
+        if (status >= 0)
+            lua_rawseti(L, list, (lua_Integer)i + 1);
+    }
+    for (unsigned i = 0; i < c.count; i++)
+        mpl_buf_free(&c.results[i]);
+    free(c.results);
+    mpl_buf_free(&c.call.args);
+    if (failed)
+        return op_raise(L, &c.op, rc);
+    if (status < 0)
+        return lua_error(L);
+    lua_settop(L, list);
+    return 1;
+}
+
+/* ------------------------------------------------------------ tasks */
+
+struct mpl_task {
+    atomic_int refs;        /* the Lua handle + the pending callback */
+    mpl_op     op;
+    mp_task   *handle;
+    char      *code;        /* owned copy: the task outlives the call */
+    mpl_call   call;
+    mpl_buf    result;
+    int        cancel_counted;
+};
+
+static void task_unref(mpl_task *t)
+{
+    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    mpl_buf *e = atomic_load(&t->op.err);
+    if (e) {
+        mpl_buf_free(e);
+        free(e);
+    }
+    mpl_buf_free(&t->call.args);
+    mpl_buf_free(&t->result);
+    free(t->code);
+    free(t);
+}
+
+static int task_run(lua_State *L)
+{
+    mpl_task *t = lua_touserdata(L, 1);
+    int base = lua_gettop(L);
+    int nargs = push_call(L, &t->call);
+    lua_call(L, nargs, LUA_MULTRET);
+    encode_results(L, base + 1, &t->result);
+    return 0;
+}
+
+static int task_fn(void *arg)
+{
+    mpl_task *t = arg;
+    int rc = run_part(&t->op, task_run, t);
+    task_unref(t);
+    return rc;
+}
+
+mpl_task *mpl_op_submit(lua_State *L, mpl_pool *p, int base)
+{
+    check_open(L, p);
+    size_t len;
+    const char *code = luaL_checklstring(L, base, &len);
+    mpl_task *t = calloc(1, sizeof *t);
+    char *copy = malloc(len ? len : 1);
+    if (!t || !copy) {
+        free(t);
+        free(copy);
+        luaL_error(L, "micropool: out of memory");
+        return NULL;
+    }
+    t->code = copy;
+    memcpy(t->code, code, len);
+    mpl_code_init(&t->call.code, t->code, len);
+    t->op.pool = p;
+    atomic_init(&t->refs, 2);
+    char msg[256];
+    if (mpl_encode_list(L, base + 1, lua_gettop(L), "argument", &t->call.args, msg, sizeof msg)) {
+        mpl_buf_free(&t->call.args);
+        free(t->code);
+        free(t);
+        luaL_error(L, "micropool: submit: %s", msg);
+        return NULL;
+    }
+    int rc = mp_submit(mpl_pool_engine(p), task_fn, t, &t->handle);
+    if (rc != MP_OK) {
+        mpl_buf_free(&t->call.args);
+        free(t->code);
+        free(t);
+        luaL_error(L, "micropool: submit: %s", mp_strerror(rc));
+        return NULL;
+    }
+    return t;
+}
+
+int mpl_task_wait(lua_State *L, mpl_task *t)
+{
+    int rc = mp_task_wait(t->handle);
+    if (rc == MP_ECANCELED)
+        return luaL_error(L, "micropool: the task was cancelled");
+    mpl_buf *e = atomic_load(&t->op.err);
+    if (e) {
+        decode_into(L, e, 1);
+        return lua_error(L);
+    }
+    if (rc != MP_OK)
+        return luaL_error(L, "micropool: wait: %s", mp_strerror(rc));
+    int n = decode_into(L, &t->result, 0);
+    if (n < 0)
+        return lua_error(L);
+    return n;
+}
+
+int mpl_task_done(mpl_task *t)
+{
+    return mp_task_done(t->handle) == 1;
+}
+
+int mpl_task_cancel(mpl_task *t)
+{
+    if (mp_task_cancel(t->handle) != MP_OK)
+        return 0;
+    if (!t->cancel_counted) {
+        /* It will never run: drop the reference its callback held. */
+        t->cancel_counted = 1;
+        task_unref(t);
+    }
+    return 1;
+}
+
+void mpl_task_free(mpl_task *t)
+{
+    if (!t)
+        return;
+    mp_task_release(t->handle);
+    task_unref(t);
+}

@@ -1,0 +1,388 @@
+/*
+ * mpl_pool.c: a micropool pool and the lua_States its callbacks run in.
+ */
+#include "mpl_internal.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Registry keys (their addresses) in every state a pool owns. */
+static const char pool_key;    /* light userdata: the owning mpl_pool */
+static const char code_key;    /* table: hash -> {bytecode, function} */
+
+/* Functions a state keeps loaded before its cache is dropped and rebuilt. */
+#define MPL_CODE_CACHE_MAX 512
+
+/* The callbacks this thread is running, innermost first. */
+static _Thread_local mpl_held *held_top;
+
+/* ------------------------------------------------------------ states */
+
+static int state_setup(lua_State *L)
+{
+    mpl_pool *p = lua_touserdata(L, 1);
+    luaL_openlibs(L);
+
+    lua_getglobal(L, "package");
+    lua_pushstring(L, p->path);
+    lua_setfield(L, -2, "path");
+    lua_pushstring(L, p->cpath);
+    lua_setfield(L, -2, "cpath");
+    lua_pop(L, 1);
+
+    lua_pushlightuserdata(L, p);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &pool_key);
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &code_key);
+
+    switch (p->init_kind) {
+    case MPL_INIT_CHUNK:
+        if (luaL_loadbufferx(L, p->init, p->init_len, "=worker_init", "bt") != LUA_OK)
+            return lua_error(L);
+        lua_call(L, 0, 0);
+        break;
+    case MPL_INIT_MODULE:
+        lua_getglobal(L, "require");
+        lua_pushlstring(L, p->init, p->init_len);
+        lua_call(L, 1, 0);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static void error_text(lua_State *L, int idx, char *err, size_t errlen)
+{
+    const char *msg = lua_tostring(L, idx);
+    if (msg)
+        snprintf(err, errlen, "%s", msg);
+    else
+        snprintf(err, errlen, "(error object is a %s value)", luaL_typename(L, idx));
+}
+
+static lua_State *state_new(mpl_pool *p, char *err, size_t errlen)
+{
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        snprintf(err, errlen, "micropool: out of memory for a new lua_State");
+        return NULL;
+    }
+    lua_pushcfunction(L, state_setup);
+    lua_pushlightuserdata(L, p);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+        char msg[400];
+        error_text(L, -1, msg, sizeof msg);
+        snprintf(err, errlen, "micropool: worker_init failed: %s", msg);
+        lua_close(L);
+        return NULL;
+    }
+    return L;
+}
+
+static mpl_state *state0_new(mpl_pool *p, char *err, size_t errlen)
+{
+    mpl_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "micropool: out of memory");
+        return NULL;
+    }
+    s->L = state_new(p, err, errlen);
+    if (!s->L) {
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_lock(&p->lock);
+    s->next_all = p->all0;
+    p->all0 = s;
+    pthread_mutex_unlock(&p->lock);
+    return s;
+}
+
+lua_State *mpl_enter(mpl_pool *p, mpl_held *h, char *err, size_t errlen)
+{
+    lua_State *L = NULL;
+    h->from_free = NULL;
+    for (mpl_held *it = held_top; it; it = it->up) {
+        if (it->pool == p) {
+            L = it->L;
+            break;
+        }
+    }
+    if (!L) {
+        int idx = mp_pool_thread_index(p->engine);
+        if (idx >= 1) {
+            /* Only worker idx ever runs with this index. */
+            L = p->workers[idx];
+            if (!L) {
+                L = state_new(p, err, errlen);
+                if (!L)
+                    return NULL;
+                p->workers[idx] = L;
+            }
+        } else {
+            pthread_mutex_lock(&p->lock);
+            mpl_state *s = p->free0;
+            if (s)
+                p->free0 = s->next_free;
+            pthread_mutex_unlock(&p->lock);
+            if (!s) {
+                s = state0_new(p, err, errlen);
+                if (!s)
+                    return NULL;
+            }
+            h->from_free = s;
+            L = s->L;
+        }
+    }
+    h->pool = p;
+    h->L = L;
+    h->up = held_top;
+    held_top = h;
+    return L;
+}
+
+void mpl_leave(mpl_held *h)
+{
+    held_top = h->up;
+    mpl_state *s = h->from_free;
+    if (s) {
+        mpl_pool *p = h->pool;
+        pthread_mutex_lock(&p->lock);
+        s->next_free = p->free0;
+        p->free0 = s;
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+/* ------------------------------------------------------------ code */
+
+void mpl_push_code(lua_State *L, const mpl_code *c)
+{
+    luaL_checkstack(L, 5, "micropool: stack overflow");
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &code_key);
+    int cache = lua_gettop(L);
+    lua_Integer key = (lua_Integer)c->hash;
+    if (lua_rawgeti(L, cache, key) == LUA_TTABLE) {
+        size_t len;
+        lua_rawgeti(L, -1, 1);
+        const char *have = lua_tolstring(L, -1, &len);
+        if (have && len == c->len && memcmp(have, c->code, len) == 0) {
+            lua_rawgeti(L, -2, 2);
+            lua_replace(L, cache);
+            lua_settop(L, cache);
+            return;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+
+    if (luaL_loadbufferx(L, c->code, c->len, "=micropool", "b") != LUA_OK)
+        lua_error(L);
+    int fn = lua_gettop(L);
+
+    lua_getfield(L, cache, "n");
+    lua_Integer n = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (n >= MPL_CODE_CACHE_MAX) {
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &code_key);
+        lua_replace(L, cache);
+        n = 0;
+    }
+    lua_createtable(L, 2, 0);
+    lua_pushlstring(L, c->code, c->len);
+    lua_rawseti(L, -2, 1);
+    lua_pushvalue(L, fn);
+    lua_rawseti(L, -2, 2);
+    lua_rawseti(L, cache, key);
+    lua_pushinteger(L, n + 1);
+    lua_setfield(L, cache, "n");
+
+    lua_replace(L, cache);
+    lua_settop(L, cache);
+}
+
+/* ------------------------------------------------------------ pools */
+
+static void on_worker_stop(void *arg, unsigned index)
+{
+    mpl_pool *p = arg;
+    /* Close a worker's state on its own thread, after its last work. */
+    if (p->workers[index]) {
+        lua_close(p->workers[index]);
+        p->workers[index] = NULL;
+    }
+}
+
+static char *dup_bytes(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        if (n)
+            memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static void pool_release(mpl_pool *p)
+{
+    free(p->workers);
+    free(p->init);
+    free(p->path);
+    free(p->cpath);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+static void close_states(mpl_pool *p)
+{
+    for (unsigned i = 1; i < MP_THREADS_MAX; i++) {
+        if (p->workers[i]) {
+            lua_close(p->workers[i]);
+            p->workers[i] = NULL;
+        }
+    }
+    mpl_state *s = p->all0;
+    while (s) {
+        mpl_state *next = s->next_all;
+        lua_close(s->L);
+        free(s);
+        s = next;
+    }
+    p->all0 = p->free0 = NULL;
+}
+
+mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
+                       int pin, const char *name, int init_kind,
+                       const char *init, size_t init_len,
+                       const char *path, const char *cpath)
+{
+    if (init_kind < MPL_INIT_NONE || init_kind > MPL_INIT_MODULE)
+        luaL_error(L, "micropool: unknown worker_init kind %d", init_kind);
+    mpl_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        luaL_error(L, "micropool: out of memory");
+    pthread_mutex_init(&p->lock, NULL);
+    p->init_kind = init_kind;
+    /* Slots for the most threads a pool may have: the resolved count of
+     * threads = 0 is only known once the pool exists, and hooks may run
+     * before mp_pool_create returns. */
+    p->workers = calloc(MP_THREADS_MAX, sizeof *p->workers);
+    p->init = dup_bytes(init ? init : "", init ? init_len : 0);
+    p->init_len = init ? init_len : 0;
+    p->path = dup_bytes(path ? path : "", path ? strlen(path) : 0);
+    p->cpath = dup_bytes(cpath ? cpath : "", cpath ? strlen(cpath) : 0);
+    if (!p->workers || !p->init || !p->path || !p->cpath) {
+        pool_release(p);
+        luaL_error(L, "micropool: out of memory");
+    }
+
+    mp_config cfg;
+    mp_config_init(&cfg);
+    cfg.threads = threads;
+    cfg.spin_us = spin_us;
+    cfg.pin = pin;
+    cfg.name = name;
+    cfg.on_thread_stop = on_worker_stop;
+    cfg.hook_arg = p;
+    int rc = mp_pool_create(&cfg, &p->engine);
+    if (rc != MP_OK) {
+        pool_release(p);
+        luaL_error(L, "micropool: cannot create the pool: %s", mp_strerror(rc));
+    }
+    p->threads = mp_pool_threads(p->engine);
+
+    /* One calling-thread state now: it runs worker_init, so a broken one is
+     * reported by the constructor rather than by the first callback. */
+    char err[512];
+    mpl_state *s = state0_new(p, err, sizeof err);
+    if (!s) {
+        mp_pool_destroy(p->engine);
+        close_states(p);
+        pool_release(p);
+        lua_pushstring(L, err);
+        lua_error(L);
+    }
+    p->free0 = s;
+    return p;
+}
+
+static int held_here(const mpl_pool *p)
+{
+    for (mpl_held *it = held_top; it; it = it->up)
+        if (it->pool == p)
+            return 1;
+    return 0;
+}
+
+/* Returns 0, or an MP_E* code (nothing was done). */
+static int pool_close(mpl_pool *p)
+{
+    if (p->closed)
+        return MP_OK;
+    if (held_here(p) || mp_pool_thread_index(p->engine) >= 0)
+        return MP_EDEADLK;
+    int rc = mp_pool_destroy(p->engine);
+    if (rc != MP_OK)
+        return rc;
+    p->closed = 1;
+    p->engine = NULL;
+    close_states(p);
+    return MP_OK;
+}
+
+void mpl_pool_close(lua_State *L, mpl_pool *p)
+{
+    int rc = pool_close(p);
+    if (rc == MP_EDEADLK)
+        luaL_error(L, "micropool: cannot close a pool from inside one of its own callbacks");
+    if (rc != MP_OK)
+        luaL_error(L, "micropool: close: %s", mp_strerror(rc));
+}
+
+void mpl_pool_free(mpl_pool *p)
+{
+    if (!p)
+        return;
+    if (pool_close(p) != MP_OK) {
+        /* Collected inside one of its own callbacks: nothing can be freed
+         * safely; the threads keep running until the process ends. */
+        return;
+    }
+    pool_release(p);
+}
+
+int mpl_pool_closed(const mpl_pool *p)
+{
+    return p->closed;
+}
+
+unsigned mpl_pool_threads(const mpl_pool *p)
+{
+    return p->threads;
+}
+
+int mpl_pool_thread_index(const mpl_pool *p)
+{
+    return p->closed ? -1 : mp_pool_thread_index(p->engine);
+}
+
+mp_pool *mpl_pool_engine(const mpl_pool *p)
+{
+    return p->engine;
+}
+
+mpl_pool *mpl_pool_of_state(lua_State *L)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &pool_key);
+    mpl_pool *p = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return p;
+}
