@@ -79,6 +79,13 @@ int mpl_task_cancel(mpl_task *t);
 %native(wait) int mpl_native_wait(lua_State *L);
 %native(current) int mpl_native_current(lua_State *L);
 %native(stats) int mpl_native_stats(lua_State *L);
+%native(scope) int mpl_native_scope(lua_State *L);
+%native(scope_spawn) int mpl_scope_spawn(lua_State *L);
+%native(scope_metatable) int mpl_scope_metatable(lua_State *L);
+
+%init %{
+    mpl_scope_register(L);
+%}
 
 %wrapper %{
 static mpl_pool *mpl_check_pool(lua_State *L, int idx)
@@ -121,6 +128,12 @@ int mpl_native_reduce(lua_State *L)
 int mpl_native_broadcast(lua_State *L)
 {
     return mpl_op_broadcast(L, mpl_check_pool(L, 1), 2);
+}
+
+/* scope(pool, code, ...) */
+int mpl_native_scope(lua_State *L)
+{
+    return mpl_op_scope(L, mpl_check_pool(L, 1), 2);
 }
 
 /* submit(pool, code, ...) -> task */

@@ -38,6 +38,12 @@ local Task = {}
 Task.__index = Task
 Task.__name = "micropool.task"
 
+-- Scope handles are userdata made by the C side; their metatable gets the
+-- methods of Scope.
+local Scope = {}
+local scope_mt = core.scope_metatable()
+scope_mt.__index = Scope
+
 -- ------------------------------------------------------------ checks
 
 local here = debug.getinfo(1, "S").source
@@ -63,7 +69,7 @@ end
 
 local function check_self(self, cls, fname)
   if getmetatable(self) ~= cls then
-    local what = cls == Pool and "pool" or "task"
+    local what = cls == Pool and "pool" or cls == Task and "task" or "scope"
     raise(string.format("bad self to '%s' (%s expected, got %s; call it as %s:%s(...))",
                         fname, what, type(self), what, fname))
   end
@@ -275,6 +281,22 @@ function Pool:broadcast(f, ...)
   return core.broadcast(self._p, code, ...)
 end
 
+--- Runs body(scope, ...) on the calling thread; body, and every function
+-- spawned, may spawn more with scope:spawn(f, ...), which runs
+-- f(scope, ...) on any thread of the pool. Returns when all have finished.
+function Pool:scope(body, ...)
+  check_self(self, Pool, "scope")
+  local code = check_function(body, 1, "scope")
+  core.scope(self._p, code, ...)
+end
+
+--- Adds f(scope, ...) to the scope.
+function Scope:spawn(f, ...)
+  check_self(self, scope_mt, "spawn")
+  local code = check_function(f, 1, "spawn")
+  core.scope_spawn(self, code, ...)
+end
+
 --- Queues f(...) as a background task and returns the task.
 function Pool:submit(f, ...)
   check_self(self, Pool, "submit")
@@ -333,6 +355,6 @@ function Task:__tostring()
   return "micropool.task (" .. (core.task_done(self._t) ~= 0 and "done" or "pending") .. ")"
 end
 
-micropool.Pool, micropool.Task = Pool, Task
+micropool.Pool, micropool.Task, micropool.Scope = Pool, Task, Scope
 
 return micropool

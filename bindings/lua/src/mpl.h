@@ -124,6 +124,21 @@ int mpl_op_broadcast(lua_State *L, mpl_pool *p, int base);
 /* base: code, args... ; queues f(args...) and returns the task. */
 mpl_task *mpl_op_submit(lua_State *L, mpl_pool *p, int base);
 
+/* base: code, args... ; runs body(scope, args...) on the calling thread;
+ * scope:spawn(f, ...) (mpl_scope_spawn) adds f(scope, ...) to the scope,
+ * which ends when the body and every spawned function have finished. */
+int mpl_op_scope(lua_State *L, mpl_pool *p, int base);
+
+/* spawn(scope, code, args...): a lua_CFunction. */
+int mpl_scope_spawn(lua_State *L);
+
+/* Creates the scope handles' metatable in L (idempotent). */
+void mpl_scope_register(lua_State *L);
+
+/* lua_CFunction: returns the scope handles' metatable, for micropool.lua
+ * to give the handles their methods. */
+int mpl_scope_metatable(lua_State *L);
+
 /* ------------------------------------------------------------ tasks */
 
 /* Waits; pushes the task's results or raises its error (or a

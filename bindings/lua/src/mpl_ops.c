@@ -203,7 +203,7 @@ static int decode_into(lua_State *L, const mpl_buf *buf, int max)
  * Everything but op->err must already be freed. */
 static int op_raise(lua_State *L, mpl_op *op, int rc)
 {
-    mpl_buf *e = atomic_load(&op->err);
+    mpl_buf *e = atomic_exchange(&op->err, NULL);
     if (e) {
         decode_into(L, e, 1);
         mpl_buf_free(e);
@@ -586,6 +586,197 @@ int mpl_op_broadcast(lua_State *L, mpl_pool *p, int base)
         return lua_error(L);
     lua_settop(L, list);
     return 1;
+}
+
+/* ------------------------------------------------------------ scopes */
+
+/* A scope outlives its mpl_op_scope call as long as a state still holds a
+ * handle to it (a Lua value may be kept anywhere); the handle then only
+ * refuses to spawn. */
+typedef struct spawn_item spawn_item;
+
+typedef struct scope_ctx {
+    atomic_int            refs;      /* the call + every handle */
+    atomic_int            ended;
+    mpl_op                op;
+    mp_scope             *scope;     /* set when the body starts */
+    mpl_call              body;
+    _Atomic(spawn_item *) items;     /* freed when the scope ends */
+} scope_ctx;
+
+struct spawn_item {
+    spawn_item *next;
+    scope_ctx  *ctx;
+    char       *code;
+    mpl_call    call;
+};
+
+typedef struct scope_handle {
+    scope_ctx *ctx;
+} scope_handle;
+
+#define SCOPE_MT "micropool.scope"
+
+static void scope_unref(scope_ctx *c)
+{
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+        free(c);
+}
+
+static int scope_handle_gc(lua_State *L)
+{
+    scope_handle *h = luaL_checkudata(L, 1, SCOPE_MT);
+    if (h->ctx) {
+        scope_unref(h->ctx);
+        h->ctx = NULL;
+    }
+    return 0;
+}
+
+void mpl_scope_register(lua_State *L)
+{
+    if (luaL_newmetatable(L, SCOPE_MT)) {
+        lua_pushcfunction(L, scope_handle_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+}
+
+int mpl_scope_metatable(lua_State *L)
+{
+    mpl_scope_register(L);
+    luaL_getmetatable(L, SCOPE_MT);
+    return 1;
+}
+
+/* In protected mode: pushes a handle to c (micropool is loaded first, as
+ * it gives the handle its methods). */
+static void push_scope(lua_State *L, scope_ctx *c)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "micropool");
+    lua_call(L, 1, 0);
+    scope_handle *h = lua_newuserdatauv(L, sizeof *h, 0);
+    h->ctx = NULL;
+    luaL_setmetatable(L, SCOPE_MT);
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    h->ctx = c;
+}
+
+/* In protected mode: f(scope, args...). */
+static void scope_call(lua_State *L, scope_ctx *c, const mpl_call *call)
+{
+    mpl_push_code(L, &call->code);
+    push_scope(L, c);
+    int nargs = mpl_decode_list(L, call->args.data, call->args.len, 0);
+    lua_call(L, nargs + 1, 0);
+}
+
+static int spawn_run(lua_State *L)
+{
+    spawn_item *it = lua_touserdata(L, 1);
+    scope_call(L, it->ctx, &it->call);
+    return 0;
+}
+
+static int spawn_fn(void *arg)
+{
+    spawn_item *it = arg;
+    return run_part(&it->ctx->op, spawn_run, it);
+}
+
+static int scope_body_run(lua_State *L)
+{
+    scope_ctx *c = lua_touserdata(L, 1);
+    scope_call(L, c, &c->body);
+    return 0;
+}
+
+static int scope_body(mp_scope *scope, void *arg)
+{
+    scope_ctx *c = arg;
+    c->scope = scope;
+    return run_part(&c->op, scope_body_run, c);
+}
+
+int mpl_scope_spawn(lua_State *L)
+{
+    scope_handle *h = luaL_checkudata(L, 1, SCOPE_MT);
+    scope_ctx *c = h->ctx;
+    if (!c || atomic_load(&c->ended))
+        return luaL_error(L, "micropool: spawn: the scope has ended");
+    size_t len;
+    const char *code = luaL_checklstring(L, 2, &len);
+    spawn_item *it = calloc(1, sizeof *it);
+    char *copy = malloc(len ? len : 1);
+    if (!it || !copy) {
+        free(it);
+        free(copy);
+        return luaL_error(L, "micropool: out of memory");
+    }
+    memcpy(copy, code, len);
+    it->code = copy;
+    it->ctx = c;
+    mpl_code_init(&it->call.code, copy, len);
+    char msg[256];
+    if (mpl_encode_list(L, 3, lua_gettop(L), "argument", &it->call.args, msg, sizeof msg)) {
+        mpl_buf_free(&it->call.args);
+        free(copy);
+        free(it);
+        return luaL_error(L, "micropool: spawn: %s", msg);
+    }
+    /* Listed before it is spawned: the scope frees it, run or skipped. */
+    it->next = atomic_load_explicit(&c->items, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&c->items, &it->next, it,
+                                                  memory_order_release,
+                                                  memory_order_relaxed))
+        ;
+    int rc = mp_scope_spawn(c->scope, spawn_fn, it);
+    if (rc != MP_OK)
+        return luaL_error(L, "micropool: spawn: %s", mp_strerror(rc));
+    return 0;
+}
+
+int mpl_op_scope(lua_State *L, mpl_pool *p, int base)
+{
+    check_open(L, p);
+    scope_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return luaL_error(L, "micropool: out of memory");
+    atomic_init(&c->refs, 1);
+    c->op.pool = p;
+    size_t len;
+    const char *code = lua_tolstring(L, base, &len);
+    if (!code || lua_type(L, base) != LUA_TSTRING) {
+        free(c);
+        return luaL_typeerror(L, base, "string");
+    }
+    mpl_code_init(&c->body.code, code, len);
+    char msg[256];
+    if (mpl_encode_list(L, base + 1, lua_gettop(L), "argument", &c->body.args, msg, sizeof msg)) {
+        mpl_buf_free(&c->body.args);
+        free(c);
+        return luaL_error(L, "micropool: scope: %s", msg);
+    }
+
+    int rc = mp_scope_run(mpl_pool_engine(p), scope_body, c);
+
+    atomic_store(&c->ended, 1);
+    spawn_item *it = atomic_exchange(&c->items, NULL);
+    while (it) {
+        spawn_item *next = it->next;
+        mpl_buf_free(&it->call.args);
+        free(it->code);
+        free(it);
+        it = next;
+    }
+    mpl_buf_free(&c->body.args);
+    /* The error value is taken out before the last reference goes. */
+    mpl_op op = { p, atomic_exchange(&c->op.err, NULL) };
+    scope_unref(c);
+    if (rc != MP_OK || op.err)
+        return op_raise(L, &op, rc);
+    return 0;
 }
 
 /* ------------------------------------------------------------ tasks */
