@@ -142,8 +142,8 @@ int main(int argc, char **argv)
      * where it is long; the budget keeps the whole table to about a second
      * (quick) or a few seconds. */
     const unsigned lo = 10, hi = quick ? 22 : 24;
-    const size_t budget = quick ? (size_t)1 << 24 : (size_t)1 << 27;
-    const size_t min_runs = quick ? 7 : 11, max_runs = quick ? 101 : 301;
+    const size_t budget = quick ? (size_t)1 << 26 : (size_t)1 << 28;
+    const size_t min_runs = quick ? 11 : 21, max_runs = quick ? 301 : 1001;
 
     printf("count to n: one thread vs a pool of %u thread%s%s "
            "(mp_reduce, MP_SPLIT_STATIC, grain 1)\n",
