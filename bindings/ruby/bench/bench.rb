@@ -1,0 +1,117 @@
+# frozen_string_literal: true
+
+# What a callback through the pool costs from Ruby, and what runs in
+# parallel. Medians of several runs; prints a table, asserts nothing.
+#
+#   ruby -I bindings/ruby/lib bindings/ruby/bench/bench.rb [--quick]
+#
+# (with MICROPOOL_LIB and MICROPOOL_KERNELS_LIB pointing at the build tree
+# when the libraries are not installed).
+
+require "micropool"
+require "micropool/kernels"
+require "etc"
+
+QUICK = ARGV.include?("--quick")
+RUNS = QUICK ? 3 : 7
+
+def now
+  Process.clock_gettime(Process::CLOCK_MONOTONIC)
+end
+
+# Median seconds of one call of the block, each run timing `reps` calls.
+def median(reps = 1)
+  times = Array.new(RUNS) do
+    t = now
+    reps.times { yield }
+    (now - t) / reps
+  end
+  times.sort[RUNS / 2]
+end
+
+def us(seconds)
+  format("%9.2f us", seconds * 1e6)
+end
+
+def ms(seconds)
+  format("%9.1f ms", seconds * 1e3)
+end
+
+reps = QUICK ? 200 : 2000
+puts "micropool #{Micropool.library_version}, Ruby #{RUBY_VERSION}, ffi #{FFI::VERSION}, " \
+     "#{Etc.nprocessors} CPUs"
+puts
+puts "Callbacks (empty Ruby blocks), per operation:"
+noop = -> {}
+Micropool::Pool.open(threads: 1) do |pool|
+  join1 = median(reps) { pool.join(noop, noop) }
+  puts "  join, 1 thread (both blocks on the calling thread)  #{us(join1)}  = #{us(join1 / 2)} per block"
+  bc1 = median(reps) { pool.broadcast { nil } }
+  puts "  broadcast, 1 thread (1 block, calling thread)       #{us(bc1)}"
+end
+Micropool::Pool.open(threads: 2) do |pool|
+  bc2 = median(reps / 4) { pool.broadcast { nil } }
+  puts "  broadcast, 2 threads (1 block on a worker)          #{us(bc2)}"
+  join2 = median(reps) { pool.join(noop, noop) }
+  puts "  join, 2 threads                                     #{us(join2)}"
+  helper = 0
+  total = 0
+  pool.each_range(10_000, 1) do |_lo, _hi|
+    total += 1
+    helper += 1 if Thread.current.name == "FFI Callback Runner"
+  end
+  puts "  each_range(10_000, 1), 2 threads: #{total} blocks, #{helper} on a worker's helper thread"
+end
+puts
+
+
+n = QUICK ? 1_000_000 : 4_000_000
+rng = Random.new(42)
+source = Array.new(n) { rng.rand * 100.0 }
+packed = source.pack("d*")
+buffer = FFI::MemoryPointer.new(:double, n)
+fresh = -> { buffer.put_bytes(0, packed) }
+
+puts "CPU-bound loop: x = sin(x) over #{n} doubles"
+ruby_seq = median { source.map { |x| Math.sin(x) } }
+puts "  Ruby, sequential (Array#map)                        #{ms(ruby_seq)}"
+ruby_pool = Micropool::Pool.open(threads: 2) do |pool|
+  out = Array.new(n)
+  median { pool.each_range(n, 65_536) { |lo, hi| (lo...hi).each { |i| out[i] = Math.sin(source[i]) } } }
+end
+puts "  Ruby blocks on a 2-thread pool (GVL: no speed-up)   #{ms(ruby_pool)}"
+native = [1, 2].to_h do |threads|
+  t = Micropool::Pool.open(threads: threads) do |pool|
+    median do
+      fresh.call
+      pool.map!(buffer, :sin)
+    end
+  end
+  copy = median { fresh.call }
+  [threads, t - copy]
+end
+puts "  native kernel map!(:sin), 1 thread                  #{ms(native[1])}"
+puts "  native kernel map!(:sin), 2 threads                 #{ms(native[2])}   " \
+     "speed-up #{format('%.2f', native[1] / native[2])}x"
+puts "  native kernel, 2 threads, vs the Ruby loop          #{format('%.1f', ruby_seq / native[2])}x faster"
+puts
+
+puts "Sum of #{n} doubles (memory-bound)"
+sums = [1, 2].to_h do |threads|
+  [threads, Micropool::Pool.open(threads: threads) { |pool| median(5) { pool.sum(buffer) } }]
+end
+puts "  native sum, 1 thread #{ms(sums[1])}, 2 threads #{ms(sums[2])}   " \
+     "speed-up #{format('%.2f', sums[1] / sums[2])}x"
+
+puts "Sort of #{n} doubles"
+sorts = [1, 2].to_h do |threads|
+  t = Micropool::Pool.open(threads: threads) do |pool|
+    median do
+      fresh.call
+      pool.sort!(buffer)
+    end
+  end
+  [threads, t - median { fresh.call }]
+end
+puts "  native sort!, 1 thread #{ms(sorts[1])}, 2 threads #{ms(sorts[2])}   " \
+     "speed-up #{format('%.2f', sorts[1] / sorts[2])}x"
