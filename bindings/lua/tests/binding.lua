@@ -1,0 +1,392 @@
+--- Tests of what is particular to the Lua binding: shipping functions,
+-- copying values, errors, argument checks, worker_init, tasks and scopes.
+
+local dir = arg[0]:match("^(.*)/[^/]*$") or "."
+package.path = dir .. "/?.lua;" .. package.path
+
+local micropool = require "micropool"
+local core = require "micropool_core"
+local mptest = require "mptest"
+local run, eq, truthy = mptest.run, mptest.eq, mptest.truthy
+local raises, raises_with = mptest.raises, mptest.raises_with
+
+local pool = micropool.new{threads = 2}
+
+-- ------------------------------------------------------------ shipping
+
+run("a function capturing a local is refused, naming the upvalue", function()
+  local secret = 42
+  local function f() return secret end
+  for _, call in ipairs{
+    function() pool:join(f, f) end,
+    function() pool:join({f}, function() end) end,
+    function() pool:for_each(1, 0, f) end,
+    function() pool:reduce(1, 0, 0, f, function() end) end,
+    function() pool:reduce(1, 0, 0, function() end, f) end,
+    function() pool:broadcast(f) end,
+    function() pool:submit(f) end,
+    function() pool:scope(f) end,
+    function() micropool.new{worker_init = f} end,
+  } do
+    raises_with("captures the upvalue 'secret'", call)
+  end
+end)
+
+run("the refusal points at the caller's line", function()
+  local x = 1
+  local err = raises(function() pool:join(function() return x end, print) end)
+  truthy(err:find("binding.lua:%d+: bad argument #1 to 'join'"), "position in " .. err)
+end)
+
+run("globals are allowed and resolve in the worker's state", function()
+  shipped_global = "caller"
+  local a, b = pool:join(function() return shipped_global end, function() return type(print) end)
+  eq(a, nil, "the caller's global is not copied")
+  eq(b, "function", "the worker has the standard library")
+end)
+
+run("C functions are refused", function()
+  raises_with("a C function cannot be shipped", function() pool:submit(print) end)
+end)
+
+run("a function with a custom _ENV is refused", function()
+  local f = load("return x", "=chunk", "t", {x = 1})
+  raises_with("custom environment", function() pool:broadcast(f) end)
+end)
+
+run("functions defined inside a callback can be shipped from there", function()
+  local r = pool:join(function()
+    local inner = require("micropool").current()
+    local x, y = inner:join(function() return 20 end, {function(v) return v end, 22})
+    return x + y
+  end, function() end)
+  eq(r, 42, "nested join result")
+end)
+
+-- ------------------------------------------------------------ copying
+
+run("arguments and results keep their types and values", function()
+  local values = {
+    nil, true, false, 0, -7, math.maxinteger, math.mininteger, 0.5, -0.0,
+    1e308, math.huge, "", "with\0zero", string.rep("x", 100000),
+  }
+  local n = 14
+  local t = pool:submit(function(...) return ... end, table.unpack(values, 1, n))
+  local back = table.pack(t:wait())
+  eq(back.n, n, "number of results")
+  for i = 1, n do
+    eq(back[i], values[i], "value " .. i)
+  end
+  eq(1 / back[9], -math.huge, "negative zero keeps its sign")
+  local nan = pool:submit(function() return 0 / 0 end):wait()
+  truthy(nan ~= nan, "NaN comes back as NaN")
+end)
+
+run("tables are deep-copied, keys of every kind", function()
+  local src = {1, 2, 3, name = "x", [1.5] = "f", [true] = "b",
+               nested = {deep = {deeper = {"y"}}}, [{k = 1}] = "table key"}
+  local got = pool:submit(function(t)
+    t.added = true
+    return t
+  end, src):wait()
+  eq(src.added, nil, "the caller's table is not modified")
+  eq(got[3], 3, "array part")
+  eq(#got, 3, "length")
+  eq(got.name, "x", "string key")
+  eq(got[1.5], "f", "float key")
+  eq(got[true], "b", "boolean key")
+  eq(got.nested.deep.deeper[1], "y", "nested tables")
+  eq(got.added, true, "the worker's change comes back")
+  local tk
+  for k, v in pairs(got) do if type(k) == "table" then tk = k; eq(v, "table key", "value") end end
+  truthy(tk and tk.k == 1, "table used as a key")
+end)
+
+run("a nil in the argument list is kept", function()
+  local n, a, b = pool:submit(function(...) return select("#", ...), ... end, nil, 2):wait()
+  eq(n, 2, "argument count")
+  eq(a, nil, "first")
+  eq(b, 2, "second")
+end)
+
+run("metatables are not copied", function()
+  local obj = setmetatable({}, {__index = function() return "meta" end})
+  eq(pool:submit(function(t) return t.anything end, obj):wait(), nil, "no metatable")
+end)
+
+run("values that cannot be copied are refused with a clear error", function()
+  raises_with("cannot copy argument #2: a function value cannot cross",
+              function() pool:submit(function() end, 1, print) end)
+  raises_with("a userdata value cannot cross",
+              function() pool:for_each(1, 0, function() end, {io.stdout}) end)
+  raises_with("a thread value cannot cross",
+              function() pool:broadcast(function() end, coroutine.create(print)) end)
+  local cyclic = {}
+  cyclic.self = cyclic
+  raises_with("cyclic", function() pool:submit(function() end, cyclic) end)
+  raises_with("initial value", function() pool:reduce(1, 0, print, function() end, function() end) end)
+end)
+
+run("results that cannot be copied raise in the caller", function()
+  raises_with("cannot copy result #1: a function value",
+              function() pool:join(function() return print end, function() end) end)
+  raises_with("cannot copy result #1: a function value",
+              function() pool:submit(function() return print end):wait() end)
+end)
+
+-- ------------------------------------------------------------ errors
+
+run("error() in a callback is raised again with its message", function()
+  local err = raises(pool.join, pool, function() return 1 end, function() error("boom") end)
+  truthy(err:match("binding.lua:%d+: boom$"), "message with position: " .. err)
+  eq(raises(pool.for_each, pool, 10, 1, function(i) if i == 7 then error("seven", 0) end end),
+     "seven", "for_each")
+  eq(raises(pool.broadcast, pool, function(i) if i == 1 then error("one", 0) end end),
+     "one", "broadcast")
+end)
+
+run("error values that are tables come back as tables", function()
+  local err = raises(pool.join, pool, function() error({code = 42, why = "x"}) end, function() end)
+  eq(type(err), "table", "error type")
+  eq(err.code, 42, "field")
+end)
+
+run("an error object that cannot be copied is described", function()
+  local err = raises(pool.join, pool, function() error(print) end, function() end)
+  eq(err, "(error object is a function value)", "description")
+end)
+
+run("errors propagate out of nested calls", function()
+  local err = raises(pool.join, pool, function()
+    require("micropool").current():for_each(100, 1, function(i)
+      if i == 50 then error("deep", 0) end
+    end)
+  end, function() end)
+  eq(err, "deep", "nested error")
+end)
+
+run("an error stops the parts not yet started", function()
+  local small = micropool.new{threads = 1}
+  raises(small.for_each, small, 1000, 1, function(i)
+    ran = (ran or 0) + 1
+    if i == 10 then error("stop") end
+  end)
+  local count = small:broadcast(function() return ran end)[1]
+  truthy(count < 1000, "ran " .. count .. " of 1000 parts")
+  small:close()
+end)
+
+run("a failing reduce combine is reported", function()
+  local err = raises(pool.reduce, pool, 1000, 1, 0,
+                     function(acc, i) return acc + i end,
+                     function() error("combine failed", 0) end)
+  eq(err, "combine failed", "combine error")
+end)
+
+run("the pool stays usable after errors", function()
+  for _ = 1, 20 do
+    raises(pool.join, pool, function() error("x") end, function() error("y") end)
+  end
+  eq(pool:reduce(100, 1, 0, function(a, i) return a + i end, function(a, b) return a + b end),
+     5050, "reduce after errors")
+end)
+
+-- ------------------------------------------------------------ argument checks
+
+run("bad arguments raise clear errors", function()
+  local f = function() end
+  raises_with("bad argument #1 to 'for_each' (integer n expected, got string)",
+              function() pool:for_each("x", 0, f) end)
+  raises_with("n must not be negative", function() pool:for_each(-1, 0, f) end)
+  raises_with("bad argument #2 to 'for_each' (integer grain expected, got boolean)",
+              function() pool:for_each(1, true, f) end)
+  raises_with("bad argument #3 to 'for_each' (function expected, got nil)",
+              function() pool:for_each(1, 0) end)
+  raises_with("split must be \"dynamic\" or \"static\"",
+              function() pool:for_each(1, {split = "zigzag"}, f) end)
+  raises_with("unknown option 'deterministic'",
+              function() pool:for_each(1, {deterministic = true}, f) end)
+  raises_with("bad argument #2 to 'join' (function or {function, args...} expected, got number)",
+              function() pool:join(f, 5) end)
+  raises_with("got an empty table", function() pool:join(f, {}) end)
+  raises_with("bad argument #5 to 'reduce' (function expected, got nil)",
+              function() pool:reduce(1, 0, 0, f) end)
+  raises_with("bad self to 'join' (pool expected, got nil; call it as pool:join(...))",
+              function() pool.join(nil, f, f) end)
+  raises_with("bad self to 'wait'", function() micropool.Task.wait({}) end)
+  raises_with("bad argument #1 to 'new' (threads must be an integer",
+              function() micropool.new{threads = -1} end)
+  raises_with("threads must be an integer", function() micropool.new{threads = 1.5} end)
+  raises_with("threads must be an integer", function() micropool.new{threads = 5000} end)
+  raises_with("unknown option 'thread'", function() micropool.new{thread = 2} end)
+  raises_with("table of options expected, got number", function() micropool.new(4) end)
+  raises_with("pin must be a boolean", function() micropool.new{pin = 1} end)
+  raises_with("worker_init: function, code or module name expected",
+              function() micropool.new{worker_init = 5} end)
+end)
+
+run("the C module checks its arguments too", function()
+  local p = pool._p
+  raises_with("pool expected, got no value", core.join)
+  raises_with("pool expected, got number", core.for_each, 5)
+  raises(core.for_each, p, "x")
+  raises(core.for_each, p, 1, 0, 0, nil)
+  raises(core.reduce, p, 1, 0, 0)
+  raises(core.broadcast, p, {})
+  raises_with("task expected", core.wait, p)
+  raises(core.pool_threads, "x")
+  raises(core.pool_new)
+  raises_with("text chunk", core.wait, core.submit(p, "return 1"))
+  raises_with("text chunk", core.for_each, p, 1, 0, 0, "not bytecode")
+  raises(core.for_each, p, 1, 0, 99, string.dump(function() end))
+  raises(core.scope_spawn, {}, "x")
+end)
+
+run("a closed pool refuses work", function()
+  local p = micropool.new{threads = 2}
+  p:close()
+  p:close()   -- closing twice is fine
+  eq(p:closed(), true, "closed")
+  raises_with("the pool is closed", function() p:join(function() end, function() end) end)
+  raises_with("the pool is closed", function() p:submit(function() end) end)
+  eq(tostring(p), "micropool.pool (closed)", "tostring")
+end)
+
+run("a pool cannot be closed from its own callback", function()
+  local err = raises(pool.join, pool, function()
+    require("micropool").current():close()
+  end, function() end)
+  truthy(tostring(err):find("from inside one of its own callbacks", 1, true), err)
+end)
+
+-- ------------------------------------------------------------ worker_init
+
+run("worker_init code runs once in every state", function()
+  local p <close> = micropool.new{threads = 3, worker_init = "inits = (inits or 0) + 1; tag = 'code'"}
+  for _ = 1, 3 do p:for_each(100, 1, function() end) end
+  local r = p:broadcast(function() return {inits, tag} end)
+  eq(#r, 3, "parts")
+  for i = 1, 3 do
+    eq(r[i][1], 1, "init count in state " .. i)
+    eq(r[i][2], "code", "init's global in state " .. i)
+  end
+end)
+
+run("worker_init can be a module name", function()
+  local p <close> = micropool.new{threads = 2, worker_init = "init_module"}
+  local r = p:broadcast(function() return init_module_loaded end)
+  eq(r[1], "yes", "state 0")
+  eq(r[2], "yes", "state 1")
+end)
+
+run("worker_init can be a function", function()
+  local p <close> = micropool.new{threads = 2, worker_init = function() greeting = "hi" end}
+  eq(p:submit(function() return greeting end):wait(), "hi", "init's global")
+end)
+
+run("a broken worker_init is reported by new", function()
+  raises_with("worker_init", function() micropool.new{worker_init = "this is not lua"} end)
+  raises_with("worker_init failed: worker_init:1: init fails",
+              function() micropool.new{worker_init = "error('init fails')"} end)
+  raises_with("module 'no_such_module_here' not found",
+              function() micropool.new{worker_init = "no_such_module_here"} end)
+end)
+
+-- ------------------------------------------------------------ pools, tasks, scopes
+
+run("current() is nil outside and the pool inside", function()
+  eq(micropool.current(), nil, "outside")
+  local n, idx = pool:join(function()
+    local p = require("micropool").current()
+    return p:threads()
+  end, function() end)
+  eq(n, 2, "threads seen inside")
+  eq(pool:threads(), 2, "threads")
+  eq(idx, nil, "second side returns nothing")
+end)
+
+run("tasks: results, done, cancel after finishing", function()
+  local t = pool:submit(function(a, b) return a + b, a * b end, 6, 7)
+  local s, p = t:wait()
+  eq(s, 13, "sum")
+  eq(p, 42, "product")
+  eq(t:done(), true, "done")
+  eq(t:cancel(), false, "cancel after it ran")
+  eq(select(2, t:wait()), 42, "waiting again")
+end)
+
+run("a dropped task still runs", function()
+  local file = os.tmpname()
+  local p = micropool.new{threads = 2}
+  p:submit(function(path)
+    local f = assert(io.open(path, "w"))
+    f:write("ran")
+    f:close()
+  end, file)
+  collectgarbage()
+  collectgarbage()
+  p:close()
+  local f = assert(io.open(file))
+  eq(f:read("a"), "ran", "the task's side effect")
+  f:close()
+  os.remove(file)
+end)
+
+run("a scope handle kept after its scope refuses to spawn", function()
+  -- One thread: the body and the task below run in the same state.
+  local p <close> = micropool.new{threads = 1}
+  p:scope(function(s) kept_scope = s end)
+  local msg = p:submit(function()
+    local ok, e = pcall(kept_scope.spawn, kept_scope, function() end)
+    return ok and "spawned" or e
+  end):wait()
+  truthy(msg:find("the scope has ended", 1, true), msg)
+end)
+
+run("pools may be created inside callbacks", function()
+  local r = pool:join(function()
+    local mp = require("micropool")
+    local inner = mp.new{threads = 2}
+    local v = inner:reduce(10, 1, 0, function(a, i) return a + i end, function(a, b) return a + b end)
+    inner:close()
+    return v
+  end, function() end)
+  eq(r, 55, "inner pool's reduce")
+end)
+
+run("stats count jobs", function()
+  local before = pool:stats()
+  pool:join(function() end, function() end)
+  local after = pool:stats()
+  for _, k in ipairs{"jobs", "steals", "sleeps", "wakeups", "tasks_run"} do
+    eq(math.type(after[k]), "integer", k)
+  end
+  truthy(after.jobs > before.jobs, "jobs grew")
+end)
+
+run("a to-be-closed pool closes at the end of its scope", function()
+  local p
+  do
+    local q <close> = micropool.new{threads = 2}
+    p = q
+    eq(q:closed(), false, "open inside")
+  end
+  eq(p:closed(), true, "closed after")
+end)
+
+run("many concurrent callbacks copy tables correctly", function()
+  local r = pool:reduce(2000, 1, {}, function(acc, i)
+    acc[#acc + 1] = i
+    return acc
+  end, function(a, b)
+    for _, v in ipairs(b) do a[#a + 1] = v end
+    return a
+  end)
+  eq(#r, 2000, "items")
+  for i = 1, 2000 do
+    if r[i] ~= i then error("item " .. i .. " is " .. tostring(r[i])) end
+  end
+end)
+
+pool:close()
+mptest.summary()
