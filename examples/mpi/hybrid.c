@@ -535,7 +535,8 @@ static int table_mode(const params *p, unsigned cores, int repeat)
         printf("same total work in every row: count to %" PRIu64 ", then generate %" PRIu64
                " values and sum their squares; %d ranks launched, %u cores, best of %d\n",
                p->count_n, p->array_m, world_size, cores, repeat);
-        if (min_cpus < cores)
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        if (online > 0 && min_cpus < cores && min_cpus < (unsigned)online)
             printf("note: some rank may run on only %u CPU(s) (mpirun's binding); pools "
                    "larger than that share cores: launch with --bind-to none or "
                    "--map-by ...:PE=<threads>\n",
@@ -587,7 +588,7 @@ static int run_mode(const params *p, unsigned threads)
     run_layout(world_size, threads, p, 1, &r);
     if (world_rank == 0) {
         char buf[48];
-        printf("%d ranks x %u threads: count %" PRIu64 ", sum of squares %s\n", world_size,
+        printf("%d x %u (ranks x threads): count %" PRIu64 ", sum of squares %s\n", world_size,
                threads, r.count, u128_format(&r.sumsq, buf, sizeof buf));
         printf("time: count %.4f s, generate %.4f s, sum of squares %.4f s, in "
                "MPI_Allreduce %.4f s, total %.4f s\n",
