@@ -8,6 +8,7 @@ package micropool
 // cost of the same body called from a plain Go loop.
 
 import (
+	"fmt"
 	"math"
 	"sync/atomic"
 	"testing"
@@ -25,12 +26,59 @@ func benchPool(b *testing.B, threads int) *Pool {
 	return p
 }
 
-// One callback per item: For over 1024 items with grain 1, on 1 and 2
-// threads. The engine may still hand out ranges longer than one item, so
-// the callbacks are counted.
+// One callback per item. A Dynamic For hands out ranges longer than grain
+// when no thread is idle, so this uses the Deterministic partition, which
+// cuts n <= 64 items with grain 1 into exactly n one-item ranges: 64
+// callbacks per For on 2 threads (a pool of one thread runs a For inline in
+// one call). The callbacks are counted.
+func BenchmarkForPerItem(b *testing.B) {
+	for _, threads := range []int{2} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			p := benchPool(b, threads)
+			const n = 64
+			var calls atomic.Int64
+			body := func(lo, hi int) error {
+				calls.Add(1)
+				return nil
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := p.ForPartition(n, 1, Deterministic, body); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if calls.Load() != int64(n*b.N) {
+				b.Fatalf("%d callbacks for %d items", calls.Load(), n*b.N)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(calls.Load()), "ns/callback")
+		})
+	}
+}
+
+// The same body called from a plain Go loop, one call per item.
+func BenchmarkPlainLoopPerItem(b *testing.B) {
+	const n = 64
+	var calls atomic.Int64
+	body := func(lo, hi int) error {
+		calls.Add(1)
+		return nil
+	}
+	for i := 0; i < b.N; i++ {
+		for j := 0; j < n; j++ {
+			if err := body(j, j+1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(calls.Load()), "ns/item")
+}
+
+// A Dynamic For over 1024 items with grain 1: the engine picks the range
+// lengths; callbacks/op says how many calls it made.
 func BenchmarkForGrain1(b *testing.B) {
 	for _, threads := range []int{1, 2} {
-		b.Run(map[int]string{1: "threads=1", 2: "threads=2"}[threads], func(b *testing.B) {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
 			p := benchPool(b, threads)
 			const n = 1024
 			var calls atomic.Int64
@@ -45,28 +93,9 @@ func BenchmarkForGrain1(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(calls.Load()), "ns/callback")
 			b.ReportMetric(float64(calls.Load())/float64(b.N), "callbacks/op")
 		})
 	}
-}
-
-// The same body called from a plain Go loop, one call per item.
-func BenchmarkPlainLoopGrain1(b *testing.B) {
-	const n = 1024
-	var calls atomic.Int64
-	body := func(lo, hi int) error {
-		calls.Add(1)
-		return nil
-	}
-	for i := 0; i < b.N; i++ {
-		for j := 0; j < n; j++ {
-			if err := body(j, j+1); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(calls.Load()), "ns/item")
 }
 
 // Broadcast on 2 threads: every call crosses into Go on both threads.

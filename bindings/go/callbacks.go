@@ -1,8 +1,8 @@
 package micropool
 
 // The functions that the C trampolines of bridge.c call. Each one finds
-// its operation through the cgo.Handle that the library passed on as the
-// callback's argument. A file with //export may only declare things in its
+// its operation through the cgo.Handle (of an opSlot, see handles.go) that
+// the library passed on as the callback's argument. A file with //export may only declare things in its
 // preamble, which is why the trampolines live in bridge.c.
 
 /*
@@ -15,37 +15,37 @@ import "runtime/cgo"
 
 //export micropoolGoJoinPart
 func micropoolGoJoinPart(h C.uintptr_t, which C.int) C.int {
-	return cgo.Handle(h).Value().(*joinOp).run(int(which))
+	return slotOp(uintptr(h)).(*joinOp).run(int(which))
 }
 
 //export micropoolGoRange
 func micropoolGoRange(h C.uintptr_t, begin, end C.size_t) C.int {
-	return cgo.Handle(h).Value().(*forOp).run(int(begin), int(end))
+	return slotOp(uintptr(h)).(*forOp).run(int(begin), int(end))
 }
 
 //export micropoolGoMap
 func micropoolGoMap(h C.uintptr_t, begin, end C.size_t, acc *C.uint64_t) C.int {
-	return cgo.Handle(h).Value().(reducer).mapRange(int(begin), int(end), acc)
+	return slotOp(uintptr(h)).(reducer).mapRange(int(begin), int(end), acc)
 }
 
 //export micropoolGoCombine
 func micropoolGoCombine(h C.uintptr_t, acc *C.uint64_t, other C.uint64_t) {
-	cgo.Handle(h).Value().(reducer).combineSlots(acc, uint64(other))
+	slotOp(uintptr(h)).(reducer).combineSlots(acc, uint64(other))
 }
 
 //export micropoolGoBroadcast
 func micropoolGoBroadcast(h C.uintptr_t, index, count C.uint) C.int {
-	return cgo.Handle(h).Value().(*broadcastOp).run(int(index), int(count))
+	return slotOp(uintptr(h)).(*broadcastOp).run(int(index), int(count))
 }
 
 //export micropoolGoScopeBody
 func micropoolGoScopeBody(scope *C.mp_scope, h C.uintptr_t) C.int {
-	return cgo.Handle(h).Value().(*scopeOp).run(scope)
+	return slotOp(uintptr(h)).(*scopeOp).run(scope)
 }
 
 //export micropoolGoTask
 func micropoolGoTask(h C.uintptr_t) C.int {
-	return cgo.Handle(h).Value().(taskRunner).runTask()
+	return slotOp(uintptr(h)).(taskRunner).runTask()
 }
 
 //export micropoolGoThreadHook

@@ -5,10 +5,7 @@ package micropool
 */
 import "C"
 
-import (
-	"runtime/cgo"
-	"sync"
-)
+import "sync"
 
 // Partition chooses how For and Reduce cut [0, n) into ranges. It never
 // chooses which thread runs a range: any thread may run any range.
@@ -43,9 +40,9 @@ func (p *Pool) Join(a, b func() error) error {
 		return err
 	}
 	op := &joinOp{a: a, b: b}
-	h := cgo.NewHandle(op)
-	defer h.Delete()
-	return op.result(C.micropool_go_join(c, C.uintptr_t(h)))
+	slot := borrowSlot(op)
+	defer slot.giveBack()
+	return op.result(C.micropool_go_join(c, C.uintptr_t(slot.arg())))
 }
 
 type joinOp struct {
@@ -93,9 +90,9 @@ func (p *Pool) ForPartition(n, grain int, part Partition, body func(lo, hi int) 
 		return err
 	}
 	op := &forOp{body: body}
-	h := cgo.NewHandle(op)
-	defer h.Delete()
-	return op.result(C.micropool_go_for(c, C.size_t(n), C.size_t(grain), C.uint(part), C.uintptr_t(h)))
+	slot := borrowSlot(op)
+	defer slot.giveBack()
+	return op.result(C.micropool_go_for(c, C.size_t(n), C.size_t(grain), C.uint(part), C.uintptr_t(slot.arg())))
 }
 
 type forOp struct {
@@ -133,9 +130,9 @@ func (p *Pool) Broadcast(fn func(index, count int) error) error {
 		return err
 	}
 	op := &broadcastOp{fn: fn}
-	h := cgo.NewHandle(op)
-	defer h.Delete()
-	return op.result(C.micropool_go_broadcast(c, C.uintptr_t(h)))
+	slot := borrowSlot(op)
+	defer slot.giveBack()
+	return op.result(C.micropool_go_broadcast(c, C.uintptr_t(slot.arg())))
 }
 
 type broadcastOp struct {
@@ -187,12 +184,12 @@ func ReducePartition[T any](p *Pool, n, grain int, part Partition, identity T,
 		return identity, err
 	}
 	op := &reduceOp[T]{identity: identity, fold: fold, combine: combine}
-	h := cgo.NewHandle(reducer(op))
-	defer h.Delete()
+	slot := borrowSlot(reducer(op))
+	defer slot.giveBack()
 	// The C accumulator is only a slot number: 0 stands for the identity,
 	// k > 0 for op.slots[k-1]. Go values never live in C memory.
 	var acc C.uint64_t
-	rc := C.micropool_go_reduce(c, C.size_t(n), C.size_t(grain), C.uint(part), &acc, C.uintptr_t(h))
+	rc := C.micropool_go_reduce(c, C.size_t(n), C.size_t(grain), C.uint(part), &acc, C.uintptr_t(slot.arg()))
 	if err := op.result(rc); err != nil {
 		var zero T
 		return zero, err

@@ -6,7 +6,6 @@ package micropool
 import "C"
 
 import (
-	"runtime/cgo"
 	"sync"
 	"sync/atomic"
 )
@@ -23,8 +22,8 @@ type scopeOp struct {
 	body  func(*Scope) error
 	ended atomic.Bool
 
-	mu      sync.Mutex
-	handles []cgo.Handle // of every spawned task, deleted when the scope ends
+	mu    sync.Mutex
+	slots []*opSlot // of every spawned task, given back when the scope ends
 }
 
 // Scope runs body, which may spawn any number of tasks with s.Spawn (so may
@@ -44,17 +43,17 @@ func (p *Pool) Scope(body func(s *Scope) error) error {
 		return err
 	}
 	op := &scopeOp{body: body}
-	h := cgo.NewHandle(op)
-	rc := C.micropool_go_scope_run(c, C.uintptr_t(h))
+	slot := borrowSlot(op)
+	rc := C.micropool_go_scope_run(c, C.uintptr_t(slot.arg()))
 	op.ended.Store(true)
-	h.Delete()
-	// Tasks skipped after a failure never ran, so their handles are only
-	// freed here.
+	slot.giveBack()
+	// Tasks skipped after a failure never ran, so their slots are only
+	// given back here, all at once.
 	op.mu.Lock()
-	for _, th := range op.handles {
-		th.Delete()
+	for _, s := range op.slots {
+		s.giveBack()
 	}
-	op.handles = nil
+	op.slots = nil
 	op.mu.Unlock()
 	return op.result(rc)
 }
@@ -85,11 +84,11 @@ func (s *Scope) Spawn(f func() error) {
 	if s.op.ended.Load() {
 		panic("micropool: Scope.Spawn after the scope has ended")
 	}
-	h := cgo.NewHandle(taskRunner(&spawned{scope: s.op, f: f}))
+	slot := borrowSlot(taskRunner(&spawned{scope: s.op, f: f}))
 	s.op.mu.Lock()
-	s.op.handles = append(s.op.handles, h)
+	s.op.slots = append(s.op.slots, slot)
 	s.op.mu.Unlock()
-	if rc := C.micropool_go_scope_spawn(s.c, C.uintptr_t(h)); rc != 0 {
+	if rc := C.micropool_go_scope_spawn(s.c, C.uintptr_t(slot.arg())); rc != 0 {
 		s.op.fail(Errno(rc))
 	}
 }

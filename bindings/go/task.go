@@ -8,7 +8,6 @@ import "C"
 import (
 	"fmt"
 	"runtime"
-	"runtime/cgo"
 	"sync/atomic"
 )
 
@@ -25,15 +24,15 @@ type Task struct {
 type taskState struct {
 	f       func() error
 	err     error // f's result, set before the task returns to the library
-	handle  cgo.Handle
+	slot    *opSlot
 	dropped atomic.Bool
 }
 
-// drop frees the handle once: after the task ran, or when it can no
+// drop gives the slot back once: after the task ran, or when it can no
 // longer run.
 func (s *taskState) drop() {
 	if s.dropped.CompareAndSwap(false, true) {
-		s.handle.Delete()
+		s.slot.giveBack()
 	}
 }
 
@@ -64,9 +63,9 @@ func (p *Pool) Submit(f func() error) *Task {
 		return &Task{fails: err}
 	}
 	st := &taskState{f: f}
-	st.handle = cgo.NewHandle(taskRunner(st))
+	st.slot = borrowSlot(taskRunner(st))
 	t := &Task{state: st}
-	if rc := C.micropool_go_submit(c, C.uintptr_t(st.handle), &t.c); rc != 0 {
+	if rc := C.micropool_go_submit(c, C.uintptr_t(st.slot.arg()), &t.c); rc != 0 {
 		st.drop()
 		return &Task{fails: Errno(rc)}
 	}
