@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -185,6 +186,16 @@ static void idle_barrier(void)
     }
 }
 
+/* CPU time (user + system) of this process so far, all its threads. */
+static double process_cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
 /* CPUs this process may run on (its affinity mask, set by mpirun's
  * binding). */
 static unsigned affinity_cpus(void)
@@ -279,6 +290,7 @@ typedef struct result {
     uint64_t mpi_thread_items; /* of those, counted by the MPI thread */
     int placement_ok;        /* part 0 on the MPI thread, no other part */
     double t_count, t_generate, t_square, t_allreduce, t_total;
+    double cpu;              /* CPU seconds used by the layout's ranks */
 } result;
 
 typedef struct params {
@@ -309,6 +321,7 @@ static void run_once(mp_pool *pool, MPI_Comm comm, const params *p, uint32_t *va
     memset(slot_buf, 0, threads * sizeof *slot_buf);
 
     MPI_Barrier(comm);
+    double cpu0 = process_cpu_seconds();
     double t0 = MPI_Wtime();
 
     /* Counting. */
@@ -356,6 +369,7 @@ static void run_once(mp_pool *pool, MPI_Comm comm, const params *p, uint32_t *va
     r->t_square = t4 - t3;
     r->t_allreduce = (t2 - t1) + (t5 - t4);
     r->t_total = t5 - t0;
+    r->cpu = process_cpu_seconds() - cpu0;
 
     if (slot_buf != slots)
         free(slot_buf);
@@ -392,9 +406,11 @@ static int run_layout(int ranks, unsigned threads, const params *p, int repeat, 
             result one;
             run_once(pool, comm, p, values, &one);
             /* The layout's wall time is that of its slowest rank. */
-            double slowest;
+            double slowest, cpu;
             MPI_Allreduce(&one.t_total, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm);
+            MPI_Allreduce(&one.cpu, &cpu, 1, MPI_DOUBLE, MPI_SUM, comm);
             one.t_total = slowest;
+            one.cpu = cpu;
             if (k == 0 || one.t_total < r->t_total)
                 *r = one;
         }
@@ -541,8 +557,11 @@ static int table_mode(const params *p, unsigned cores, int repeat)
                    "larger than that share cores: launch with --bind-to none or "
                    "--map-by ...:PE=<threads>\n",
                    min_cpus);
-        printf("%-16s %7s %9s %9s %9s %10s %9s %8s\n", "ranks x threads", "spin_us",
-               "count s", "gen s", "sumsq s", "allreduce", "total s", "speed-up");
+        double load[1];
+        if (getloadavg(load, 1) == 1)
+            printf("load average of the machine before the table: %.2f\n", load[0]);
+        printf("%-16s %7s %9s %9s %9s %10s %9s %8s %7s\n", "ranks x threads", "spin_us",
+               "count s", "gen s", "sumsq s", "allreduce", "total s", "speed-up", "cpu s");
         fflush(stdout);
     }
 
@@ -566,9 +585,9 @@ static int table_mode(const params *p, unsigned cores, int repeat)
             char name[32];
             snprintf(name, sizeof name, "%d x %u%s", list[i].ranks, list[i].threads,
                      (unsigned)list[i].ranks * list[i].threads > cores ? " (over)" : "");
-            printf("%-16s %7u %9.4f %9.4f %9.4f %10.4f %9.4f %7.2fx%s\n", name,
+            printf("%-16s %7u %9.4f %9.4f %9.4f %10.4f %9.4f %7.2fx %7.3f%s\n", name,
                    list[i].spin_us, r.t_count, r.t_generate, r.t_square, r.t_allreduce,
-                   r.t_total, base / r.t_total, wrong ? "  WRONG RESULT" : "");
+                   r.t_total, base / r.t_total, r.cpu, wrong ? "  WRONG RESULT" : "");
             fflush(stdout);
         }
     }
