@@ -53,4 +53,14 @@ void       mpl_leave(mpl_held *h);
  * Raises on failure: call in protected mode. */
 void mpl_push_code(lua_State *L, const mpl_code *c);
 
+/* Pushes the arguments encoded in data[0..len) and returns their count.
+ * An operation calls its function many times with the same arguments, so
+ * a large argument list (a big table) is decoded once per state and
+ * operation: `id` (from mpl_args_id) names the list, 0 = never cache.
+ * Raises on failure: call in protected mode. */
+int mpl_push_args(lua_State *L, const char *data, size_t len, uint64_t id);
+
+/* A new id for an argument list, unique in the process. */
+uint64_t mpl_args_id(void);
+
 #endif /* MPL_INTERNAL_H */

@@ -28,6 +28,7 @@ typedef struct mpl_op {
 typedef struct mpl_call {
     mpl_code code;
     mpl_buf  args;
+    uint64_t args_id;      /* see mpl_push_args; 0 = run once, no cache */
 } mpl_call;
 
 static int op_failed(mpl_op *op)
@@ -117,7 +118,7 @@ static int run_part(mpl_op *op, lua_CFunction fn, void *ud)
 static int push_call(lua_State *L, const mpl_call *c)
 {
     mpl_push_code(L, &c->code);
-    return mpl_decode_list(L, c->args.data, c->args.len, 0);
+    return mpl_push_args(L, c->args.data, c->args.len, c->args_id);
 }
 
 /* In protected mode: encodes values first..top into out or raises. */
@@ -264,6 +265,7 @@ int mpl_op_join(lua_State *L, mpl_pool *p, int base)
             mpl_buf_free(&side[1].call.args);
             return luaL_error(L, "micropool: join: %s", msg);
         }
+        side[k].call.args_id = mpl_args_id();
     }
 
     int rc = mp_join(mpl_pool_engine(p), join_cb, &side[0], join_cb, &side[1]);
@@ -344,6 +346,7 @@ int mpl_op_for(lua_State *L, mpl_pool *p, int base)
     c.op.pool = p;
     check_code(L, base + 3, &c.call.code);
     encode_args(L, base + 4, lua_gettop(L), &c.call.args);
+    c.call.args_id = mpl_args_id();
 
     int rc = mp_for(mpl_pool_engine(p), n, grain, flags, for_body, &c);
 
@@ -373,6 +376,7 @@ typedef struct reduce_ctx {
     mpl_code            combine;
     mpl_buf             init;
     mpl_buf             args;
+    uint64_t            args_id;
     _Atomic(acc_node *) nodes;
 } reduce_ctx;
 
@@ -412,7 +416,7 @@ static int reduce_map_run(lua_State *L)
     int fn = lua_gettop(L);
     push_acc(L, c, rp->acc);
     int acc = lua_gettop(L);
-    int nargs = mpl_decode_list(L, c->args.data, c->args.len, 0);
+    int nargs = mpl_push_args(L, c->args.data, c->args.len, c->args_id);
     luaL_checkstack(L, nargs + 3, "micropool: too many arguments");
     for (size_t i = rp->begin; i < rp->end; i++) {
         if (op_failed(&c->op))
@@ -489,6 +493,7 @@ int mpl_op_reduce(lua_State *L, mpl_pool *p, int base)
         mpl_buf_free(&c.args);
         return luaL_error(L, "micropool: reduce: %s", msg);
     }
+    c.args_id = mpl_args_id();
 
     acc_ref result = { NULL };
     int rc = mp_reduce(mpl_pool_engine(p), n, grain, flags, &result, sizeof result,
@@ -536,7 +541,7 @@ static int bcast_run(lua_State *L)
     mpl_push_code(L, &c->call.code);
     lua_pushinteger(L, bp->index);
     lua_pushinteger(L, bp->count);
-    int nargs = mpl_decode_list(L, c->call.args.data, c->call.args.len, 0);
+    int nargs = mpl_push_args(L, c->call.args.data, c->call.args.len, c->call.args_id);
     lua_call(L, nargs + 2, 1);
     if (bp->index < c->count)
         encode_results(L, base + 1, &c->results[bp->index]);
@@ -561,6 +566,7 @@ int mpl_op_broadcast(lua_State *L, mpl_pool *p, int base)
     lua_createtable(L, (int)c.count, 0);       /* the result list */
     int list = lua_gettop(L);
     encode_args(L, base + 1, list - 1, &c.call.args);
+    c.call.args_id = mpl_args_id();
     c.results = calloc(c.count, sizeof *c.results);
     if (!c.results) {
         mpl_buf_free(&c.call.args);

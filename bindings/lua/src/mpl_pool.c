@@ -13,6 +13,8 @@
 /* Registry keys (their addresses) in every state a pool owns. */
 static const char pool_key;    /* light userdata: the owning mpl_pool */
 static const char code_key;    /* table: hash -> {bytecode, function} */
+static const char args_key;    /* table: the last large argument list,
+                                  {id = , n = , values...} */
 
 /* Functions a state keeps loaded before its cache is dropped and rebuilt. */
 #define MPL_CODE_CACHE_MAX 512
@@ -206,6 +208,53 @@ void mpl_push_code(lua_State *L, const mpl_code *c)
 
     lua_replace(L, cache);
     lua_settop(L, cache);
+}
+
+/* ------------------------------------------------------------ arguments */
+
+/* Smaller encoded lists are decoded every time: cheaper than a lookup. */
+#define MPL_ARGS_CACHE_MIN 4096
+
+static atomic_uint_fast64_t next_args_id = 1;
+
+uint64_t mpl_args_id(void)
+{
+    return atomic_fetch_add_explicit(&next_args_id, 1, memory_order_relaxed);
+}
+
+int mpl_push_args(lua_State *L, const char *data, size_t len, uint64_t id)
+{
+    if (id == 0 || len < MPL_ARGS_CACHE_MIN)
+        return mpl_decode_list(L, data, len, 0);
+    luaL_checkstack(L, 4, "micropool: stack overflow");
+    int t = lua_gettop(L) + 1;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &args_key) == LUA_TTABLE) {
+        lua_getfield(L, t, "id");
+        if ((uint64_t)lua_tointeger(L, -1) == id) {
+            lua_getfield(L, t, "n");
+            int n = (int)lua_tointeger(L, -1);
+            lua_settop(L, t);
+            luaL_checkstack(L, n + 1, "micropool: too many arguments");
+            for (int i = 1; i <= n; i++)
+                lua_rawgeti(L, t, i);
+            lua_remove(L, t);
+            return n;
+        }
+    }
+    lua_settop(L, t - 1);
+    int base = lua_gettop(L);
+    int n = mpl_decode_list(L, data, len, 0);
+    lua_createtable(L, n, 2);
+    for (int i = 1; i <= n; i++) {
+        lua_pushvalue(L, base + i);
+        lua_rawseti(L, -2, i);
+    }
+    lua_pushinteger(L, (lua_Integer)id);
+    lua_setfield(L, -2, "id");
+    lua_pushinteger(L, n);
+    lua_setfield(L, -2, "n");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &args_key);
+    return n;
 }
 
 /* ------------------------------------------------------------ pools */

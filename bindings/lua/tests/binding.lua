@@ -127,6 +127,25 @@ run("values that cannot be copied are refused with a clear error", function()
   raises_with("initial value", function() pool:reduce(1, 0, print, function() end, function() end) end)
 end)
 
+run("large arguments stay right across consecutive and nested operations", function()
+  local a, b = {}, {}
+  for i = 1, 5000 do a[i] = i; b[i] = 2 * i end
+  local function fold(acc, i, t) return acc + t[i] end
+  local function add(x, y) return x + y end
+  for _ = 1, 3 do
+    eq(pool:reduce(5000, 100, 0, fold, add, a), 12502500, "sum of a")
+    eq(pool:reduce(5000, 100, 0, fold, add, b), 25005000, "sum of b")
+  end
+  -- The inner reduce, with other large arguments, runs between the outer
+  -- reduce's parts in the same states.
+  local r = pool:reduce(4, 1, 0, function(acc, i, t, u)
+    local inner = require("micropool").current():reduce(#u, 100, 0,
+      function(s, k, v) return s + v[k] end, function(x, y) return x + y end, u)
+    return acc + t[i] + inner
+  end, add, a, b)
+  eq(r, 1 + 2 + 3 + 4 + 4 * 25005000, "nested")
+end)
+
 run("results that cannot be copied raise in the caller", function()
   raises_with("cannot copy result #1: a function value",
               function() pool:join(function() return print end, function() end) end)
