@@ -18,10 +18,7 @@
 # they never run Ruby code in parallel. Native code started from Ruby with
 # the GVL released does run in parallel on every pool thread; see
 # Micropool::Kernels (require "micropool/kernels").
-module Micropool
-  VERSION = "1.0.0"
-end
-
+require_relative "micropool/version"
 require_relative "micropool/native"
 require_relative "micropool/error"
 require_relative "micropool/callbacks"

@@ -378,7 +378,38 @@ class TestPool < Minitest::Test
     end
   end
 
+  def test_several_ruby_threads_share_one_pool
+    with_pool(3) do |pool|
+      users = Array.new(4) do |k|
+        Thread.new do
+          Array.new(10) do
+            pool.reduce(1000, 0, 50) do |lo, hi, acc|
+              inner = Counter.new
+              pool.each_range(hi - lo) { |a, b| inner.add(b - a) }
+              acc + (lo...hi).sum + k * inner.value
+            end
+          end
+        end
+      end
+      users.each_with_index do |user, k|
+        assert_equal [499_500 + k * 1000], user.value.uniq, "Ruby thread #{k}"
+      end
+    end
+  end
+
   # ------------------------------------------------------------ closing
+
+  def test_pools_left_open_are_closed_at_exit_after_their_tasks
+    script = <<~RUBY
+      require "micropool"
+      pool = Micropool::Pool.new(threads: 2)
+      5.times { |i| pool.submit(detach: true) { sleep 0.01; print "ran \#{i};" } }
+    RUBY
+    lib = File.expand_path("../lib", __dir__)
+    output = IO.popen([RbConfig.ruby, "-I", lib, "-e", script], err: %i[child out], &:read)
+    assert $?.success?, output
+    assert_equal (0...5).map { |i| "ran #{i};" }.sort, output.scan(/ran \d;/).sort
+  end
 
   def test_open_closes_the_pool_at_the_end_of_the_block
     kept = Micropool::Pool.open(threads: 2) { |pool| pool }

@@ -1,0 +1,6 @@
+# frozen_string_literal: true
+
+module Micropool
+  # The version of this binding; it matches the C library's version.
+  VERSION = "1.0.0"
+end
