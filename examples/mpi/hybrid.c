@@ -289,22 +289,28 @@ typedef struct result {
     uint64_t my_items;       /* this rank's counting items */
     uint64_t mpi_thread_items; /* of those, counted by the MPI thread */
     int placement_ok;        /* part 0 on the MPI thread, no other part */
+    u128 step_sumsq;         /* the steps' result (the same every step) */
+    int steps_consistent;    /* every step gave the same result */
     double t_count, t_generate, t_square, t_allreduce, t_total;
+    double t_step, t_step_mpi; /* per step: in all, in MPI_Allreduce */
     double cpu;              /* CPU seconds used by the layout's ranks */
 } result;
 
 typedef struct params {
     uint64_t count_n;        /* items to count, in all */
     uint64_t array_m;        /* array length, in all */
-    uint64_t seed;
+    uint64_t seed;           /* of the array; seed + 1 for the steps' */
+    uint64_t steps;          /* small reductions, each then MPI_Allreduce */
+    uint64_t window;         /* values of the steps' array, in all */
     unsigned spin_us;
     int pin;
 } params;
 
-/* Runs both workloads once on this rank's pool. `comm` holds the ranks of
- * the layout; `values` has room for this rank's slice of the array. */
+/* Runs the workloads once on this rank's pool. `comm` holds the ranks of
+ * the layout; `values` has room for this rank's slice of the array, and
+ * `window` holds its slice of the steps' small array. */
 static void run_once(mp_pool *pool, MPI_Comm comm, const params *p, uint32_t *values,
-                     result *r)
+                     const array_job *window, size_t window_len, result *r)
 {
     int rank, size;
     MPI_Comm_rank(comm, &rank);
@@ -364,11 +370,36 @@ static void run_once(mp_pool *pool, MPI_Comm comm, const params *p, uint32_t *va
     MPI_Allreduce(&local_sum, &r->sumsq, 1, mpi_u128, mpi_u128_sum, comm);
     double t5 = MPI_Wtime();
 
+    /* Steps: what an iterative solver does, a small parallel reduction and
+     * a global MPI_Allreduce, many times. Here the fixed costs show: the
+     * pool's hand-off to its workers and back, and MPI's latency. While
+     * the MPI thread is in MPI_Allreduce the workers idle: they spin for
+     * spin_us, then sleep, and the next step must wake them. */
+    double t_mpi = 0;
+    r->steps_consistent = 1;
+    for (uint64_t s = 0; s < p->steps; s++) {
+        u128 part = {0, 0}, all;
+        rc = mp_reduce(pool, window_len, 1024, MP_SPLIT_DYNAMIC, &part, sizeof part,
+                       square_range, square_combine, (void *)window);
+        if (rc != MP_OK)
+            die_mp("mp_reduce", rc);
+        double ta = MPI_Wtime();
+        MPI_Allreduce(&part, &all, 1, mpi_u128, mpi_u128_sum, comm);
+        t_mpi += MPI_Wtime() - ta;
+        if (s == 0)
+            r->step_sumsq = all;
+        else if (!u128_equal(&all, &r->step_sumsq))
+            r->steps_consistent = 0;
+    }
+    double t6 = MPI_Wtime();
+
     r->t_count = t1 - t0;
     r->t_generate = t3 - t2;
     r->t_square = t4 - t3;
     r->t_allreduce = (t2 - t1) + (t5 - t4);
-    r->t_total = t5 - t0;
+    r->t_step = p->steps ? (t6 - t5) / (double)p->steps : 0;
+    r->t_step_mpi = p->steps ? t_mpi / (double)p->steps : 0;
+    r->t_total = t6 - t0;
     r->cpu = process_cpu_seconds() - cpu0;
 
     if (slot_buf != slots)
@@ -399,12 +430,19 @@ static int run_layout(int ranks, unsigned threads, const params *p, int repeat, 
         uint64_t lo, hi;
         block_share(p->array_m, (uint64_t)ranks, (uint64_t)world_rank, &lo, &hi);
         uint32_t *values = malloc((size_t)(hi - lo) * sizeof *values + 1);
-        if (!values)
-            die("out of memory for the array");
+        block_share(p->window, (uint64_t)ranks, (uint64_t)world_rank, &lo, &hi);
+        size_t window_len = (size_t)(hi - lo);
+        uint32_t *window_values = malloc(window_len * sizeof *window_values + 1);
+        if (!values || !window_values)
+            die("out of memory for the arrays");
+        array_job window = {window_values, lo, p->seed + 1};
+        rc = mp_for(pool, window_len, 1024, MP_SPLIT_DYNAMIC, generate_range, &window);
+        if (rc != MP_OK)
+            die_mp("mp_for", rc);
 
         for (int k = 0; k < repeat; k++) {
             result one;
-            run_once(pool, comm, p, values, &one);
+            run_once(pool, comm, p, values, &window, window_len, &one);
             /* The layout's wall time is that of its slowest rank. */
             double slowest, cpu;
             MPI_Allreduce(&one.t_total, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm);
@@ -415,6 +453,7 @@ static int run_layout(int ranks, unsigned threads, const params *p, int repeat, 
                 *r = one;
         }
         free(values);
+        free(window_values);
         rc = mp_pool_destroy(pool);
         if (rc != MP_OK)
             die_mp("mp_pool_destroy", rc);
@@ -439,23 +478,31 @@ static u128 sequential_sumsq(uint64_t seed, uint64_t m)
     return sum;
 }
 
+typedef struct layout {
+    int ranks;
+    unsigned threads;
+    unsigned spin_us;
+} layout;
+
 typedef struct expectations {
-    int have_count, have_sumsq;
+    int have_count, have_sumsq, have_steps;
     uint64_t count;
-    u128 sumsq;
+    u128 sumsq, steps;
 } expectations;
 
 static int check_mode(const params *p, const expectations *e)
 {
     /* The oracle: a plain loop, no pool, no MPI. */
     u128 ref = sequential_sumsq(p->seed, p->array_m);
-    char buf[48], buf2[48];
+    u128 ref_steps = sequential_sumsq(p->seed + 1, p->window);
+    char buf[48], buf2[48], buf3[48], buf4[48];
     int failed = 0;
 
     if (world_rank == 0) {
         printf("check: count to %" PRIu64 ", sum of squares of %" PRIu64
-               " generated values (seed %" PRIu64 "), %d ranks\n",
-               p->count_n, p->array_m, p->seed, world_size);
+               " generated values (seed %" PRIu64 "), %" PRIu64 " steps over %" PRIu64
+               " values, %d ranks\n",
+               p->count_n, p->array_m, p->seed, p->steps, p->window, world_size);
         if (e->have_count && e->count != p->count_n) {
             printf("FAIL expected count %" PRIu64 " is not n = %" PRIu64 "\n", e->count,
                    p->count_n);
@@ -466,54 +513,75 @@ static int check_mode(const params *p, const expectations *e)
                    u128_format(&ref, buf, sizeof buf), u128_format(&e->sumsq, buf2, sizeof buf2));
             failed = 1;
         }
+        if (e->have_steps && !u128_equal(&e->steps, &ref_steps)) {
+            printf("FAIL the sequential steps' sum of squares %s differs from the expected %s\n",
+                   u128_format(&ref_steps, buf, sizeof buf),
+                   u128_format(&e->steps, buf2, sizeof buf2));
+            failed = 1;
+        }
     }
 
-    const unsigned thread_counts[] = {1, 2, 3};
-    int rank_counts[2] = {1, world_size};
-    int n_rank_counts = world_size > 1 ? 2 : 1;
-    for (int ri = 0; ri < n_rank_counts; ri++) {
-        for (size_t ti = 0; ti < sizeof thread_counts / sizeof thread_counts[0]; ti++) {
-            int ranks = rank_counts[ri];
-            unsigned threads = thread_counts[ti];
-            result r;
-            memset(&r, 0, sizeof r);
-            int active = run_layout(ranks, threads, p, 1, &r);
-            /* Every rank that took part checks its own view, because each
-             * received the Allreduce result. */
-            int bad = 0;
-            if (active) {
-                if (r.count != p->count_n)
-                    bad |= 1;
-                if (!u128_equal(&r.sumsq, &ref))
-                    bad |= 2;
-                if (!r.placement_ok)
-                    bad |= 4;
-                uint64_t lo, hi;
-                block_share(r.my_items, threads, 0, &lo, &hi);
-                if (r.mpi_thread_items != hi - lo)
-                    bad |= 8;
-                if (bad)
-                    fprintf(stdout,
-                            "FAIL rank %d in %d x %u: count %" PRIu64 " (want %" PRIu64
-                            "), sum of squares %s (want %s), placement %s, MPI thread "
-                            "counted %" PRIu64 " of its share %" PRIu64 "\n",
-                            world_rank, ranks, threads, r.count, p->count_n,
-                            u128_format(&r.sumsq, buf, sizeof buf),
-                            u128_format(&ref, buf2, sizeof buf2),
-                            r.placement_ok ? "ok" : "WRONG", r.mpi_thread_items, hi - lo);
-            }
-            int any_bad;
-            MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_BOR, MPI_COMM_WORLD);
-            if (any_bad)
-                failed = 1;
-            if (world_rank == 0)
-                printf("%s %d x %u: count %" PRIu64 ", sum of squares %s, the MPI thread "
-                       "counted %" PRIu64 " of rank 0's %" PRIu64 " items itself\n",
-                       any_bad ? "FAIL" : "ok  ", ranks, threads, r.count,
-                       u128_format(&r.sumsq, buf, sizeof buf), r.mpi_thread_items,
-                       r.my_items);
-            fflush(stdout);
+    /* 1 rank and every rank, x 1, 2 and 3 threads; once more with
+     * spin_us = 0, so that every step's workers sleep and are woken. */
+    layout list[8];
+    int n = 0;
+    for (int ri = 0; ri < (world_size > 1 ? 2 : 1); ri++)
+        for (unsigned t = 1; t <= 3; t++)
+            list[n++] = (layout){ri == 0 ? 1 : world_size, t, p->spin_us};
+    list[n++] = (layout){world_size, 2, 0};
+
+    for (int li = 0; li < n; li++) {
+        int ranks = list[li].ranks;
+        unsigned threads = list[li].threads;
+        params q = *p;
+        q.spin_us = list[li].spin_us;
+        result r;
+        memset(&r, 0, sizeof r);
+        int active = run_layout(ranks, threads, &q, 1, &r);
+        /* Every rank that took part checks its own view, because each
+         * received the Allreduce result. */
+        int bad = 0;
+        if (active) {
+            if (r.count != p->count_n)
+                bad |= 1;
+            if (!u128_equal(&r.sumsq, &ref))
+                bad |= 2;
+            if (!r.placement_ok)
+                bad |= 4;
+            uint64_t lo, hi;
+            block_share(r.my_items, threads, 0, &lo, &hi);
+            if (r.mpi_thread_items != hi - lo)
+                bad |= 8;
+            if (p->steps > 0 &&
+                (!r.steps_consistent || !u128_equal(&r.step_sumsq, &ref_steps)))
+                bad |= 16;
+            if (bad)
+                fprintf(stdout,
+                        "FAIL rank %d in %d x %u: count %" PRIu64 " (want %" PRIu64
+                        "), sum of squares %s (want %s), steps %s (want %s%s), "
+                        "placement %s, MPI thread counted %" PRIu64 " of its share %"
+                        PRIu64 "\n",
+                        world_rank, ranks, threads, r.count, p->count_n,
+                        u128_format(&r.sumsq, buf, sizeof buf),
+                        u128_format(&ref, buf2, sizeof buf2),
+                        u128_format(&r.step_sumsq, buf3, sizeof buf3),
+                        u128_format(&ref_steps, buf4, sizeof buf4),
+                        r.steps_consistent ? "" : " in every step",
+                        r.placement_ok ? "ok" : "WRONG", r.mpi_thread_items, hi - lo);
         }
+        int any_bad;
+        MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_BOR, MPI_COMM_WORLD);
+        if (any_bad)
+            failed = 1;
+        if (world_rank == 0)
+            printf("%s %d x %u, spin_us %u: count %" PRIu64 ", sum of squares %s, steps %s;"
+                   " the MPI thread counted %" PRIu64 " of rank 0's %" PRIu64
+                   " items itself\n",
+                   any_bad ? "FAIL" : "ok  ", ranks, threads, q.spin_us, r.count,
+                   u128_format(&r.sumsq, buf, sizeof buf),
+                   u128_format(&r.step_sumsq, buf3, sizeof buf3), r.mpi_thread_items,
+                   r.my_items);
+        fflush(stdout);
     }
     int any_failed;
     MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
@@ -521,12 +589,6 @@ static int check_mode(const params *p, const expectations *e)
         printf("check: %s\n", any_failed ? "FAILED" : "all results exact");
     return any_failed ? 1 : 0;
 }
-
-typedef struct layout {
-    int ranks;
-    unsigned threads;
-    unsigned spin_us;
-} layout;
 
 static int table_mode(const params *p, unsigned cores, int repeat)
 {
@@ -548,9 +610,10 @@ static int table_mode(const params *p, unsigned cores, int repeat)
     unsigned min_cpus;
     MPI_Allreduce(&my_cpus, &min_cpus, 1, MPI_UNSIGNED, MPI_MIN, MPI_COMM_WORLD);
     if (world_rank == 0) {
-        printf("same total work in every row: count to %" PRIu64 ", then generate %" PRIu64
-               " values and sum their squares; %d ranks launched, %u cores, best of %d\n",
-               p->count_n, p->array_m, world_size, cores, repeat);
+        printf("same total work in every row: count to %" PRIu64 ", generate %" PRIu64
+               " values and sum their squares, then %" PRIu64 " steps of a reduction over %"
+               PRIu64 " values + MPI_Allreduce; %d ranks launched, %u cores, best of %d\n",
+               p->count_n, p->array_m, p->steps, p->window, world_size, cores, repeat);
         long online = sysconf(_SC_NPROCESSORS_ONLN);
         if (online > 0 && min_cpus < cores && min_cpus < (unsigned)online)
             printf("note: some rank may run on only %u CPU(s) (mpirun's binding); pools "
@@ -560,14 +623,15 @@ static int table_mode(const params *p, unsigned cores, int repeat)
         double load[1];
         if (getloadavg(load, 1) == 1)
             printf("load average of the machine before the table: %.2f\n", load[0]);
-        printf("%-16s %7s %9s %9s %9s %10s %9s %8s %7s\n", "ranks x threads", "spin_us",
-               "count s", "gen s", "sumsq s", "allreduce", "total s", "speed-up", "cpu s");
+        printf("%-15s %7s %8s %7s %7s %9s %7s %7s %8s %8s %7s\n", "ranks x threads",
+               "spin_us", "count s", "gen s", "sumsq s", "allred. s", "step us", "mpi us",
+               "total s", "speed-up", "cpu s");
         fflush(stdout);
     }
 
     double base = 0;
     int failed = 0;
-    u128 ref = {0, 0};
+    u128 ref = {0, 0}, ref_steps = {0, 0};
     for (int i = 0; i < n; i++) {
         params q = *p;
         q.spin_us = list[i].spin_us;
@@ -578,23 +642,29 @@ static int table_mode(const params *p, unsigned cores, int repeat)
             /* The rows must agree with each other (rank 0 is in all). */
             if (i == 0)
                 ref = r.sumsq;
-            int wrong = r.count != p->count_n || !u128_equal(&r.sumsq, &ref);
+            if (i == 0)
+                ref_steps = r.step_sumsq;
+            int wrong = r.count != p->count_n || !u128_equal(&r.sumsq, &ref) ||
+                        !r.steps_consistent || !u128_equal(&r.step_sumsq, &ref_steps);
             failed |= wrong;
             if (i == 0)
                 base = r.t_total;
             char name[32];
             snprintf(name, sizeof name, "%d x %u%s", list[i].ranks, list[i].threads,
                      (unsigned)list[i].ranks * list[i].threads > cores ? " (over)" : "");
-            printf("%-16s %7u %9.4f %9.4f %9.4f %10.4f %9.4f %7.2fx %7.3f%s\n", name,
-                   list[i].spin_us, r.t_count, r.t_generate, r.t_square, r.t_allreduce,
-                   r.t_total, base / r.t_total, r.cpu, wrong ? "  WRONG RESULT" : "");
+            printf("%-15s %7u %8.4f %7.4f %7.4f %9.4f %7.1f %7.1f %8.4f %7.2fx %7.3f%s\n",
+                   name, list[i].spin_us, r.t_count, r.t_generate, r.t_square,
+                   r.t_allreduce, r.t_step * 1e6, r.t_step_mpi * 1e6, r.t_total,
+                   base / r.t_total, r.cpu, wrong ? "  WRONG RESULT" : "");
             fflush(stdout);
         }
     }
     if (world_rank == 0) {
         char buf[48];
-        printf("every row: count %" PRIu64 ", sum of squares %s%s\n", p->count_n,
-               u128_format(&ref, buf, sizeof buf), failed ? " -- but some row differed" : "");
+        char buf2[48];
+        printf("every row: count %" PRIu64 ", sum of squares %s, steps %s%s\n", p->count_n,
+               u128_format(&ref, buf, sizeof buf), u128_format(&ref_steps, buf2, sizeof buf2),
+               failed ? " -- but some row differed" : "");
     }
     MPI_Bcast(&failed, 1, MPI_INT, 0, MPI_COMM_WORLD);
     return failed;
@@ -609,9 +679,12 @@ static int run_mode(const params *p, unsigned threads)
         char buf[48];
         printf("%d x %u (ranks x threads): count %" PRIu64 ", sum of squares %s\n", world_size,
                threads, r.count, u128_format(&r.sumsq, buf, sizeof buf));
+        printf("steps: %" PRIu64 " x (reduce over %" PRIu64 " values + MPI_Allreduce): %s\n",
+               p->steps, p->window, u128_format(&r.step_sumsq, buf, sizeof buf));
         printf("time: count %.4f s, generate %.4f s, sum of squares %.4f s, in "
-               "MPI_Allreduce %.4f s, total %.4f s\n",
-               r.t_count, r.t_generate, r.t_square, r.t_allreduce, r.t_total);
+               "MPI_Allreduce %.4f s, steps %.1f us each (%.1f us in MPI), total %.4f s\n",
+               r.t_count, r.t_generate, r.t_square, r.t_allreduce, r.t_step * 1e6,
+               r.t_step_mpi * 1e6, r.t_total);
     }
     return 0;
 }
@@ -624,6 +697,8 @@ static void usage(FILE *out)
           "  -n, --count N       items to count, in all\n"
           "  -m, --array M       generated values to square and sum, in all\n"
           "  --seed S            seed of the generated values (default 1)\n"
+          "  --steps S           small reductions, each followed by MPI_Allreduce\n"
+          "  -w, --window W      values of the steps' array, in all\n"
           "  -t, --threads T     pool threads per rank (default: CPUs per rank)\n"
           "  --cores C           cores of the job, for --table (default: this node's)\n"
           "  --spin-us U         mp_config.spin_us (default MP_SPIN_US_DEFAULT)\n"
@@ -631,7 +706,8 @@ static void usage(FILE *out)
           "  --repeat K          --table: best of K runs (default 3)\n"
           "  --short             --table: small sizes, one run per row\n"
           "  --expect-count C    --check: the count that must come out\n"
-          "  --expect-sumsq S    --check: the sum of squares that must come out\n",
+          "  --expect-sumsq S    --check: the sum of squares that must come out\n"
+          "  --expect-steps S    --check: the steps' sum of squares that must come out\n",
           out);
 }
 
@@ -670,13 +746,15 @@ int main(int argc, char **argv)
     MPI_Op_create(u128_sum_op, 1, &mpi_u128_sum);
 
     enum { OPT_SEED = 256, OPT_CORES, OPT_SPIN, OPT_PIN, OPT_REPEAT, OPT_SHORT,
-           OPT_EXPECT_COUNT, OPT_EXPECT_SUMSQ, OPT_CHECK, OPT_TABLE, OPT_HELP };
+           OPT_EXPECT_COUNT, OPT_EXPECT_SUMSQ, OPT_CHECK, OPT_TABLE, OPT_HELP, OPT_STEPS, OPT_EXPECT_STEPS };
     static const struct option options[] = {
         {"check", no_argument, NULL, OPT_CHECK},
         {"table", no_argument, NULL, OPT_TABLE},
         {"count", required_argument, NULL, 'n'},
         {"array", required_argument, NULL, 'm'},
         {"seed", required_argument, NULL, OPT_SEED},
+        {"steps", required_argument, NULL, OPT_STEPS},
+        {"window", required_argument, NULL, 'w'},
         {"threads", required_argument, NULL, 't'},
         {"cores", required_argument, NULL, OPT_CORES},
         {"spin-us", required_argument, NULL, OPT_SPIN},
@@ -685,23 +763,26 @@ int main(int argc, char **argv)
         {"short", no_argument, NULL, OPT_SHORT},
         {"expect-count", required_argument, NULL, OPT_EXPECT_COUNT},
         {"expect-sumsq", required_argument, NULL, OPT_EXPECT_SUMSQ},
+        {"expect-steps", required_argument, NULL, OPT_EXPECT_STEPS},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
 
-    params p = {0, 0, 1, MP_SPIN_US_DEFAULT, 0};
-    expectations e = {0, 0, 0, {0, 0}};
-    int mode_check = 0, mode_table = 0, short_sizes = 0;
+    params p = {0, 0, 1, 0, 0, MP_SPIN_US_DEFAULT, 0};
+    expectations e = {0, 0, 0, 0, {0, 0}, {0, 0}};
+    int mode_check = 0, mode_table = 0, short_sizes = 0, have_steps = 0;
     uint64_t threads = 0, cores = 0, repeat = 0, v;
     int bad = 0, opt;
     opterr = world_rank == 0;
-    while ((opt = getopt_long(argc, argv, "n:m:t:", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "n:m:t:w:", options, NULL)) != -1) {
         switch (opt) {
         case OPT_CHECK: mode_check = 1; break;
         case OPT_TABLE: mode_table = 1; break;
         case 'n': bad |= parse_u64(optarg, &p.count_n); break;
         case 'm': bad |= parse_u64(optarg, &p.array_m); break;
         case OPT_SEED: bad |= parse_u64(optarg, &p.seed); break;
+        case OPT_STEPS: bad |= parse_u64(optarg, &p.steps); have_steps = 1; break;
+        case 'w': bad |= parse_u64(optarg, &p.window) || p.window == 0; break;
         case 't': bad |= parse_u64(optarg, &threads) || threads == 0 || threads > MP_THREADS_MAX; break;
         case OPT_CORES: bad |= parse_u64(optarg, &cores) || cores == 0 || cores > MP_THREADS_MAX; break;
         case OPT_SPIN: bad |= parse_u64(optarg, &v) || v > 10000000; p.spin_us = (unsigned)v; break;
@@ -710,6 +791,7 @@ int main(int argc, char **argv)
         case OPT_SHORT: short_sizes = 1; break;
         case OPT_EXPECT_COUNT: bad |= parse_u64(optarg, &e.count); e.have_count = 1; break;
         case OPT_EXPECT_SUMSQ: bad |= u128_parse(optarg, &e.sumsq) != 0; e.have_sumsq = 1; break;
+        case OPT_EXPECT_STEPS: bad |= u128_parse(optarg, &e.steps) != 0; e.have_steps = 1; break;
         case OPT_HELP:
             if (world_rank == 0)
                 usage(stdout);
@@ -731,6 +813,10 @@ int main(int argc, char **argv)
         p.count_n = mode_check ? 10000019 : short_sizes ? (1u << 26) : (UINT64_C(1) << 30);
     if (p.array_m == 0)
         p.array_m = mode_check ? 3000017 : short_sizes ? (1u << 22) : (1u << 26);
+    if (!have_steps)
+        p.steps = mode_check ? 50 : short_sizes ? 200 : 2000;
+    if (p.window == 0)
+        p.window = mode_check ? 100003 : 65536;
     if (repeat == 0)
         repeat = short_sizes ? 1 : 3;
 
