@@ -11,6 +11,8 @@
 %module micropool_core
 
 %{
+#include <time.h>
+
 #include "mpl.h"
 %}
 
@@ -80,6 +82,7 @@ int mpl_task_cancel(mpl_task *t);
 %native(current) int mpl_native_current(lua_State *L);
 %native(stats) int mpl_native_stats(lua_State *L);
 %native(scope) int mpl_native_scope(lua_State *L);
+%native(clock) int mpl_native_clock(lua_State *L);
 %native(scope_spawn) int mpl_scope_spawn(lua_State *L);
 %native(scope_metatable) int mpl_scope_metatable(lua_State *L);
 
@@ -128,6 +131,17 @@ int mpl_native_reduce(lua_State *L)
 int mpl_native_broadcast(lua_State *L)
 {
     return mpl_op_broadcast(L, mpl_check_pool(L, 1), 2);
+}
+
+/* clock() -> seconds of CLOCK_MONOTONIC, for benchmarks (os.clock is
+ * the process's CPU time, which grows faster than wall time when several
+ * threads run). */
+int mpl_native_clock(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
+    return 1;
 }
 
 /* scope(pool, code, ...) */
