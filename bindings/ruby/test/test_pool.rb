@@ -399,6 +399,21 @@ class TestPool < Minitest::Test
 
   # ------------------------------------------------------------ closing
 
+  def open_and_drop_pools(count)
+    count.times { Micropool::Pool.new(threads: 3).each_range(10) { nil } }
+    nil
+  end
+
+  def test_a_collected_pool_stops_its_workers
+    threads = -> { Dir.children("/proc/self/task").size }
+    before = threads.call
+    open_and_drop_pools(20) # 40 workers
+    assert_operator threads.call, :>=, before + 40
+    3.times { GC.start }
+    # Conservative stack scanning may keep a pool or two alive.
+    assert_operator threads.call, :<=, before + 8, "the finalizers must have closed the pools"
+  end
+
   def test_pools_left_open_are_closed_at_exit_after_their_tasks
     script = <<~RUBY
       require "micropool"
