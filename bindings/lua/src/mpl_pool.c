@@ -74,9 +74,16 @@ static lua_State *state_new(mpl_pool *p, char *err, size_t errlen)
         snprintf(err, errlen, "micropool: out of memory for a new lua_State");
         return NULL;
     }
+    /* While worker_init runs, this thread is marked as setting up a state
+     * of p: work that init would run on p itself is refused (it would need
+     * a state, whose setup would run init again, without end). */
+    mpl_held setup = { held_top, p, NULL, NULL };
+    held_top = &setup;
     lua_pushcfunction(L, state_setup);
     lua_pushlightuserdata(L, p);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    int status = lua_pcall(L, 1, 0, 0);
+    held_top = setup.up;
+    if (status != LUA_OK) {
         char msg[400];
         error_text(L, -1, msg, sizeof msg);
         snprintf(err, errlen, "micropool: worker_init failed: %s", msg);
@@ -111,6 +118,10 @@ lua_State *mpl_enter(mpl_pool *p, mpl_held *h, char *err, size_t errlen)
     h->from_free = NULL;
     for (mpl_held *it = held_top; it; it = it->up) {
         if (it->pool == p) {
+            if (!it->L) {
+                snprintf(err, errlen, "micropool: worker_init cannot run work on its own pool");
+                return NULL;
+            }
             L = it->L;
             break;
         }

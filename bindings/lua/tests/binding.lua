@@ -309,6 +309,9 @@ run("a broken worker_init is reported by new", function()
               function() micropool.new{worker_init = "error('init fails')"} end)
   raises_with("module 'no_such_module_here' not found",
               function() micropool.new{worker_init = "no_such_module_here"} end)
+  raises_with("worker_init cannot run work on its own pool", function()
+    micropool.new{worker_init = "require('micropool').current():join(function() end, function() end)"}
+  end)
 end)
 
 -- ------------------------------------------------------------ pools, tasks, scopes
