@@ -1,5 +1,5 @@
 /*
- * mpl_ops.c: join, for_each, reduce, broadcast and submit for Lua.
+ * mpl_ops.c: join, for_each, reduce, broadcast, scopes and tasks for Lua.
  *
  * The caller encodes the function's arguments once; every callback takes
  * the state of its thread (mpl_enter), loads the function there, decodes
