@@ -14,11 +14,11 @@
 #include <stdlib.h>
 
 static mp_pool *pool;
+static mp_config cfg;
 
 static const char *mpb_start(unsigned threads)
 {
     static char why[96];
-    mp_config cfg;
     mp_config_init(&cfg);
     cfg.threads = threads;
     int rc = mp_pool_create(&cfg, &pool);
@@ -123,10 +123,28 @@ static int mpb_tasks_detached(size_t n)
     uint64_t before = bench_ticks();
     for (size_t i = 0; i < n; i++)
         check(mp_submit(pool, bench_tick, NULL, NULL), "mp_submit");
+    if (cfg.threads == 1) {
+        /* A pool of one thread has no worker: detached tasks run when
+         * the pool is destroyed. */
+        check(mp_pool_destroy(pool), "mp_pool_destroy");
+        check(mp_pool_create(&cfg, &pool), "mp_pool_create");
+    }
     /* Detached tasks have no handle: poll the counter, sleeping between
-     * looks so that the waiting thread leaves its CPU to the workers. */
-    while (bench_ticks() - before < n)
+     * looks so that the waiting thread leaves its CPU to the workers. A
+     * counter that stops moving for 10 s is a lost task or wake-up. */
+    uint64_t seen = bench_ticks(), since = bench_now_ns();
+    while (seen - before < n) {
         bench_sleep_ns(20000);
+        uint64_t now = bench_ticks();
+        if (now != seen) {
+            seen = now;
+            since = bench_now_ns();
+        } else if (bench_now_ns() - since > 10000000000u) {
+            fprintf(stderr, "micropool: %llu of %zu detached tasks ran; no progress for 10 s\n",
+                    (unsigned long long)(seen - before), n);
+            exit(1);
+        }
+    }
     return 0;
 }
 

@@ -10,8 +10,8 @@
  *
  * It stops taking samples of a parameter once BUDGET_MS have passed (after
  * at least one). A wrong result (a count, a sum, an unsorted array) is a
- * broken run: a message on stderr and exit status 1. Timing is never
- * judged here.
+ * broken run: a message on stderr and exit status 1; so is a batch that
+ * hangs (SIGALRM after 180 s). Timing is never judged here.
  */
 #define _GNU_SOURCE
 
@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 static const bench_backend *be;
 static unsigned threads;
@@ -350,6 +351,8 @@ int main(int argc, char **argv)
         printf("skip a hand-off needs 2 threads at least\n");
         return 0;
     }
+    /* A hung runtime ends the batch (the driver reports the signal) */
+    alarm(180);
     const char *why = be->start(threads);
     if (why) {
         printf("skip %s\n", why);
