@@ -172,17 +172,26 @@ func (p *Pool) handle() (*C.mp_pool, error) {
 // workers and frees the pool.
 //
 // Called from a callback or task running on this pool it returns
-// ErrDeadlock and does nothing. Once one call of Close has begun, the others
-// return ErrClosed at once. If an OnThreadStart or OnThreadStop hook
+// ErrDeadlock and does nothing. Once one call of Close from outside the pool
+// has begun, the others return ErrClosed at once. If an OnThreadStart or OnThreadStop hook
 // panicked, Close returns that panic as a *PanicError once the pool is
 // closed. Close must not race with calls of other goroutines that still use
 // the pool, other than the tasks it runs.
 func (p *Pool) Close() error {
+	ref := p.c.Load()
+	if ref == nil {
+		return ErrClosed
+	}
+	// Checked before the closing flag, so that callbacks that call Close
+	// at the same time all get ErrDeadlock.
+	if C.mp_pool_thread_index(ref.c) >= 0 {
+		return ErrDeadlock
+	}
 	if !p.closing.CompareAndSwap(false, true) {
 		return ErrClosed
 	}
-	if rc := C.mp_pool_destroy(p.c.Load().c); rc != 0 {
-		p.closing.Store(false) // ErrDeadlock: the pool goes on
+	if rc := C.mp_pool_destroy(ref.c); rc != 0 {
+		p.closing.Store(false)
 		return Errno(rc)
 	}
 	p.c.Store(nil)
