@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The empty asm claims to read and change `c`, so the compiler has to keep
  * one increment per iteration instead of replacing the loop by `end -
@@ -94,6 +95,27 @@ static const char *fmt_time(char *buf, size_t size, double ns)
     return buf;
 }
 
+/* The load of the machine, printed with the times: where other processes
+ * keep the CPUs busy, the pool's threads wait for a CPU too. */
+static void print_machine(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    double load = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &load) != 1)
+            load = -1.0;
+        fclose(f);
+    }
+    if (load < 0.0)
+        printf("machine: %ld CPUs online\n", cpus);
+    else
+        printf("machine: %ld CPUs online, load average %.2f over the last "
+               "minute%s\n", cpus, load,
+               load >= 1.0 ? " (other processes were busy: times are noisy)"
+                           : "");
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: count [--threads T] [--pin] [--quick]\n");
@@ -150,6 +172,7 @@ int main(int argc, char **argv)
            t, t == 1 ? "" : "s", pin ? ", workers pinned" : "");
     printf("median wall-clock time of %zu..%zu runs per n "
            "(runs of both kinds interleaved)\n", min_runs, max_runs);
+    print_machine();
     if (t == 1)
         printf("note: a pool of 1 thread runs everything inline, "
                "so both columns measure the same loop\n");

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------- sorting */
 
@@ -170,6 +171,27 @@ static int parse_size(const char *s, size_t *out)
     return 0;
 }
 
+/* The load of the machine, printed with the times: where other processes
+ * keep the CPUs busy, the pool's threads wait for a CPU too. */
+static void print_machine(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    double load = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &load) != 1)
+            load = -1.0;
+        fclose(f);
+    }
+    if (load < 0.0)
+        printf("machine: %ld CPUs online\n", cpus);
+    else
+        printf("machine: %ld CPUs online, load average %.2f over the last "
+               "minute%s\n", cpus, load,
+               load >= 1.0 ? " (other processes were busy: times are noisy)"
+                           : "");
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: quicksort [--n N] [--cutoff C] [--threads T] [--quick]\n");
@@ -283,6 +305,7 @@ int main(int argc, char **argv)
         ms[kind] = median_ms(times[kind], runs);
 
     printf("sort %zu random ints; median of %zu runs each\n", n, runs);
+    print_machine();
     printf("  qsort(3), one thread                 %9.2f ms\n", ms[SORT_QSORT]);
     printf("  this quicksort, one thread           %9.2f ms\n", ms[SORT_SEQ]);
     printf("  this quicksort, mp_join, %3u thread%s %9.2f ms  "

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------- folds */
 
@@ -172,8 +173,10 @@ static int integer_sum(unsigned threads, int quick)
         printf("integer sum of %zu uint32 values (%zu MiB), median of %zu runs\n",
                n, n * sizeof *v >> 20, runs);
         printf("  one thread               %8.2f ms\n", a);
-        printf("  mp_reduce, %3u thread%s  %8.2f ms  (%.2fx; memory-bound)\n",
+        printf("  mp_reduce, %3u thread%s  %8.2f ms  (%.2fx)\n",
                t, t == 1 ? " " : "s", b, a / b);
+        printf("  (one addition per element read: memory bandwidth, more than "
+               "the thread count, limits this)\n");
         if (!bad)
             printf("  both equal the expected total %llu\n",
                    (unsigned long long)expect);
@@ -258,6 +261,27 @@ static int float_sum(unsigned max_threads)
     return bad;
 }
 
+/* The load of the machine, printed with the times: where other processes
+ * keep the CPUs busy, the pool's threads wait for a CPU too. */
+static void print_machine(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    double load = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &load) != 1)
+            load = -1.0;
+        fclose(f);
+    }
+    if (load < 0.0)
+        printf("machine: %ld CPUs online\n", cpus);
+    else
+        printf("machine: %ld CPUs online, load average %.2f over the last "
+               "minute%s\n", cpus, load,
+               load >= 1.0 ? " (other processes were busy: times are noisy)"
+                           : "");
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: sum [--threads T] [--quick]\n");
@@ -288,6 +312,7 @@ int main(int argc, char **argv)
         }
     }
 
+    print_machine();
     int bad = integer_sum(threads, quick);
     unsigned max_threads = threads > 4 ? threads : 4;
     if (threads == 0) {
