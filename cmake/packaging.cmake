@@ -119,7 +119,8 @@ set(CPACK_PACKAGE_NAME micropool)
 set(CPACK_PACKAGE_VENDOR "micropool")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "${MP_DEB_MAINTAINER}")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "low-latency work-stealing thread pool")
+# No CPACK_PACKAGE_DESCRIPTION_SUMMARY: CPack would put it before each
+# component's description, whose first line is already its summary.
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_DIRECTORY ${CMAKE_BINARY_DIR}/packages)
 set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
@@ -129,6 +130,9 @@ set(CPACK_DEBIAN_PACKAGE_RELEASE ${MP_DEB_RELEASE})
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SOURCE micropool)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# Shared objects are stripped (Debian policy 10.1); the static library keeps
+# its symbols.
+set(CPACK_STRIP_FILES ON)
 # cpack refuses a tree that was not configured for /usr (see the file
 # named here): the .pc file and the multiarch libdir are fixed at configure
 # time.
@@ -140,11 +144,14 @@ endif()
 ")
 
 set(mp_lib_dep "${MP_DEB_LIB_PACKAGE} (>= ${mp_newest_version})")
+# Descriptions: the summary, then the extended text without indentation
+# and an empty line between paragraphs; CPack indents it and writes the
+# empty lines as " .".
 set(mp_description_body
-" micropool runs fork-join, parallel loops and reductions, broadcasts,
- scopes and background tasks on a pool of threads that steal work from
- each other; the thread that calls into the pool works too. Its C ABI is
- stable and versioned.")
+"micropool runs fork-join, parallel loops and reductions, broadcasts,
+scopes and background tasks on a pool of threads that steal work from
+each other; the thread that calls into the pool works too. Its C ABI is
+stable and versioned.")
 
 set(CPACK_DEBIAN_LIB_PACKAGE_NAME ${MP_DEB_LIB_PACKAGE})
 set(CPACK_DEBIAN_LIB_PACKAGE_SECTION libs)
@@ -155,8 +162,9 @@ set(CPACK_DEBIAN_LIB_PACKAGE_CONTROL_EXTRA
 set(CPACK_COMPONENT_LIB_DESCRIPTION
 "low-latency work-stealing thread pool - runtime library
 ${mp_description_body}
- .
- This package contains the shared library.")
+
+This package contains the shared library.
+")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libmicropool-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
@@ -164,9 +172,9 @@ set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "${MP_DEB_LIB_PACKAGE} (= ${MP_DEB_VERSION}
 set(CPACK_COMPONENT_DEV_DESCRIPTION
 "low-latency work-stealing thread pool - development files
 ${mp_description_body}
- .
- This package contains the header, the static library, the pkg-config
- file and the CMake package files.")
+
+This package contains the header, the static library, the pkg-config
+file and the CMake package files.")
 
 # The bindings' native parts link libmicropool.so.1; dpkg-shlibdeps finds
 # it in the build tree and reports the C library's own dependencies, the
@@ -184,8 +192,9 @@ set(CPACK_DEBIAN_LUA_PACKAGE_DEPENDS "${mp_lib_dep}, lua5.4")
 set(CPACK_COMPONENT_LUA_DESCRIPTION
 "low-latency work-stealing thread pool - Lua 5.4 binding
 ${mp_description_body}
- .
- This package contains the Lua 5.4 module: require \"micropool\".")
+
+This package contains the Lua 5.4 module micropool.
+")
 
 set(CPACK_DEBIAN_RUBY_PACKAGE_NAME ruby-micropool)
 set(CPACK_DEBIAN_RUBY_PACKAGE_SECTION ruby)
@@ -194,8 +203,9 @@ set(CPACK_DEBIAN_RUBY_PACKAGE_DEPENDS "${mp_lib_dep}, ruby | ruby-interpreter, r
 set(CPACK_COMPONENT_RUBY_DESCRIPTION
 "low-latency work-stealing thread pool - Ruby binding
 ${mp_description_body}
- .
- This package contains the Ruby library (on the ffi gem): require \"micropool\".")
+
+This package contains the Ruby library micropool, built on the ffi gem.
+")
 
 set(CPACK_DEBIAN_GO_PACKAGE_NAME golang-micropool-dev)
 set(CPACK_DEBIAN_GO_PACKAGE_SECTION golang)
@@ -207,7 +217,8 @@ set(CPACK_DEBIAN_GO_PACKAGE_DEPENDS
 set(CPACK_COMPONENT_GO_DESCRIPTION
 "low-latency work-stealing thread pool - Go binding
 ${mp_description_body}
- .
- This package contains the source of the Go module \"micropool\" (cgo).")
+
+This package contains the source of the Go module micropool (cgo).
+")
 
 include(CPack)
