@@ -411,5 +411,33 @@ run("many concurrent callbacks copy tables correctly", function()
   end
 end)
 
+run("every kind of operation nested, with failures, on pools of 1 to 4 threads", function()
+  local shared = [[
+    function work(depth, fail)
+      local p = require("micropool").current()
+      if depth == 0 then
+        if fail and math.random() < 0.05 then error("random failure", 0) end
+        return 1
+      end
+      local a, b = p:join({work, depth - 1, fail}, {work, depth - 1, fail})
+      local s = p:reduce(20, 1, 0, function(acc, i) return acc + i end,
+                         function(x, y) return x + y end)
+      assert(s == 210, "reduce in a nested call")
+      assert(p:submit(function(x) return x * 2 end, depth):wait() == depth * 2)
+      p:scope(function(sc) for _ = 1, 3 do sc:spawn(function() end) end end)
+      return a + b
+    end
+  ]]
+  load(shared)()
+  for round = 1, 8 do
+    local p <close> = micropool.new{threads = 1 + round % 4, worker_init = shared}
+    eq(p:submit(work, 5, false):wait(), 32, "tree of joins")
+    local ok, err = pcall(function() return p:submit(work, 5, true):wait() end)
+    truthy(ok or err == "random failure", tostring(err))
+    local r = p:broadcast(function() return work(2, false) end)
+    for i = 1, #r do eq(r[i], 4, "broadcast part " .. i) end
+  end
+end)
+
 pool:close()
 mptest.summary()
