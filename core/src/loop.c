@@ -157,7 +157,8 @@ static void run_loop(mp_pool *pool, mp_loop *L)
         mp_leave(&link);
 }
 
-/* Runs fn inline as work of `pool` (so mp_pool_thread_index answers). */
+/* Runs `call` inline as work of `pool` (so mp_pool_thread_index answers)
+ * and returns its result. */
 #define INLINE_CALL(pool, call)                                               \
     do {                                                                      \
         if (mp_link_find(pool))                                               \
@@ -168,6 +169,31 @@ static void run_loop(mp_pool *pool, mp_loop *L)
         mp_link_pop(&link_);                                                  \
         return r_;                                                            \
     } while (0)
+
+static int map_inline(mp_pool *pool, size_t n, void *acc, mp_map_fn map, void *arg)
+{
+    INLINE_CALL(pool, map(arg, 0, n, acc));
+}
+
+/* One part, folded on the calling thread into an accumulator aligned like
+ * max_align_t: the caller's own when it is, else an aligned copy. */
+static int reduce_inline(mp_pool *pool, size_t n, void *acc, size_t acc_size, mp_map_fn map,
+                         void *arg)
+{
+    if (((uintptr_t)acc & (alignof(max_align_t) - 1)) == 0)
+        return map_inline(pool, n, acc, map, arg);
+    alignas(MP_CACHELINE) unsigned char local[MP_REDUCE_PARTS_MAX * MP_ACC_INLINE_MAX];
+    unsigned char *tmp = local;
+    if (acc_size > sizeof local && !(tmp = malloc(acc_size)))
+        return MP_ENOMEM;
+    memcpy(tmp, acc, acc_size);
+    int r = map_inline(pool, n, tmp, map, arg);
+    if (!r)
+        memcpy(acc, tmp, acc_size);
+    if (tmp != local)
+        free(tmp);
+    return r;
+}
 
 int mp_for(mp_pool *pool, size_t n, size_t grain, unsigned flags, mp_range_fn body, void *arg)
 {
@@ -209,7 +235,7 @@ int mp_reduce(mp_pool *pool, size_t n, size_t grain, unsigned flags, void *acc,
         return MP_OK;
     size_t parts = count_parts(pool, n, grain, flags, true);
     if (parts <= 1)
-        INLINE_CALL(pool, map(arg, 0, n, acc));
+        return reduce_inline(pool, n, acc, acc_size, map, arg);
 
     /* One cache line (or more) per accumulator: no false sharing. */
     size_t stride = (acc_size + MP_CACHELINE - 1) / MP_CACHELINE * MP_CACHELINE;
