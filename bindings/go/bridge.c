@@ -19,12 +19,13 @@ static void hook_stop(void *arg, unsigned index)
     micropoolGoThreadHook((uintptr_t)arg, index, 0);
 }
 
-void micropool_go_config(mp_config *cfg, unsigned threads, unsigned spin_us,
+void micropool_go_config(mp_config *cfg, unsigned threads, int spin_us,
                          int pin, const char *name, uintptr_t hooks)
 {
     mp_config_init(cfg);
     cfg->threads = threads;
-    cfg->spin_us = spin_us;
+    if (spin_us >= 0)
+        cfg->spin_us = (unsigned)spin_us;
     cfg->pin = pin;
     cfg->name = name;
     if (hooks != 0) {

@@ -11,9 +11,10 @@
 #include <stdint.h>
 #include <micropool.h>
 
-/* mp_config_init, then the fields that Go sets; start and stop hooks are
- * installed when hooks is non-zero. */
-void micropool_go_config(mp_config *cfg, unsigned threads, unsigned spin_us,
+/* mp_config_init, then the fields that Go sets: spin_us < 0 keeps the
+ * library's default; start and stop hooks are installed when hooks is
+ * non-zero. */
+void micropool_go_config(mp_config *cfg, unsigned threads, int spin_us,
                          int pin, const char *name, uintptr_t hooks);
 
 int micropool_go_join(mp_pool *pool, uintptr_t h);

@@ -22,18 +22,29 @@ type Errno int
 const (
 	// ErrInvalid: a bad argument (nil callback, negative size, unknown
 	// flag, too many threads).
-	ErrInvalid Errno = C.MP_EINVAL
+	ErrInvalid Errno = -22 // -EINVAL
 	// ErrNoMemory: memory or a thread could not be had.
-	ErrNoMemory Errno = C.MP_ENOMEM
+	ErrNoMemory Errno = -12 // -ENOMEM
 	// ErrBusy: Task.Cancel found the task started or finished.
-	ErrBusy Errno = C.MP_EBUSY
+	ErrBusy Errno = -16 // -EBUSY
 	// ErrDeadlock: the call would wait on itself, such as Close called
 	// from a callback of the same pool.
-	ErrDeadlock Errno = C.MP_EDEADLK
+	ErrDeadlock Errno = -35 // -EDEADLK
 	// ErrShutdown: the pool is being closed.
-	ErrShutdown Errno = C.MP_ESHUTDOWN
+	ErrShutdown Errno = -108 // -ESHUTDOWN
 	// ErrCanceled: Task.Wait on a task that was cancelled.
-	ErrCanceled Errno = C.MP_ECANCELED
+	ErrCanceled Errno = -125 // -ECANCELED
+)
+
+// The values above are the header's: an index out of range, if one
+// differs, fails to compile.
+var (
+	_ = [1]int{}[ErrInvalid-C.MP_EINVAL]
+	_ = [1]int{}[ErrNoMemory-C.MP_ENOMEM]
+	_ = [1]int{}[ErrBusy-C.MP_EBUSY]
+	_ = [1]int{}[ErrDeadlock-C.MP_EDEADLK]
+	_ = [1]int{}[ErrShutdown-C.MP_ESHUTDOWN]
+	_ = [1]int{}[ErrCanceled-C.MP_ECANCELED]
 )
 
 // ErrClosed is returned by every method of a Pool once its Close has

@@ -14,15 +14,23 @@ type Partition uint
 const (
 	// Dynamic cuts the input into chunks of at least grain items, balanced
 	// by whichever thread is free. The default.
-	Dynamic Partition = C.MP_SPLIT_DYNAMIC
+	Dynamic Partition = 0
 	// Static gives each thread at most one contiguous share and does not
 	// split it further: the lowest overhead for uniform work.
-	Static Partition = C.MP_SPLIT_STATIC
+	Static Partition = 1
 	// Deterministic makes the partition and, for Reduce, the combine
 	// order depend only on (n, grain), so results are bitwise equal
 	// whatever the number of threads or the timing (floating-point sums
 	// included).
-	Deterministic Partition = C.MP_DETERMINISTIC
+	Deterministic Partition = 2
+)
+
+// The values above are the header's: an index out of range, if one
+// differs, fails to compile.
+var (
+	_ = [1]int{}[Dynamic-C.MP_SPLIT_DYNAMIC]
+	_ = [1]int{}[Static-C.MP_SPLIT_STATIC]
+	_ = [1]int{}[Deterministic-C.MP_DETERMINISTIC]
 )
 
 // Join runs a and b, potentially in parallel, and returns when both have

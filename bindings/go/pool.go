@@ -35,6 +35,7 @@ package micropool
 import "C"
 
 import (
+	"math"
 	"runtime/cgo"
 	"strings"
 	"sync/atomic"
@@ -43,11 +44,11 @@ import (
 )
 
 // MaxThreads is the largest number of threads one pool may have.
-const MaxThreads = int(C.MP_THREADS_MAX)
+const MaxThreads = 1024
 
-// DefaultSpin is how long an idle thread spins, looking for work, before it
-// sleeps in the kernel, unless Config.Spin says otherwise.
-const DefaultSpin = time.Duration(C.MP_SPIN_US_DEFAULT) * time.Microsecond
+// The value above is the header's: an index out of range, if it differs,
+// fails to compile.
+var _ = [1]int{}[MaxThreads-C.MP_THREADS_MAX]
 
 // Version returns the version of the C library in use, such as "1.0.0".
 func Version() string {
@@ -64,8 +65,9 @@ type Config struct {
 	Threads int
 
 	// Spin is how long an idle thread looks for work before it sleeps in
-	// the kernel. 0 means DefaultSpin; a negative value means do not spin
-	// at all. It is rounded up to whole microseconds.
+	// the kernel. 0 means the library's default (MP_SPIN_US_DEFAULT, a few
+	// tens of microseconds); a negative value means do not spin at all. It
+	// is rounded up to whole microseconds.
 	Spin time.Duration
 
 	// Pin pins worker i to the i-th CPU of the process's affinity mask,
@@ -114,18 +116,16 @@ func New(cfg Config) (*Pool, error) {
 	if cfg.Threads < 0 || cfg.Threads > MaxThreads || strings.IndexByte(cfg.Name, 0) >= 0 {
 		return nil, ErrInvalid
 	}
-	var spinUS C.uint
+	spinUS := C.int(-1) // the library's default
 	switch {
-	case cfg.Spin == 0:
-		spinUS = C.MP_SPIN_US_DEFAULT
 	case cfg.Spin < 0:
 		spinUS = 0
-	default:
+	case cfg.Spin > 0:
 		us := (cfg.Spin + time.Microsecond - 1) / time.Microsecond
-		if us > time.Duration(^uint32(0)) {
-			us = time.Duration(^uint32(0))
+		if us > math.MaxInt32 {
+			us = math.MaxInt32
 		}
-		spinUS = C.uint(us)
+		spinUS = C.int(us)
 	}
 	pin := C.int(0)
 	if cfg.Pin {
