@@ -1,0 +1,374 @@
+#!/bin/sh
+# packages.sh SOURCE_DIR WORK_DIR [GO]
+#
+# The system install test. As root, on this machine:
+#  1. configures SOURCE_DIR for /usr in WORK_DIR/build, builds it and makes
+#     the Debian packages with cpack;
+#  2. checks each package's name, section, dependencies and file locations;
+#  3. installs them with apt-get install ./<package>.deb;
+#  4. from a directory outside the source tree: compiles a C program with
+#     pkg-config, builds a CMake project that uses find_package(micropool),
+#     checks the installed symbols file with dpkg-shlibdeps, and runs the
+#     Lua, Ruby and Go examples against the installed bindings;
+#  5. purges the packages (and anything apt installed with them) and checks
+#     that none of their files, directories or ldconfig entries is left and
+#     that dpkg's package list is the one found at the start.
+# A binding whose install rules exist but whose component is missing from
+# the build (its toolchain was not found) fails the test. GO is the go tool
+# to use (default: go in PATH or Debian's /usr/lib/go-1.2x/bin).
+set -u
+
+src=${1:?usage: packages.sh SOURCE_DIR WORK_DIR [GO]}
+work=${2:?usage: packages.sh SOURCE_DIR WORK_DIR [GO]}
+go_tool=${3:-}
+src=$(cd "$src" && pwd)
+jobs=2
+
+say() { printf '%s\n' "== $*"; }
+fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
+
+if [ "$(id -u)" != 0 ]; then
+  echo "SKIPPED: the package test installs packages into this system and must run as root"
+  exit 77
+fi
+for tool in apt-get dpkg dpkg-deb dpkg-query dpkg-shlibdeps cpack cmake pkg-config cc readelf ldconfig; do
+  command -v "$tool" >/dev/null 2>&1 || fail "$tool not found (see .ci/deps/package.list)"
+done
+multiarch=$(cc -print-multiarch 2>/dev/null)
+[ -n "$multiarch" ] || multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)
+[ -n "$multiarch" ] || fail "cannot tell this machine's multiarch triplet"
+libdir=/usr/lib/$multiarch
+# With merged /usr, ldconfig and ldd may name /lib/<triplet> for it.
+libdir_re="(/usr)?/lib/$multiarch"
+
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+state=$work/state
+rm -rf "$state" "$work/packages"
+mkdir -p "$state"
+tmp=$(mktemp -d /tmp/micropool-package-test.XXXXXX)
+installed=""
+
+# Whatever happens after the install, the packages go again.
+cleanup() {
+  if [ -n "$installed" ]; then
+    say "cleanup: purging $installed"
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq -o DPkg::Lock::Timeout=600 $installed >/dev/null 2>&1 ||
+      echo "cleanup: apt-get purge $installed failed: remove them by hand"
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+dpkg_state() { dpkg-query -W -f '${binary:Package} ${Version} ${db:Status-Status}\n' | sort; }
+
+# ------------------------------------------------------------ 0. the machine
+say "machine: $multiarch, $(dpkg-query -W -f '${Version}' dpkg 2>/dev/null | sed 's/^/dpkg /')"
+for p in libmicropool1 libmicropool-dev lua-micropool ruby-micropool golang-micropool-dev; do
+  if dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qv '^not-installed$'; then
+    fail "$p is already on this machine ($(dpkg-query -W -f '${db:Status-Status}' "$p")); the test leaves other installs alone: apt-get purge $p first"
+  fi
+done
+if pkg-config --exists micropool 2>/dev/null; then
+  fail "pkg-config already finds a micropool ($(pkg-config --variable=pcfiledir micropool)); the test would not know which one it checks"
+fi
+for f in "$libdir"/libmicropool* /usr/include/micropool.h "$libdir/cmake/micropool" /usr/local/lib/cmake/micropool \
+         /usr/local/lib/"$multiarch"/cmake/micropool /usr/share/gocode/src/micropool; do
+  if [ -e "$f" ] || [ -L "$f" ]; then
+    fail "$f exists already (not from the packages under test)"
+  fi
+done
+dpkg_state > "$state/dpkg-before"
+
+# ------------------------------------------------------------ 1. build, cpack
+say "configuring $src for /usr in $work/build"
+if ! cmake -S "$src" -B "$work/build" -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+       -DMP_BUILD_TESTS=OFF -DMP_BUILD_EXAMPLES=OFF > "$work/configure.log" 2>&1; then
+  cat "$work/configure.log"; fail "configure failed"
+fi
+say "building"
+cmake --build "$work/build" -j "$jobs" > "$work/build.log" 2>&1 || { tail -40 "$work/build.log"; fail "build failed"; }
+say "cpack -G DEB"
+(cd "$work/build" && cpack -G DEB) > "$work/cpack.log" 2>&1 || { cat "$work/cpack.log"; fail "cpack failed"; }
+pkgdir=$work/build/packages
+version=$(sed -n 's/^set(CPACK_DEBIAN_PACKAGE_RELEASE "\(.*\)")$/\1/p' "$work/build/CPackConfig.cmake")
+upstream=$(sed -n 's/^set(CPACK_PACKAGE_VERSION "\(.*\)")$/\1/p' "$work/build/CPackConfig.cmake")
+version=$upstream-$version
+components=$work/build/packaging/components.txt
+[ -f "$components" ] || fail "$components is missing: cmake/packaging.cmake did not run"
+
+unpackaged=$(sed -n 's/^unpackaged *//p' "$components")
+[ -z "$unpackaged" ] || fail "install component(s) '$unpackaged' belong to no package (an install() without a known COMPONENT)"
+
+# The packages expected, "component package".
+expected="lib libmicropool1
+dev libmicropool-dev"
+checked_bindings=""
+for lang in lua ruby go; do
+  st=$(sed -n "s/^$lang //p" "$components")
+  case "$st" in
+    package)
+      case $lang in
+        lua) expected="$expected
+lua lua-micropool" ;;
+        ruby) expected="$expected
+ruby ruby-micropool" ;;
+        go) expected="$expected
+go golang-micropool-dev" ;;
+      esac
+      checked_bindings="$checked_bindings $lang" ;;
+    not-built)
+      grep -i "$lang" "$work/configure.log" | sed 's/^/  configure: /'
+      fail "bindings/$lang has install rules for component '$lang' but this build has no such component: the binding was not built (its toolchain is missing; see the configure lines above)" ;;
+    no-install-rules)
+      echo "NOT CHECKED: the $lang binding (bindings/$lang declares no install rules for component '$lang')" ;;
+    *) fail "no state for the $lang binding in $components" ;;
+  esac
+done
+
+deb_of() { # package -> path of its .deb
+  for f in "$pkgdir/$1"_*.deb; do [ -f "$f" ] && { echo "$f"; return 0; }; done
+  return 1
+}
+field() { dpkg-deb -f "$1" "$2"; }
+
+# ------------------------------------------------------------ 2. the packages
+say "packages (version $version)"
+debs=""
+names=""
+: > "$state/all-files"
+echo "$expected" | while read -r comp pkg; do
+  deb=$(deb_of "$pkg") || { echo "FAIL: no package $pkg for component $comp in $pkgdir"; exit 1; }
+  printf '%-22s %8s bytes  Depends: %s\n' "$pkg" "$(wc -c < "$deb")" "$(field "$deb" Depends)"
+done || exit 1
+ls "$pkgdir"/*.deb | while read -r deb; do
+  p=$(dpkg-deb -f "$deb" Package)
+  echo "$expected" | awk '{print $2}' | grep -qx "$p" || { echo "FAIL: unexpected package $deb"; exit 1; }
+done || exit 1
+
+for pkg in $(echo "$expected" | awk '{print $2}'); do
+  deb=$(deb_of "$pkg")
+  debs="$debs $deb"
+  names="$names $pkg"
+  [ "$(field "$deb" Package)" = "$pkg" ] || fail "$deb: Package is $(field "$deb" Package)"
+  [ "$(field "$deb" Version)" = "$version" ] || fail "$pkg: Version $(field "$deb" Version), want $version"
+  # Paths: files and links (not directories), without the leading '.'.
+  dpkg-deb -c "$deb" | awk '$1 !~ /^d/ { print $6 }' | sed 's|^\./|/|' > "$state/files-$pkg"
+  dpkg-deb -c "$deb" | awk '$1 ~ /^d/ { print $6 }' | sed 's|^\./|/|; s|/$||' > "$state/dirs-$pkg"
+  cat "$state/files-$pkg" >> "$state/all-files"
+  [ -s "$state/files-$pkg" ] || fail "$pkg ships no file"
+  outside=$(grep -v '^/usr/' "$state/files-$pkg" || true)
+  [ -z "$outside" ] || fail "$pkg ships files outside /usr: $outside"
+  local_files=$(grep '^/usr/local/' "$state/files-$pkg" || true)
+  [ -z "$local_files" ] || fail "$pkg ships files in /usr/local: $local_files"
+  # Shared objects and archives only in the multiarch directory (or below).
+  misplaced=$(grep -E '\.(so(\.[0-9.]+)?|a)$' "$state/files-$pkg" | grep -v "^$libdir/" || true)
+  [ -z "$misplaced" ] || fail "$pkg ships libraries outside $libdir: $misplaced"
+done
+dup=$(sort "$state/all-files" | uniq -d)
+[ -z "$dup" ] || fail "files shipped by two packages: $dup"
+
+want_section() { # package section
+  s=$(field "$(deb_of "$1")" Section)
+  [ "$s" = "$2" ] || fail "$1: Section $s, want $2"
+}
+want_depends() { # package regex
+  d=$(field "$(deb_of "$1")" Depends)
+  printf '%s\n' "$d" | grep -Eq "$2" || fail "$1: Depends '$d' does not match /$2/"
+}
+want_file() { # package path
+  grep -qx "$2" "$state/files-$1" || fail "$1 does not ship $2"
+}
+
+lib=$(deb_of libmicropool1)
+want_section libmicropool1 libs
+want_depends libmicropool1 'libc6 \(>= '
+want_file libmicropool1 "$libdir/libmicropool.so.1"
+want_file libmicropool1 "$libdir/libmicropool.so.$upstream"
+extra=$(grep -v "^$libdir/libmicropool\.so\.1" "$state/files-libmicropool1" | grep -v '^/usr/share/doc/' || true)
+[ -z "$extra" ] || fail "libmicropool1 ships more than the runtime library: $extra"
+dpkg-deb --ctrl-tarfile "$lib" | tar -t | sed 's|^\./||' | sort > "$state/control-members"
+for m in shlibs symbols postinst postrm; do
+  grep -qx "$m" "$state/control-members" || fail "libmicropool1 has no $m control file"
+done
+dpkg-deb --ctrl-tarfile "$lib" | tar -xO ./shlibs > "$state/shlibs"
+grep -Eq '^libmicropool 1 libmicropool1 \(>= [0-9]+\.[0-9]+\.[0-9]+\)$' "$state/shlibs" ||
+  fail "libmicropool1's shlibs file is '$(cat "$state/shlibs")'"
+dpkg-deb --ctrl-tarfile "$lib" | tar -xO ./symbols > "$state/symbols"
+# The symbols file lists exactly the library's versioned symbols.
+mkdir -p "$state/lib-root"
+dpkg-deb -x "$lib" "$state/lib-root"
+readelf --dyn-syms -W "$state/lib-root$libdir/libmicropool.so.1" | awk '
+  $1 ~ /^[0-9]+:$/ && $7 != "UND" && ($5 == "GLOBAL" || $5 == "WEAK") {
+    n = $8; if ($7 == "ABS" && index(n, "@") == 0) n = n "@" n; sub(/@@/, "@", n); print n }' |
+  sort > "$state/lib-symbols"
+awk 'NR > 1 && /^ / { print $1 }' "$state/symbols" | sort > "$state/file-symbols"
+if ! cmp -s "$state/lib-symbols" "$state/file-symbols"; then
+  diff "$state/file-symbols" "$state/lib-symbols" | sed 's/^/  /'
+  fail "libmicropool1's symbols file (<) and the library's dynamic symbols (>) differ"
+fi
+unversioned=$(grep -v '@MICROPOOL_[0-9]*\.[0-9]*$' "$state/file-symbols" || true)
+[ -z "$unversioned" ] || fail "symbols without a MICROPOOL_x.y version: $unversioned"
+file "$state/lib-root$libdir/libmicropool.so.$upstream" | grep -q 'stripped' &&
+  ! file "$state/lib-root$libdir/libmicropool.so.$upstream" | grep -q 'not stripped' ||
+  fail "the packaged libmicropool.so.$upstream is not stripped"
+echo "libmicropool1: $(wc -l < "$state/file-symbols") symbols in its symbols file, all versioned, the same as the library's"
+
+want_section libmicropool-dev libdevel
+want_depends libmicropool-dev "(^|, )libmicropool1 \\(= $version\\)"
+for f in /usr/include/micropool.h "$libdir/libmicropool.so" "$libdir/libmicropool.a" \
+         "$libdir/pkgconfig/micropool.pc" "$libdir/cmake/micropool/micropoolConfig.cmake" \
+         "$libdir/cmake/micropool/micropoolConfigVersion.cmake" "$libdir/cmake/micropool/micropoolTargets.cmake"; do
+  want_file libmicropool-dev "$f"
+done
+dpkg-deb -c "$(deb_of libmicropool-dev)" > "$state/contents-dev"
+grep -q "\./usr/lib/$multiarch/libmicropool\.so -> libmicropool\.so\.1\$" "$state/contents-dev" ||
+  fail "libmicropool-dev's libmicropool.so is not a link to libmicropool.so.1"
+
+for lang in $checked_bindings; do
+  case $lang in
+    lua)
+      want_section lua-micropool interpreters
+      want_depends lua-micropool '(^|, )libmicropool1 \(>= '
+      grep -q "^$libdir/lua/5\.4/.*\.so\$" "$state/files-lua-micropool" ||
+        fail "lua-micropool has no C module in $libdir/lua/5.4"
+      want_file lua-micropool /usr/share/lua/5.4/micropool.lua ;;
+    ruby)
+      want_section ruby-micropool ruby
+      want_depends ruby-micropool '(^|, )libmicropool1 \(>= '
+      want_depends ruby-micropool '(^|, )ruby-ffi'
+      want_file ruby-micropool /usr/lib/ruby/vendor_ruby/micropool.rb ;;
+    go)
+      want_section golang-micropool-dev golang
+      want_depends golang-micropool-dev '(^|, )libmicropool1 \(>= '
+      want_depends golang-micropool-dev '(^|, )libmicropool-dev'
+      [ "$(field "$(deb_of golang-micropool-dev)" Architecture)" = all ] || fail "golang-micropool-dev is not Architecture: all"
+      want_file golang-micropool-dev /usr/share/gocode/src/micropool/go.mod
+      bad=$(grep -v '^/usr/share/gocode/src/micropool/' "$state/files-golang-micropool-dev" || true)
+      [ -z "$bad" ] || fail "golang-micropool-dev ships files outside /usr/share/gocode/src/micropool: $bad" ;;
+  esac
+done
+echo "names, versions, sections, Depends and file locations: OK"
+
+# Directories that exist now; a package's directory that does not must be
+# gone again after the purge.
+cat "$state"/dirs-* | sort -u | while read -r d; do
+  [ -d "$d" ] && echo "$d"
+done > "$state/dirs-existing"
+
+# ------------------------------------------------------------ 3. install
+say "apt-get install$(for d in $debs; do printf ' ./%s' "$(basename "$d")"; done)"
+installed="$names"   # from here on, cleanup purges them
+# shellcheck disable=SC2086
+if ! (cd "$pkgdir" && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        -o DPkg::Lock::Timeout=600 $(for d in $debs; do printf ' ./%s' "$(basename "$d")"; done)) \
+        > "$state/apt-install.log" 2>&1; then
+  cat "$state/apt-install.log"; fail "apt-get install failed"
+fi
+dpkg_state > "$state/dpkg-installed"
+new=$(comm -13 "$state/dpkg-before" "$state/dpkg-installed" | awk '{print $1}' | sed 's/:.*//' | tr '\n' ' ')
+installed="$new"
+for pkg in $names; do
+  dpkg-query -W -f '${db:Status-Status}' "$pkg" | grep -qx installed || fail "$pkg is not installed after apt-get install"
+done
+others=$(for p in $new; do echo "$names" | tr ' ' '\n' | grep -qx "$p" || echo "$p"; done | tr '\n' ' ')
+echo "installed: $names"
+[ -z "$others" ] || echo "apt also installed (removed again at the end): $others"
+ldconfig -p | grep -Eq "libmicropool\.so\.1 .*=> $libdir_re/libmicropool\.so\.1\$" ||
+  fail "ldconfig does not know $libdir/libmicropool.so.1"
+
+# ------------------------------------------------------------ 4. consumers
+cd "$tmp" || fail "cannot enter $tmp"
+cp "$src/tests/install/consumer/consumer.c" "$src/tests/install/consumer/CMakeLists.txt" .
+
+say "C with pkg-config (in $tmp)"
+# shellcheck disable=SC2046
+cc consumer.c $(pkg-config --cflags --libs micropool) -o consumer_pc || fail "cc consumer.c \$(pkg-config --cflags --libs micropool) failed"
+[ "$(pkg-config --variable=libdir micropool)" = "$libdir" ] || fail "pkg-config's libdir is $(pkg-config --variable=libdir micropool), want $libdir"
+./consumer_pc || fail "the pkg-config consumer failed"
+ldd ./consumer_pc | grep -Eq "libmicropool\.so\.1 => $libdir_re/libmicropool\.so\.1 " || fail "consumer_pc does not load $libdir/libmicropool.so.1: $(ldd ./consumer_pc)"
+
+say "dpkg-shlibdeps on the consumer (the installed symbols file)"
+mkdir -p shlibdeps/debian && : > shlibdeps/debian/control && cp consumer_pc shlibdeps/
+deps=$(cd shlibdeps && dpkg-shlibdeps -O consumer_pc 2>&1) || fail "dpkg-shlibdeps: $deps"
+echo "$deps"
+echo "$deps" | grep -Eq 'libmicropool1 \(>= 1\.0\.0\)' || fail "dpkg-shlibdeps does not derive libmicropool1 (>= 1.0.0) from the symbols file"
+
+say "CMake project with find_package(micropool)"
+cmake -S . -B cmake-build > cmake-consumer.log 2>&1 || { cat cmake-consumer.log; fail "configuring the find_package consumer failed"; }
+grep -q "micropool_DIR: $libdir/cmake/micropool\$" cmake-consumer.log || { cat cmake-consumer.log; fail "find_package did not find $libdir/cmake/micropool"; }
+cmake --build cmake-build >> cmake-consumer.log 2>&1 || { cat cmake-consumer.log; fail "building the find_package consumer failed"; }
+./cmake-build/consumer_shared || fail "consumer_shared failed"
+./cmake-build/consumer_static || fail "consumer_static failed"
+readelf -d ./cmake-build/consumer_static | grep -q 'libmicropool' && fail "consumer_static needs libmicropool.so: not linked with the static library"
+ldd ./cmake-build/consumer_shared | grep -Eq "libmicropool\.so\.1 => $libdir_re/libmicropool\.so\.1 " || fail "consumer_shared does not load $libdir/libmicropool.so.1"
+echo "consumer_shared, consumer_static (micropool::micropool, micropool::micropool_static): OK"
+
+# The bindings run with a clean environment: no path into the source or
+# build tree, so only the installed packages can be found.
+clean_env() {
+  env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 -u RUBYLIB -u RUBYOPT \
+      -u MICROPOOL_LIB -u MICROPOOL_KERNELS_LIB -u LD_LIBRARY_PATH -u PKG_CONFIG_PATH "$@"
+}
+for lang in $checked_bindings; do
+  case $lang in
+    lua)
+      say "Lua example (examples/lua/sum_sort.lua) with the installed lua-micropool"
+      command -v lua5.4 >/dev/null || fail "lua5.4 not found"
+      cp "$src/examples/lua/sum_sort.lua" .
+      clean_env lua5.4 -e 'local m = require "micropool"; local p = package.searchpath("micropool", package.path); print("micropool.lua from " .. p)' |
+        grep -q "from /usr/share/lua/5.4/micropool.lua" || fail "lua5.4 does not load /usr/share/lua/5.4/micropool.lua"
+      clean_env lua5.4 sum_sort.lua || fail "the Lua example failed" ;;
+    ruby)
+      say "Ruby example (examples/ruby/demo.rb) with the installed ruby-micropool"
+      command -v ruby >/dev/null || fail "ruby not found"
+      cp "$src/examples/ruby/demo.rb" .
+      where=$(clean_env ruby -e 'require "micropool"; puts $LOADED_FEATURES.grep(/micropool\.rb$/).first') || fail "ruby cannot require micropool"
+      [ "$where" = /usr/lib/ruby/vendor_ruby/micropool.rb ] || fail "ruby loads micropool from $where"
+      clean_env ruby demo.rb --quick || fail "the Ruby example failed" ;;
+    go)
+      say "Go example (examples/go) against /usr/share/gocode/src/micropool"
+      if [ -z "$go_tool" ]; then
+        go_tool=$(command -v go || true)
+        for v in 1.26 1.25 1.24 1.23 1.22 1.21; do
+          [ -n "$go_tool" ] && break
+          [ -x /usr/lib/go-$v/bin/go ] && go_tool=/usr/lib/go-$v/bin/go
+        done
+      fi
+      [ -n "$go_tool" ] && [ -x "$go_tool" ] || fail "no go tool found for the Go example (golang-1.23-go)"
+      mkdir -p go-example && cp "$src/examples/go/"*.go go-example/
+      printf 'module example.invalid/consumer\n\ngo 1.21\n\nrequire micropool v1.0.0\n\nreplace micropool => /usr/share/gocode/src/micropool\n' > go-example/go.mod
+      (cd go-example && clean_env GOPATH="$tmp/gopath" GOCACHE="$tmp/gocache" GOMODCACHE="$tmp/gopath/pkg/mod" \
+          XDG_CONFIG_HOME="$tmp/config" GOENV=off GOFLAGS=-mod=mod GOWORK=off GOPROXY=off GOTOOLCHAIN=local \
+          CGO_ENABLED=1 "$go_tool" build -o "$tmp/go-demo" .) || fail "go build of the Go example against the installed package failed"
+      ldd "$tmp/go-demo" | grep -Eq "libmicropool\.so\.1 => $libdir_re/libmicropool\.so\.1 " || fail "the Go example does not load $libdir/libmicropool.so.1"
+      clean_env "$tmp/go-demo" -quick || fail "the Go example failed" ;;
+  esac
+done
+cd / || exit 1
+
+# ------------------------------------------------------------ 5. purge
+say "apt-get purge $installed"
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive apt-get purge -y -q -o DPkg::Lock::Timeout=600 $installed > "$state/apt-purge.log" 2>&1 ||
+  { cat "$state/apt-purge.log"; fail "apt-get purge failed"; }
+installed=""
+left=""
+while read -r f; do
+  if [ -e "$f" ] || [ -L "$f" ]; then left="$left $f"; fi
+done < "$state/all-files"
+# Directories of the packages that did not exist before the install.
+[ -z "$left" ] && left=$(cat "$state"/dirs-* | sort -u | while read -r d; do
+  if [ -d "$d" ] && ! grep -qx "$d" "$state/dirs-existing"; then printf ' %s' "$d"; fi
+done)
+[ -z "$left" ] || fail "left on disk after the purge:$left"
+ldconfig -p | grep -q 'libmicropool' && fail "ldconfig still lists libmicropool after the purge"
+dpkg_state > "$state/dpkg-after"
+if ! cmp -s "$state/dpkg-before" "$state/dpkg-after"; then
+  diff "$state/dpkg-before" "$state/dpkg-after" | sed 's/^/  /'
+  fail "dpkg's package list differs from the one before the test"
+fi
+echo "nothing left: no file or link of the packages, no directory they made, no ldconfig entry; dpkg's list as before"
+echo "checked: libmicropool1 libmicropool-dev$(for l in $checked_bindings; do printf ' %s' "$l"; done | sed 's/lua/lua-micropool/; s/ruby/ruby-micropool/; s/go/golang-micropool-dev/')"
