@@ -26,6 +26,13 @@
 typedef struct mpl_pool mpl_pool;
 typedef struct mpl_task mpl_task;
 
+/* Raises a formatted error in L at the position of the Lua code that
+ * called the micropool.lua function that called us (the user's line). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+int mpl_error(lua_State *L, const char *fmt, ...);
+
 /* ------------------------------------------------------------ values */
 
 /* A growable byte buffer (malloc'd). */

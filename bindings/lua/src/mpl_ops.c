@@ -136,9 +136,9 @@ static void encode_results(lua_State *L, int first, mpl_buf *out)
 static mpl_pool *check_open(lua_State *L, mpl_pool *p)
 {
     if (!p)
-        luaL_error(L, "micropool: expected a pool");
+        mpl_error(L, "micropool: expected a pool");
     if (mpl_pool_closed(p))
-        luaL_error(L, "micropool: the pool is closed");
+        mpl_error(L, "micropool: the pool is closed");
     return p;
 }
 
@@ -156,7 +156,7 @@ static void encode_args(lua_State *L, int first, int last, mpl_buf *out)
     char msg[256];
     if (mpl_encode_list(L, first, last, "argument", out, msg, sizeof msg)) {
         mpl_buf_free(out);
-        luaL_error(L, "micropool: %s", msg);
+        mpl_error(L, "micropool: %s", msg);
     }
 }
 
@@ -211,7 +211,7 @@ static int op_raise(lua_State *L, mpl_op *op, int rc)
         free(e);
         return lua_error(L);
     }
-    return luaL_error(L, "micropool: %s", mp_strerror(rc));
+    return mpl_error(L, "micropool: %s", mp_strerror(rc));
 }
 
 /* ------------------------------------------------------------ join */
@@ -263,7 +263,7 @@ int mpl_op_join(lua_State *L, mpl_pool *p, int base)
         if (encode_side(L, base + 2 * k + 1, &side[k].call.args, msg, sizeof msg)) {
             mpl_buf_free(&side[0].call.args);
             mpl_buf_free(&side[1].call.args);
-            return luaL_error(L, "micropool: join: %s", msg);
+            return mpl_error(L, "micropool: join: %s", msg);
         }
         side[k].call.args_id = mpl_args_id();
     }
@@ -331,7 +331,7 @@ static size_t check_count(lua_State *L, int idx, const char *what)
 {
     lua_Integer v = luaL_checkinteger(L, idx);
     if (v < 0)
-        luaL_error(L, "micropool: %s must not be negative (got %d)", what, (int)v);
+        mpl_error(L, "micropool: %s must not be negative (got %d)", what, (int)v);
     return (size_t)v;
 }
 
@@ -486,12 +486,12 @@ int mpl_op_reduce(lua_State *L, mpl_pool *p, int base)
     char msg[256];
     if (mpl_encode_list(L, base + 3, base + 3, "initial value", &c.init, msg, sizeof msg)) {
         mpl_buf_free(&c.init);
-        return luaL_error(L, "micropool: reduce: %s", msg);
+        return mpl_error(L, "micropool: reduce: %s", msg);
     }
     if (mpl_encode_list(L, base + 6, lua_gettop(L), "argument", &c.args, msg, sizeof msg)) {
         mpl_buf_free(&c.init);
         mpl_buf_free(&c.args);
-        return luaL_error(L, "micropool: reduce: %s", msg);
+        return mpl_error(L, "micropool: reduce: %s", msg);
     }
     c.args_id = mpl_args_id();
 
@@ -570,7 +570,7 @@ int mpl_op_broadcast(lua_State *L, mpl_pool *p, int base)
     c.results = calloc(c.count, sizeof *c.results);
     if (!c.results) {
         mpl_buf_free(&c.call.args);
-        return luaL_error(L, "micropool: out of memory");
+        return mpl_error(L, "micropool: out of memory");
     }
 
     int rc = mp_broadcast(mpl_pool_engine(p), bcast_fn, &c);
@@ -710,7 +710,7 @@ int mpl_scope_spawn(lua_State *L)
     scope_handle *h = luaL_checkudata(L, 1, SCOPE_MT);
     scope_ctx *c = h->ctx;
     if (!c || atomic_load(&c->ended))
-        return luaL_error(L, "micropool: spawn: the scope has ended");
+        return mpl_error(L, "micropool: spawn: the scope has ended");
     size_t len;
     const char *code = luaL_checklstring(L, 2, &len);
     spawn_item *it = calloc(1, sizeof *it);
@@ -718,7 +718,7 @@ int mpl_scope_spawn(lua_State *L)
     if (!it || !copy) {
         free(it);
         free(copy);
-        return luaL_error(L, "micropool: out of memory");
+        return mpl_error(L, "micropool: out of memory");
     }
     memcpy(copy, code, len);
     it->code = copy;
@@ -729,7 +729,7 @@ int mpl_scope_spawn(lua_State *L)
         mpl_buf_free(&it->call.args);
         free(copy);
         free(it);
-        return luaL_error(L, "micropool: spawn: %s", msg);
+        return mpl_error(L, "micropool: spawn: %s", msg);
     }
     /* Listed before it is spawned: the scope frees it, run or skipped. */
     it->next = atomic_load_explicit(&c->items, memory_order_relaxed);
@@ -739,7 +739,7 @@ int mpl_scope_spawn(lua_State *L)
         ;
     int rc = mp_scope_spawn(c->scope, spawn_fn, it);
     if (rc != MP_OK)
-        return luaL_error(L, "micropool: spawn: %s", mp_strerror(rc));
+        return mpl_error(L, "micropool: spawn: %s", mp_strerror(rc));
     return 0;
 }
 
@@ -748,7 +748,7 @@ int mpl_op_scope(lua_State *L, mpl_pool *p, int base)
     check_open(L, p);
     scope_ctx *c = calloc(1, sizeof *c);
     if (!c)
-        return luaL_error(L, "micropool: out of memory");
+        return mpl_error(L, "micropool: out of memory");
     atomic_init(&c->refs, 1);
     c->op.pool = p;
     size_t len;
@@ -762,7 +762,7 @@ int mpl_op_scope(lua_State *L, mpl_pool *p, int base)
     if (mpl_encode_list(L, base + 1, lua_gettop(L), "argument", &c->body.args, msg, sizeof msg)) {
         mpl_buf_free(&c->body.args);
         free(c);
-        return luaL_error(L, "micropool: scope: %s", msg);
+        return mpl_error(L, "micropool: scope: %s", msg);
     }
 
     int rc = mp_scope_run(mpl_pool_engine(p), scope_body, c);
@@ -840,7 +840,7 @@ mpl_task *mpl_op_submit(lua_State *L, mpl_pool *p, int base)
     if (!t || !copy) {
         free(t);
         free(copy);
-        luaL_error(L, "micropool: out of memory");
+        mpl_error(L, "micropool: out of memory");
         return NULL;
     }
     t->code = copy;
@@ -853,7 +853,7 @@ mpl_task *mpl_op_submit(lua_State *L, mpl_pool *p, int base)
         mpl_buf_free(&t->call.args);
         free(t->code);
         free(t);
-        luaL_error(L, "micropool: submit: %s", msg);
+        mpl_error(L, "micropool: submit: %s", msg);
         return NULL;
     }
     int rc = mp_submit(mpl_pool_engine(p), task_fn, t, &t->handle);
@@ -861,7 +861,7 @@ mpl_task *mpl_op_submit(lua_State *L, mpl_pool *p, int base)
         mpl_buf_free(&t->call.args);
         free(t->code);
         free(t);
-        luaL_error(L, "micropool: submit: %s", mp_strerror(rc));
+        mpl_error(L, "micropool: submit: %s", mp_strerror(rc));
         return NULL;
     }
     return t;
@@ -871,14 +871,14 @@ int mpl_task_wait(lua_State *L, mpl_task *t)
 {
     int rc = mp_task_wait(t->handle);
     if (rc == MP_ECANCELED)
-        return luaL_error(L, "micropool: the task was cancelled");
+        return mpl_error(L, "micropool: the task was cancelled");
     mpl_buf *e = atomic_load(&t->op.err);
     if (e) {
         decode_into(L, e, 1);
         return lua_error(L);
     }
     if (rc != MP_OK)
-        return luaL_error(L, "micropool: wait: %s", mp_strerror(rc));
+        return mpl_error(L, "micropool: wait: %s", mp_strerror(rc));
     int n = decode_into(L, &t->result, 0);
     if (n < 0)
         return lua_error(L);

@@ -6,6 +6,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,17 @@ static const char args_key;    /* table: the last large argument list,
 
 /* The callbacks this thread is running, innermost first. */
 static _Thread_local mpl_held *held_top;
+
+int mpl_error(lua_State *L, const char *fmt, ...)
+{
+    va_list ap;
+    luaL_where(L, 2);
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
 
 /* ------------------------------------------------------------ states */
 
@@ -325,10 +337,10 @@ mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
                        const char *path, const char *cpath)
 {
     if (init_kind < MPL_INIT_NONE || init_kind > MPL_INIT_MODULE)
-        luaL_error(L, "micropool: unknown worker_init kind %d", init_kind);
+        mpl_error(L, "micropool: unknown worker_init kind %d", init_kind);
     mpl_pool *p = calloc(1, sizeof *p);
     if (!p)
-        luaL_error(L, "micropool: out of memory");
+        mpl_error(L, "micropool: out of memory");
     pthread_mutex_init(&p->lock, NULL);
     p->init_kind = init_kind;
     /* Slots for the most threads a pool may have: the resolved count of
@@ -341,7 +353,7 @@ mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
     p->cpath = dup_bytes(cpath ? cpath : "", cpath ? strlen(cpath) : 0);
     if (!p->workers || !p->init || !p->path || !p->cpath) {
         pool_release(p);
-        luaL_error(L, "micropool: out of memory");
+        mpl_error(L, "micropool: out of memory");
     }
 
     mp_config cfg;
@@ -355,7 +367,7 @@ mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
     int rc = mp_pool_create(&cfg, &p->engine);
     if (rc != MP_OK) {
         pool_release(p);
-        luaL_error(L, "micropool: cannot create the pool: %s", mp_strerror(rc));
+        mpl_error(L, "micropool: cannot create the pool: %s", mp_strerror(rc));
     }
     p->threads = mp_pool_threads(p->engine);
 
@@ -402,9 +414,9 @@ void mpl_pool_close(lua_State *L, mpl_pool *p)
 {
     int rc = pool_close(p);
     if (rc == MP_EDEADLK)
-        luaL_error(L, "micropool: cannot close a pool from inside one of its own callbacks");
+        mpl_error(L, "micropool: cannot close a pool from inside one of its own callbacks");
     if (rc != MP_OK)
-        luaL_error(L, "micropool: close: %s", mp_strerror(rc));
+        mpl_error(L, "micropool: close: %s", mp_strerror(rc));
 }
 
 void mpl_pool_free(mpl_pool *p)

@@ -125,6 +125,8 @@ run("values that cannot be copied are refused with a clear error", function()
   cyclic.self = cyclic
   raises_with("cyclic", function() pool:submit(function() end, cyclic) end)
   raises_with("initial value", function() pool:reduce(1, 0, print, function() end, function() end) end)
+  local err = raises(function() pool:join({function() end, print}, function() end) end)
+  truthy(err:find("^[^:]*binding.lua:%d+: micropool: join: cannot copy argument #1"), err)
 end)
 
 run("large arguments stay right across consecutive and nested operations", function()
