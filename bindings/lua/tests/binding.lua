@@ -367,6 +367,20 @@ run("a scope handle kept after its scope refuses to spawn", function()
   truthy(msg:find("the scope has ended", 1, true), msg)
 end)
 
+run("deep nesting works, and too deep is an error, not a crash", function()
+  local shared = [[
+    function nest(d)
+      if d == 0 then return 0 end
+      return require("micropool").current():join({nest, d - 1}, function() end) + 1
+    end
+  ]]
+  load(shared)()
+  local p <close> = micropool.new{threads = 2, worker_init = shared}
+  eq(p:join({nest, 50}, function() end), 50, "50 levels")
+  raises_with("C stack overflow", p.join, p, {nest, 300}, function() end)
+  eq(p:join({nest, 10}, function() end), 10, "usable afterwards")
+end)
+
 run("pools may be created inside callbacks", function()
   local r = pool:join(function()
     local mp = require("micropool")
