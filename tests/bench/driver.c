@@ -233,6 +233,8 @@ static int run_batch(enum rt id, const char *workload, unsigned samples, unsigne
     }
 
     FILE *in = fdopen(fds[0], "r");
+    if (!in)
+        close(fds[0]);
     char *line = NULL;
     size_t cap = 0;
     int skipped = 0;
@@ -679,18 +681,20 @@ static void bench_sort(void)
     printf("|---|---:|---:|---:|---:|---:|---:|\n");
     for (size_t j = 0; j < LEN(sort_rts); j++) {
         enum rt id = sort_rts[j];
-        printf("| %s%s |", rts[id].label, id == SEQ ? " (C library qsort)" : "");
         int any = 0;
+        for (int i = 0; params[i]; i++)
+            any |= count_of(id, "sort", params[i]) > 0;
+        if (!any)
+            continue;
+        printf("| %s%s |", rts[id].label, id == SEQ ? " (C library qsort)" : "");
         for (int i = 0; params[i]; i++) {
             double v = median(id, "sort", params[i]);
             double q = median(SEQ, "sort", params[i]), mp = median(MICROPOOL, "sort", params[i]);
             char a[32], b[32], c[32];
-            any |= !isnan(v);
             printf(" %s | %s | %s |", fmt(a, sizeof a, v / 1e6, 1), fmt(b, sizeof b, ratio(q, v), 2),
                    fmt(c, sizeof c, ratio(mp, v), 2));
         }
         printf("\n");
-        (void)any;
     }
     printf("\nmicropool: quicksort with mp_join, sequential below %u items (the seeds' example); "
            "OpenMP: the same with task + taskwait; oneTBB: parallel_sort. Speed above 1: faster "
