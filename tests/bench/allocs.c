@@ -198,6 +198,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "allocs: mp_pool_create: %s\n", mp_strerror(rc));
         return 1;
     }
+    /* The counter must see an allocation made inside a shared library
+     * (strdup in libc, called through a pointer so that the compiler
+     * cannot expand it here), or a 0 below would prove nothing. */
+    char *(*volatile dup)(const char *) = strdup;
+    atomic_store(&allocations, 0);
+    atomic_store(&counting, 1);
+    char *probe = dup("probe");
+    atomic_store(&counting, 0);
+    free(probe);
+    if (atomic_load(&allocations) != 1) {
+        fprintf(stderr, "allocs: the malloc wrapper did not see libc's strdup allocate\n");
+        return 1;
+    }
+
     const unsigned warm = 2000, measured = 20000;
     for (int c = 0; c < CALLS; c++) {
         for (unsigned i = 0; i < warm; i++)
