@@ -64,6 +64,14 @@ bool mp_bcast_run_thread(void)
     return ran;
 }
 
+bool mp_bcast_pending_thread_sc(void)
+{
+    for (mp_link *l = mp_tls_top; l; l = l->outer)
+        if (l->ctx && l->index > 0 && mp_bcast_pending_sc(l->ctx))
+            return true;
+    return false;
+}
+
 int mp_broadcast(mp_pool *pool, mp_broadcast_fn fn, void *arg)
 {
     if (!pool || !fn)

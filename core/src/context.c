@@ -41,6 +41,7 @@ static mp_ctx *claim_external(mp_pool *pool)
         if (atomic_load_explicit(&c->in_use, memory_order_relaxed) != 0 ||
             atomic_exchange_explicit(&c->in_use, 1, memory_order_acquire) != 0)
             continue;
+        atomic_store_explicit(&c->thread, mp_thread_self(), memory_order_release);
         /* Thieves scan external slots below ext_high only. It is raised
          * (seq_cst) before this slot can publish a job, so a sleeper that
          * sees the job's publication also scans the slot. */

@@ -30,6 +30,18 @@
 
 typedef struct mp_ctx mp_ctx;
 
+/* An OS thread's parking word. Every wait of a thread, whichever pool it
+ * waits in, sleeps on this one word, so that any pool can wake it (a worker
+ * of pool A waiting inside pool B must still run A's broadcast parts).
+ * Records are never freed: when a thread exits its record goes to a free
+ * list for the next thread, so a waker holding a stale pointer only causes
+ * a spurious wake-up. */
+typedef struct mp_thread {
+    alignas(MP_CACHELINE) _Atomic uint32_t park;  /* futex word */
+    _Atomic uint32_t waiting;       /* 1: asleep in a wait (or about to) */
+    struct mp_thread *next_free;
+} mp_thread;
+
 /* A unit of work in a deque: a join's second half, or a loop ticket. It
  * lives on the stack of the thread that pushed it. */
 typedef struct mp_job {
@@ -65,10 +77,9 @@ struct mp_ctx {
     /* A thief that found no shared job asks the owner to share more. */
     alignas(MP_CACHELINE) _Atomic uint32_t split_req;
 
-    /* Parking: the futex word and who is parked on it. */
-    alignas(MP_CACHELINE) _Atomic uint32_t park;
+    /* Who runs on this context, and whether it sleeps idle. */
+    alignas(MP_CACHELINE) _Atomic(mp_thread *) thread;
     _Atomic uint32_t sleeping;      /* 1: idle worker asleep (or about to) */
-    _Atomic uint32_t waiting;       /* 1: waiter asleep (or about to) */
     _Atomic uint32_t in_use;        /* external slots: claimed by a thread */
 
     /* Owner-private line. */
@@ -80,7 +91,6 @@ struct mp_ctx {
     uint64_t bseen;                 /* broadcasts this worker has run */
     uint64_t flat_seen;             /* the last flat loop it joined */
     mp_counters count;
-    pthread_t thread;
 
     alignas(MP_CACHELINE) _Atomic(mp_job *) slots[MP_DEQUE_CAP];
 };
@@ -109,6 +119,7 @@ struct mp_pool {
     alignas(MP_CACHELINE) _Atomic uint32_t sleepers;  /* idle workers asleep */
     _Atomic uint64_t wakeups;
     alignas(MP_CACHELINE) _Atomic uint32_t stop;      /* workers: exit */
+    _Atomic uint32_t starting;      /* workers that have not set ctx->thread */
 
     /* The flat loop slot: one mp_for/mp_reduce at a time is published
      * here, where every idle worker sees it at once (loop.c). */
@@ -166,6 +177,10 @@ static inline mp_ctx *mp_ctx_fast(const mp_pool *pool)
     return (l && l->pool == pool) ? l->ctx : NULL;
 }
 
+/* ---- thread.c ---- */
+/* The calling thread's parking record (allocated on first use). */
+MP_HIDDEN mp_thread *mp_thread_self(void);
+
 /* ---- park.c: spinning, sleeping and waking ---- */
 struct timespec;
 /* Sleeps while *addr == val, at most *timeout (NULL: no limit). */
@@ -174,10 +189,11 @@ MP_HIDDEN void mp_futex_wake(_Atomic uint32_t *addr, int n);
 /* Wakes up to n idle workers; costs one load when none sleeps. The caller
  * must have published its work with a seq_cst operation. */
 MP_HIDDEN void mp_wake_idle(mp_pool *pool, unsigned n);
-/* Wakes the thread parked on ctx, if it is parked or about to park. */
+/* Wakes the thread running on ctx, if it is parked or about to park. */
 MP_HIDDEN void mp_wake_ctx(mp_pool *pool, mp_ctx *ctx);
-/* Parks the thread of ctx until mp_wake_ctx, unless *word is already 0 or
- * a broadcast part is pending for ctx (checked after announcing). */
+/* Parks the calling thread (running on ctx) until mp_wake_ctx, unless
+ * *word is already 0 or a broadcast part is pending for any worker context
+ * of this thread (checked after announcing). */
 MP_HIDDEN void mp_park(mp_ctx *ctx, _Atomic uint32_t *word);
 /* The same, and also returns at once when *more != 0 (work arrived). */
 MP_HIDDEN void mp_park2(mp_ctx *ctx, _Atomic uint32_t *word, _Atomic uint32_t *more);
@@ -257,6 +273,9 @@ static inline bool mp_flat_open(mp_pool *pool, mp_ctx *self, memory_order mo)
 MP_HIDDEN bool mp_bcast_run_pending(mp_ctx *ctx);
 /* The same for every worker context of this thread's chain. */
 MP_HIDDEN bool mp_bcast_run_thread(void);
+/* True if any worker context of this thread's chain has a part pending
+ * (seq_cst loads: the last check before parking). */
+MP_HIDDEN bool mp_bcast_pending_thread_sc(void);
 
 static inline bool mp_bcast_pending(mp_ctx *ctx)
 {

@@ -1,9 +1,10 @@
 /* park.c: spinning, sleeping in the kernel and waking up.
  *
- * Every context has a futex word `park`. A thread that has spun for the
- * pool's spin window without finding what it waits for announces itself
- * (sleeping = 1 for an idle worker, waiting = 1 for a thread waiting inside
- * a call), checks its condition once more and sleeps on `park` with the
+ * Every thread has one futex word `park` (thread.c); a context names the
+ * thread running on it. A thread that has spun for the pool's spin window
+ * without finding what it waits for announces itself (ctx->sleeping = 1
+ * for an idle worker, thread->waiting = 1 for a thread waiting inside a
+ * call), checks its condition once more and sleeps on `park` with the
  * value it read before announcing. A waker first publishes its work or
  * completion with a seq_cst operation, then reads the announcement with a
  * seq_cst load; if it is set it bumps `park` and calls futex_wake. Either
@@ -13,6 +14,7 @@
  * futex_wait return at once: no wake-up is lost. See docs/design.md. */
 #include "internal.h"
 
+#include <limits.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -35,10 +37,12 @@ void mp_futex_wake(_Atomic uint32_t *addr, int n)
     syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
-static void wake(mp_pool *pool, mp_ctx *ctx)
+static void wake(mp_pool *pool, mp_thread *t)
 {
-    atomic_fetch_add_explicit(&ctx->park, 1, memory_order_release);
-    mp_futex_wake(&ctx->park, 1);
+    atomic_fetch_add_explicit(&t->park, 1, memory_order_release);
+    /* All waiters: a record shared as a last resort (thread.c) may have
+     * several; a thread's own record has at most one. */
+    mp_futex_wake(&t->park, INT_MAX);
     atomic_fetch_add_explicit(&pool->wakeups, 1, memory_order_relaxed);
 }
 
@@ -52,7 +56,7 @@ void mp_wake_idle(mp_pool *pool, unsigned n)
         mp_ctx *w = &pool->ctxs[i];
         if (atomic_load_explicit(&w->sleeping, memory_order_relaxed) &&
             atomic_exchange_explicit(&w->sleeping, 0, memory_order_acq_rel)) {
-            wake(pool, w);
+            wake(pool, atomic_load_explicit(&w->thread, memory_order_acquire));
             n--;
         }
     }
@@ -60,9 +64,10 @@ void mp_wake_idle(mp_pool *pool, unsigned n)
 
 void mp_wake_ctx(mp_pool *pool, mp_ctx *ctx)
 {
-    if (atomic_load_explicit(&ctx->waiting, memory_order_seq_cst) ||
-        atomic_load_explicit(&ctx->sleeping, memory_order_seq_cst))
-        wake(pool, ctx);
+    mp_thread *t = atomic_load_explicit(&ctx->thread, memory_order_seq_cst);
+    if (t && (atomic_load_explicit(&t->waiting, memory_order_seq_cst) ||
+              atomic_load_explicit(&ctx->sleeping, memory_order_seq_cst)))
+        wake(pool, t);
 }
 
 void mp_park(mp_ctx *ctx, _Atomic uint32_t *word)
@@ -72,14 +77,15 @@ void mp_park(mp_ctx *ctx, _Atomic uint32_t *word)
 
 void mp_park2(mp_ctx *ctx, _Atomic uint32_t *word, _Atomic uint32_t *more)
 {
-    uint32_t p = atomic_load_explicit(&ctx->park, memory_order_acquire);
-    atomic_store_explicit(&ctx->waiting, 1, memory_order_seq_cst);
-    if (atomic_load_explicit(word, memory_order_seq_cst) != 0 && !mp_bcast_pending_sc(ctx) &&
+    mp_thread *t = atomic_load_explicit(&ctx->thread, memory_order_relaxed);
+    uint32_t p = atomic_load_explicit(&t->park, memory_order_acquire);
+    atomic_store_explicit(&t->waiting, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(word, memory_order_seq_cst) != 0 && !mp_bcast_pending_thread_sc() &&
         !(more && atomic_load_explicit(more, memory_order_seq_cst) != 0)) {
         mp_count(&ctx->count.sleeps);
-        mp_futex_wait(&ctx->park, p, NULL);
+        mp_futex_wait(&t->park, p, NULL);
     }
-    atomic_store_explicit(&ctx->waiting, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->waiting, 0, memory_order_relaxed);
 }
 
 void mp_wait_zero(mp_ctx *ctx, _Atomic uint32_t *word)

@@ -1,6 +1,7 @@
 /* pool.c: pool creation and destruction, the workers' loop, statistics. */
 #include "internal.h"
 
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,12 +88,13 @@ static bool find_work(mp_ctx *self)
 static void worker_sleep(mp_ctx *self)
 {
     mp_pool *pool = self->pool;
-    uint32_t p = atomic_load_explicit(&self->park, memory_order_acquire);
+    mp_thread *t = atomic_load_explicit(&self->thread, memory_order_relaxed);
+    uint32_t p = atomic_load_explicit(&t->park, memory_order_acquire);
     atomic_store_explicit(&self->sleeping, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pool->sleepers, 1, memory_order_seq_cst);
     if (!mp_work_visible(pool, self)) {
         mp_count(&self->count.sleeps);
-        mp_futex_wait(&self->park, p, NULL);
+        mp_futex_wait(&t->park, p, NULL);
     }
     atomic_store_explicit(&self->sleeping, 0, memory_order_relaxed);
     atomic_fetch_sub_explicit(&pool->sleepers, 1, memory_order_relaxed);
@@ -104,6 +106,8 @@ static void *worker_main(void *arg)
     mp_pool *pool = self->pool;
     mp_link link;
     mp_link_push(&link, pool, self, (int)self->index);
+    atomic_store_explicit(&self->thread, mp_thread_self(), memory_order_release);
+    atomic_fetch_sub_explicit(&pool->starting, 1, memory_order_release);
 
     if (pool->on_thread_start)
         pool->on_thread_start(pool->hook_arg, self->index);
@@ -132,10 +136,13 @@ static void *worker_main(void *arg)
 static void stop_workers(mp_pool *pool, unsigned started)
 {
     atomic_store_explicit(&pool->stop, 1, memory_order_seq_cst);
+    /* Every worker has set its thread record before it can sleep. */
+    while (atomic_load_explicit(&pool->starting, memory_order_acquire) > pool->nworkers - started)
+        sched_yield();
     for (unsigned i = 0; i < started; i++) {
-        mp_ctx *w = &pool->ctxs[i];
-        atomic_fetch_add_explicit(&w->park, 1, memory_order_release);
-        mp_futex_wake(&w->park, 1);
+        mp_thread *t = atomic_load_explicit(&pool->ctxs[i].thread, memory_order_acquire);
+        atomic_fetch_add_explicit(&t->park, 1, memory_order_release);
+        mp_futex_wake(&t->park, INT_MAX);
     }
     for (unsigned i = 0; i < started; i++)
         pthread_join(pool->threads[i], NULL);
@@ -172,6 +179,7 @@ int mp_pool_create(const mp_config *user, mp_pool **out)
     pool->nworkers = n - 1;
     pool->nctxs = pool->nworkers + MP_EXTERNAL_SLOTS;
     pool->spin_ns = (uint64_t)cfg.spin_us * 1000u;
+    atomic_init(&pool->starting, pool->nworkers);
     pool->pin = cfg.pin;
     snprintf(pool->name, sizeof pool->name, "%s", cfg.name ? cfg.name : "micropool");
     pool->on_thread_start = cfg.on_thread_start;
