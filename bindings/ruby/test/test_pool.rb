@@ -458,6 +458,23 @@ class TestPool < Minitest::Test
     assert_equal [1, 2, 3, 4, 5], tasks.map(&:wait).sort, "handles stay valid after close"
   end
 
+  def test_tasks_run_by_close_may_use_the_pool_but_not_submit
+    outcome = Queue.new
+    pool = Micropool::Pool.new(threads: 1)
+    pool.submit(detach: true) do
+      outcome << pool.reduce(10, 0) { |lo, hi, acc| acc + (lo...hi).sum }
+      begin
+        pool.submit { nil }
+        outcome << :submitted
+      rescue Micropool::Shutdown => e
+        outcome << e.code
+      end
+    end
+    pool.close
+    assert_equal [45, Micropool::Native::ESHUTDOWN], [outcome.pop, outcome.pop]
+    assert_raises(Micropool::ClosedError) { pool.each_range(1) { nil } }
+  end
+
   def test_close_from_inside_the_pool_raises_deadlock
     with_pool do |pool|
       errors = pool.broadcast do
