@@ -47,8 +47,8 @@ var (
 	_ = [1]int{}[ErrCanceled-C.MP_ECANCELED]
 )
 
-// ErrClosed is returned by every method of a Pool once its Close has
-// begun. It matches ErrShutdown with errors.Is.
+// ErrClosed is returned by the methods of a Pool once its Close has
+// returned (and by a second Close). It matches ErrShutdown with errors.Is.
 var ErrClosed error = closedError{}
 
 type closedError struct{}

@@ -88,7 +88,8 @@ type Config struct {
 }
 
 // Pool is a thread pool. Its methods may be called from any goroutine,
-// from several at once, and from inside the callbacks of any pool.
+// from several at once, and from inside the callbacks of any pool. Its
+// threads live until Close.
 type Pool struct {
 	c       atomic.Pointer[poolRef] // nil once closed
 	closing atomic.Bool             // set by the Close that destroys the pool
@@ -172,11 +173,11 @@ func (p *Pool) handle() (*C.mp_pool, error) {
 // workers and frees the pool.
 //
 // Called from a callback or task running on this pool it returns
-// ErrDeadlock and does nothing. Once one call of Close from outside the pool
-// has begun, the others return ErrClosed at once. If an OnThreadStart or OnThreadStop hook
-// panicked, Close returns that panic as a *PanicError once the pool is
-// closed. Close must not race with calls of other goroutines that still use
-// the pool, other than the tasks it runs.
+// ErrDeadlock and does nothing. Once one call of Close from outside the
+// pool has begun, the others return ErrClosed at once. If an OnThreadStart
+// or OnThreadStop hook panicked, Close returns that panic as a *PanicError
+// once the pool is closed. Close must not race with calls of other
+// goroutines that still use the pool, other than the tasks it runs.
 func (p *Pool) Close() error {
 	ref := p.c.Load()
 	if ref == nil {
