@@ -37,10 +37,11 @@ static void fail(const char *what)
     exit(1);
 }
 
+/* stdout is a pipe to the driver, so fully buffered: the lines go out in
+ * one write at the end, and the driver does not wake up between samples. */
 static void sample(const char *param, double value)
 {
     printf("sample %s %.6g\n", param, value);
-    fflush(stdout);
 }
 
 static int more_samples(unsigned taken, uint64_t since)
