@@ -1,0 +1,1006 @@
+/*
+ * micropool stress test.
+ *
+ * Several external threads drive two long-lived pools (A and B) with a
+ * random mix of every operation, and nested callbacks call into both pools
+ * again; each thread also creates and destroys a pool of its own (C) now
+ * and then. Callbacks fail on purpose at random places. Everything is
+ * counted exactly:
+ *   - every item of every range is processed once (at most once, and the
+ *     failing item exactly once, when an error was injected),
+ *   - every background task runs exactly once, or never when its cancel
+ *     succeeded or its submit was refused at shutdown,
+ *   - every operation returns exactly the error its own callback injected.
+ *
+ * Background tasks only ever use pools that outlive the pool they run on
+ * (C's tasks may use C, A and B; A's use A and B; B's use B), because a
+ * pool runs its pending tasks when it is destroyed; A is destroyed before
+ * B at the end.
+ *
+ * usage: mp_stress [--seconds S] [--threads T] [--seed N] [--grace S]
+ * (--grace: how long after the time limit the run may take to finish before
+ * it is declared hung and aborted; default 150 s. --no-nested-broadcast:
+ * broadcast only from the driving threads, never from inside callbacks)
+ * Prints its figures and exits 0 only if nothing was lost or wrong.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <micropool.h>
+
+enum { POOL_A, POOL_B, POOL_C, NPOOLS };
+#define MASK(p) (1u << (p))
+#define MAX_DEPTH 2
+
+/* ------------------------------------------------------------- figures */
+
+static atomic_ullong n_ops, n_for, n_reduce, n_join, n_broadcast, n_scope, n_taskops,
+    n_lifecycle, n_nested;
+static atomic_ullong n_errors_injected, n_errors_returned;
+static atomic_llong tasks_expected;   /* accepted submits minus successful cancels */
+static atomic_llong tasks_run;
+static atomic_ullong tasks_submitted, tasks_cancelled, tasks_refused;
+static atomic_ullong pools_created;
+static atomic_int failures;
+static atomic_ullong next_id;
+static atomic_int stop_now;
+/* --no-nested-broadcast: broadcasts only from the driving threads. A
+ * broadcast needs every worker of its pool, and a worker blocked in a call
+ * on the other pool only runs its part if the engine looks for it there. */
+static int nested_broadcast = 1;
+
+static void fail(const char *fmt, ...)
+{
+    int n = atomic_fetch_add(&failures, 1);
+    if (n >= 30)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "stress: MISMATCH: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+}
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t mix(uint64_t a, uint64_t b)
+{
+    uint64_t s = a ^ (b * 0xD6E8FEB86659FD93ull);
+    return splitmix(&s);
+}
+
+static unsigned pick(uint64_t *s, unsigned n)
+{
+    return n ? (unsigned)(splitmix(s) % n) : 0;
+}
+
+/* A fresh error value: positive (never a library code), unique. */
+static int new_error(void)
+{
+    atomic_fetch_add(&n_errors_injected, 1);
+    return 1 + (int)(atomic_fetch_add(&next_id, 1) % 1000000000u);
+}
+
+static void check_error(int rc, int want, const char *what)
+{
+    if (rc == want)
+        atomic_fetch_add(&n_errors_returned, 1);
+    else
+        fail("%s returned %d (%s), want the injected %d", what, rc, mp_strerror(rc), want);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The pools an operation may use. */
+struct env {
+    mp_pool *pool[NPOOLS];
+    atomic_int *closing[NPOOLS]; /* set just before the pool is destroyed */
+    unsigned mask;
+};
+
+/* MP_ESHUTDOWN is the right answer only once destroy was called. */
+static int refusal_expected(const struct env *e, int p, int rc)
+{
+    return rc == MP_ESHUTDOWN && e->closing[p] && atomic_load(e->closing[p]);
+}
+
+/* The pools a task running on pool p may use: those that outlive p. */
+static struct env env_for_tasks_of(const struct env *e, int p)
+{
+    struct env t = *e;
+    static const unsigned outlive[NPOOLS] = {MASK(POOL_A) | MASK(POOL_B), MASK(POOL_B),
+                                             MASK(POOL_A) | MASK(POOL_B) | MASK(POOL_C)};
+    t.mask = e->mask & outlive[p];
+    return t;
+}
+
+static int pick_pool(const struct env *e, uint64_t *s)
+{
+    int choices[NPOOLS], n = 0;
+    for (int p = 0; p < NPOOLS; p++)
+        if ((e->mask & MASK(p)) && e->pool[p])
+            choices[n++] = p;
+    return n ? choices[pick(s, (unsigned)n)] : -1;
+}
+
+static void random_op(const struct env *e, uint64_t seed, int depth);
+
+/* From inside a callback: run another operation, on any allowed pool. */
+static void nested_op(const struct env *e, uint64_t seed, int depth)
+{
+    if (depth >= MAX_DEPTH || atomic_load(&stop_now))
+        return;
+    atomic_fetch_add(&n_nested, 1);
+    random_op(e, seed, depth + 1);
+}
+
+/* Which item (or part) of an operation runs a nested operation: about
+ * every other operation has one, so the work stays linear. */
+static size_t pick_nest(uint64_t *s, size_t n, int depth)
+{
+    if (depth >= MAX_DEPTH || n == 0 || pick(s, 2) != 0)
+        return SIZE_MAX;
+    return pick(s, (unsigned)(n > 0xFFFFFFFFu ? 0xFFFFFFFFu : n));
+}
+
+static unsigned pick_flags(uint64_t *s)
+{
+    static const unsigned f[] = {MP_SPLIT_DYNAMIC, MP_SPLIT_STATIC, MP_DETERMINISTIC,
+                                 MP_SPLIT_STATIC | MP_DETERMINISTIC};
+    return f[pick(s, 4)];
+}
+
+/* --------------------------------------------------------------- mp_for */
+
+struct for_ctx {
+    const struct env *env;
+    mp_pool *pool;
+    size_t n;
+    atomic_uchar *hits;
+    size_t bad;        /* failing item, SIZE_MAX for none */
+    size_t nest;       /* item whose part runs a nested operation */
+    int error;
+    uint64_t seed;
+    int depth;
+};
+
+static int for_body(void *arg, size_t begin, size_t end)
+{
+    struct for_ctx *c = arg;
+    if (begin >= end || end > c->n) {
+        fail("mp_for gave the range [%zu, %zu) for n = %zu", begin, end, c->n);
+        return 0;
+    }
+    if (mp_pool_thread_index(c->pool) < 0)
+        fail("mp_for body runs on a thread with index -1");
+    for (size_t i = begin; i < end; i++)
+        atomic_fetch_add_explicit(&c->hits[i], 1, memory_order_relaxed);
+    if (c->nest >= begin && c->nest < end)
+        nested_op(c->env, mix(c->seed, begin), c->depth);
+    return (c->bad >= begin && c->bad < end) ? c->error : 0;
+}
+
+static void op_for(const struct env *e, uint64_t *s, int depth)
+{
+    int p = pick_pool(e, s);
+    struct for_ctx c = {.env = e, .pool = e->pool[p], .depth = depth, .seed = splitmix(s)};
+    c.n = depth ? pick(s, 3000) : pick(s, 30000);
+    size_t grain = pick(s, 4) == 0 ? 0 : pick(s, 200);
+    unsigned flags = pick_flags(s);
+    c.bad = SIZE_MAX;
+    if (c.n && pick(s, 4) == 0) {
+        c.bad = pick(s, (unsigned)c.n);
+        c.error = new_error();
+    }
+    c.nest = pick_nest(s, c.n, depth);
+    c.hits = calloc(c.n + 1, 1);
+    int rc = mp_for(c.pool, c.n, grain, flags, for_body, &c);
+    if (c.bad != SIZE_MAX) {
+        check_error(rc, c.error, "mp_for");
+        if (atomic_load(&c.hits[c.bad]) != 1)
+            fail("mp_for: the failing item was processed %d times", atomic_load(&c.hits[c.bad]));
+        for (size_t i = 0; i < c.n; i++)
+            if (atomic_load(&c.hits[i]) > 1) {
+                fail("mp_for: item %zu of %zu processed %d times", i, c.n, atomic_load(&c.hits[i]));
+                break;
+            }
+    } else {
+        if (rc != MP_OK)
+            fail("mp_for returned %d (%s) with no error injected", rc, mp_strerror(rc));
+        for (size_t i = 0; i < c.n; i++)
+            if (atomic_load(&c.hits[i]) != 1) {
+                fail("mp_for(n=%zu, grain=%zu, flags=%u): item %zu processed %d times", c.n, grain,
+                     flags, i, atomic_load(&c.hits[i]));
+                break;
+            }
+    }
+    free(c.hits);
+    atomic_fetch_add(&n_for, 1);
+}
+
+/* ------------------------------------------------------------ mp_reduce */
+
+/* Sum of the items, and the span covered, to check the left-to-right
+ * combine order. */
+struct racc {
+    uint64_t sum;
+    uint64_t begin, end;
+    uint32_t empty, disorder;
+};
+
+struct reduce_ctx {
+    const struct env *env;
+    size_t nest;
+    size_t bad;
+    int error;
+    uint64_t seed;
+    int depth;
+    atomic_int not_identity;
+};
+
+static int reduce_map(void *arg, size_t begin, size_t end, void *accp)
+{
+    struct reduce_ctx *c = arg;
+    struct racc *a = accp;
+    if (!a->empty || a->sum || a->disorder)
+        atomic_fetch_add(&c->not_identity, 1);
+    for (size_t i = begin; i < end; i++)
+        a->sum += i;
+    a->begin = begin;
+    a->end = end;
+    a->empty = 0;
+    if (c->nest >= begin && c->nest < end)
+        nested_op(c->env, mix(c->seed, begin), c->depth);
+    return (c->bad >= begin && c->bad < end) ? c->error : 0;
+}
+
+static void reduce_combine(void *arg, void *accp, const void *otherp)
+{
+    (void)arg;
+    struct racc *a = accp;
+    const struct racc *b = otherp;
+    a->disorder += b->disorder;
+    if (b->empty)
+        return;
+    if (a->empty) {
+        *a = *b;
+        return;
+    }
+    if (a->end != b->begin)
+        a->disorder++;
+    a->end = b->end;
+    a->sum += b->sum;
+}
+
+static void op_reduce(const struct env *e, uint64_t *s, int depth)
+{
+    int p = pick_pool(e, s);
+    struct reduce_ctx c = {.env = e, .depth = depth, .seed = splitmix(s), .bad = SIZE_MAX};
+    size_t n = depth ? pick(s, 5000) : pick(s, 100000);
+    size_t grain = pick(s, 3) == 0 ? 0 : pick(s, 1000);
+    unsigned flags = pick_flags(s);
+    if (n && pick(s, 4) == 0) {
+        c.bad = pick(s, (unsigned)n);
+        c.error = new_error();
+    }
+    c.nest = pick_nest(s, n, depth);
+    struct racc acc = {0, 0, 0, 1, 0};
+    int rc = mp_reduce(e->pool[p], n, grain, flags, &acc, sizeof acc, reduce_map, reduce_combine,
+                       &c);
+    if (atomic_load(&c.not_identity))
+        fail("mp_reduce: map got an accumulator that was not the identity");
+    if (c.bad != SIZE_MAX) {
+        check_error(rc, c.error, "mp_reduce");
+    } else if (rc != MP_OK) {
+        fail("mp_reduce returned %d (%s) with no error injected", rc, mp_strerror(rc));
+    } else {
+        uint64_t want = n ? (uint64_t)n * (n - 1) / 2 : 0;
+        if (acc.sum != want || acc.disorder || (n && (acc.begin != 0 || acc.end != n)) ||
+            (!n && !acc.empty))
+            fail("mp_reduce(n=%zu, grain=%zu, flags=%u): sum %" PRIu64 " want %" PRIu64
+                 ", span [%" PRIu64 ", %" PRIu64 "), %u out of order",
+                 n, grain, flags, acc.sum, want, acc.begin, acc.end, acc.disorder);
+    }
+    atomic_fetch_add(&n_reduce, 1);
+}
+
+/* -------------------------------------------------------------- mp_join */
+
+struct join_ctx {
+    const struct env *env;
+    mp_pool *pool;
+    atomic_uchar *hits;
+    size_t bad;
+    size_t nest;
+    int error;
+    uint64_t seed;
+    int depth;
+};
+
+struct join_range {
+    struct join_ctx *c;
+    size_t lo, hi;
+};
+
+static int join_node(void *arg)
+{
+    struct join_range *r = arg;
+    struct join_ctx *c = r->c;
+    if (r->hi - r->lo <= 4) {
+        int rc = 0;
+        for (size_t i = r->lo; i < r->hi; i++) {
+            atomic_fetch_add(&c->hits[i], 1);
+            if (i == c->bad)
+                rc = c->error;
+            if (i == c->nest)
+                nested_op(c->env, mix(c->seed, i), c->depth);
+        }
+        return rc;
+    }
+    size_t mid = r->lo + (r->hi - r->lo) / 2;
+    struct join_range left = {c, r->lo, mid}, right = {c, mid, r->hi};
+    return mp_join(c->pool, join_node, &left, join_node, &right);
+}
+
+static void op_join(const struct env *e, uint64_t *s, int depth)
+{
+    int p = pick_pool(e, s);
+    size_t n = 1 + pick(s, depth ? 500 : 5000);
+    struct join_ctx c = {.env = e, .pool = e->pool[p], .depth = depth, .seed = splitmix(s),
+                         .bad = SIZE_MAX};
+    if (pick(s, 4) == 0) {
+        c.bad = pick(s, (unsigned)n);
+        c.error = new_error();
+    }
+    c.nest = pick_nest(s, n, depth);
+    c.hits = calloc(n, 1);
+    struct join_range root = {&c, 0, n};
+    int rc = join_node(&root);
+    if (c.bad != SIZE_MAX) {
+        check_error(rc, c.error, "mp_join");
+        if (atomic_load(&c.hits[c.bad]) != 1)
+            fail("mp_join: the failing leaf ran %d times", atomic_load(&c.hits[c.bad]));
+        for (size_t i = 0; i < n; i++)
+            if (atomic_load(&c.hits[i]) > 1) {
+                fail("mp_join: leaf %zu ran %d times", i, atomic_load(&c.hits[i]));
+                break;
+            }
+    } else {
+        if (rc != MP_OK)
+            fail("mp_join returned %d (%s) with no error injected", rc, mp_strerror(rc));
+        for (size_t i = 0; i < n; i++)
+            if (atomic_load(&c.hits[i]) != 1) {
+                fail("mp_join: leaf %zu of %zu ran %d times", i, n, atomic_load(&c.hits[i]));
+                break;
+            }
+    }
+    free(c.hits);
+    atomic_fetch_add(&n_join, 1);
+}
+
+/* --------------------------------------------------------- mp_broadcast */
+
+struct bcast_ctx {
+    const struct env *env;
+    mp_pool *pool;
+    unsigned threads;
+    atomic_int runs[64];
+    unsigned bad;
+    size_t nest;
+    int error;
+    uint64_t seed;
+    int depth;
+};
+
+static int bcast_part(void *arg, unsigned index, unsigned count)
+{
+    struct bcast_ctx *c = arg;
+    if (count != c->threads || index >= count || index >= 64) {
+        fail("mp_broadcast: part %u of %u on a pool of %u", index, count, c->threads);
+        return 0;
+    }
+    atomic_fetch_add(&c->runs[index], 1);
+    if (index == c->nest)
+        nested_op(c->env, mix(c->seed, index), c->depth);
+    return index == c->bad ? c->error : 0;
+}
+
+static void op_broadcast(const struct env *e, uint64_t *s, int depth)
+{
+    int p = pick_pool(e, s);
+    struct bcast_ctx *c = calloc(1, sizeof *c);
+    c->env = e;
+    c->pool = e->pool[p];
+    c->threads = mp_pool_threads(c->pool);
+    c->depth = depth;
+    c->seed = splitmix(s);
+    c->bad = UINT32_MAX;
+    if (pick(s, 4) == 0) {
+        c->bad = pick(s, c->threads);
+        c->error = new_error();
+    }
+    c->nest = pick_nest(s, c->threads, depth);
+    int rc = mp_broadcast(c->pool, bcast_part, c);
+    if (c->bad != UINT32_MAX) {
+        check_error(rc, c->error, "mp_broadcast");
+        if (atomic_load(&c->runs[c->bad]) != 1)
+            fail("mp_broadcast: the failing part ran %d times", atomic_load(&c->runs[c->bad]));
+    } else if (rc != MP_OK) {
+        fail("mp_broadcast returned %d (%s) with no error injected", rc, mp_strerror(rc));
+    }
+    for (unsigned i = 0; i < c->threads && i < 64; i++) {
+        int r = atomic_load(&c->runs[i]);
+        if (r > 1 || (c->bad == UINT32_MAX && r != 1)) {
+            fail("mp_broadcast: part %u of %u ran %d times", i, c->threads, r);
+            break;
+        }
+    }
+    free(c);
+    atomic_fetch_add(&n_broadcast, 1);
+}
+
+/* ------------------------------------------------------------- scopes */
+
+#define SCOPE_CHILDREN 40
+#define SCOPE_GRAND 6
+
+struct scope_ctx {
+    const struct env *env;
+    mp_pool *pool;
+    mp_scope *scope;
+    unsigned children;
+    unsigned grand[SCOPE_CHILDREN];
+    atomic_int runs[SCOPE_CHILDREN][SCOPE_GRAND + 1]; /* [c][0] the child itself */
+    int bad_c, bad_g;                                 /* the failing task, -1 none */
+    int nest_c;                                       /* child that nests, -1 none */
+    int error;
+    atomic_int spawn_errors;
+    uint64_t seed;
+    int depth;
+};
+
+struct scope_task {
+    struct scope_ctx *c;
+    int child, grand; /* grand 0 = the child itself */
+};
+
+static int scope_task_fn(void *arg)
+{
+    struct scope_task *t = arg;
+    struct scope_ctx *c = t->c;
+    atomic_fetch_add(&c->runs[t->child][t->grand], 1);
+    if (mp_pool_thread_index(c->pool) < 0)
+        fail("a scope task runs on a thread with index -1");
+    if (t->grand == 0) {
+        for (unsigned g = 1; g <= c->grand[t->child]; g++) {
+            /* The grandchildren's descriptors live in the caller's frame
+             * (the scope borrows it): index them from the root. */
+            struct scope_task *gt = t + g;
+            gt->c = c;
+            gt->child = t->child;
+            gt->grand = (int)g;
+            if (mp_scope_spawn(c->scope, scope_task_fn, gt) != MP_OK)
+                atomic_fetch_add(&c->spawn_errors, 1);
+        }
+    }
+    if (t->child == c->nest_c && t->grand == 0)
+        nested_op(c->env, mix(c->seed, (uint64_t)t->child), c->depth);
+    return (t->child == c->bad_c && t->grand == c->bad_g) ? c->error : 0;
+}
+
+struct scope_frame {
+    struct scope_ctx *c;
+    struct scope_task tasks[SCOPE_CHILDREN][SCOPE_GRAND + 1];
+};
+
+static int scope_body(mp_scope *scope, void *arg)
+{
+    struct scope_frame *f = arg;
+    f->c->scope = scope;
+    for (unsigned ch = 0; ch < f->c->children; ch++) {
+        f->tasks[ch][0] = (struct scope_task){f->c, (int)ch, 0};
+        int rc = mp_scope_spawn(scope, scope_task_fn, &f->tasks[ch][0]);
+        if (rc != MP_OK) {
+            fail("mp_scope_spawn returned %d (%s)", rc, mp_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void op_scope(const struct env *e, uint64_t *s, int depth)
+{
+    int p = pick_pool(e, s);
+    struct scope_ctx c;
+    memset(&c, 0, sizeof c);
+    c.env = e;
+    c.pool = e->pool[p];
+    c.depth = depth;
+    c.seed = splitmix(s);
+    c.children = pick(s, SCOPE_CHILDREN + 1);
+    for (unsigned ch = 0; ch < c.children; ch++)
+        c.grand[ch] = pick(s, SCOPE_GRAND + 1);
+    c.bad_c = c.bad_g = -1;
+    if (c.children && pick(s, 4) == 0) {
+        c.bad_c = (int)pick(s, c.children);
+        c.bad_g = (int)pick(s, c.grand[c.bad_c] + 1);
+        c.error = new_error();
+    }
+    size_t nest = pick_nest(s, c.children, depth);
+    c.nest_c = nest == SIZE_MAX ? -1 : (int)nest;
+    struct scope_frame frame; /* on this stack: the scope borrows it */
+    frame.c = &c;
+    int rc = mp_scope_run(c.pool, scope_body, &frame);
+    if (atomic_load(&c.spawn_errors))
+        fail("mp_scope_spawn failed %d times", atomic_load(&c.spawn_errors));
+    int wrong = 0;
+    for (unsigned ch = 0; ch < c.children; ch++)
+        for (unsigned g = 0; g <= c.grand[ch]; g++) {
+            int r = atomic_load(&c.runs[ch][g]);
+            if (r > 1 || (c.bad_c < 0 && r != 1))
+                wrong++;
+        }
+    if (c.bad_c >= 0) {
+        check_error(rc, c.error, "mp_scope_run");
+        if (atomic_load(&c.runs[c.bad_c][c.bad_g]) != 1)
+            fail("mp_scope_run: the failing task ran %d times",
+                 atomic_load(&c.runs[c.bad_c][c.bad_g]));
+    } else if (rc != MP_OK) {
+        fail("mp_scope_run returned %d (%s) with no error injected", rc, mp_strerror(rc));
+    }
+    if (wrong)
+        fail("mp_scope_run: %d tasks did not run exactly once (at most once after an error)",
+             wrong);
+    atomic_fetch_add(&n_scope, 1);
+}
+
+/* ---------------------------------------------------- background tasks */
+
+struct trec {
+    struct env env;       /* pools this task may use */
+    int pool;             /* the pool it was submitted to */
+    atomic_int runs;
+    atomic_int released;  /* whoever sets it second frees the record */
+    int result;
+    int depth;
+    uint64_t seed;
+};
+
+static void trec_drop(struct trec *r)
+{
+    if (atomic_exchange(&r->released, 1) == 1)
+        free(r);
+}
+
+static int submit_detached(const struct env *e, int p, uint64_t seed, int depth);
+
+static int task_fn(void *arg)
+{
+    struct trec *r = arg;
+    if (atomic_fetch_add(&r->runs, 1) != 0)
+        fail("a background task ran twice");
+    atomic_fetch_add(&tasks_run, 1);
+    if (mp_pool_thread_index(r->env.pool[r->pool]) < 0)
+        fail("a background task runs on a thread with index -1 for its pool");
+    uint64_t s = r->seed;
+    if (pick(&s, 6) == 0)
+        nested_op(&r->env, splitmix(&s), r->depth);
+    if (r->depth < MAX_DEPTH && pick(&s, 6) == 0) {
+        int p = pick_pool(&r->env, &s);
+        if (p >= 0)
+            submit_detached(&r->env, p, splitmix(&s), r->depth + 1);
+    }
+    int result = r->result;
+    trec_drop(r);
+    return result;
+}
+
+static struct trec *trec_new(const struct env *e, int p, uint64_t seed, int depth, int detached)
+{
+    struct trec *r = calloc(1, sizeof *r);
+    r->env = env_for_tasks_of(e, p);
+    r->pool = p;
+    r->seed = seed;
+    r->depth = depth;
+    atomic_init(&r->released, detached);
+    return r;
+}
+
+/* Submits a detached task; MP_ESHUTDOWN is fine while its pool is being
+ * destroyed (then it must never run). */
+static int submit_detached(const struct env *e, int p, uint64_t seed, int depth)
+{
+    struct trec *r = trec_new(e, p, seed, depth, 1);
+    atomic_fetch_add(&tasks_expected, 1);
+    int rc = mp_submit(e->pool[p], task_fn, r, NULL);
+    if (rc == MP_OK) {
+        atomic_fetch_add(&tasks_submitted, 1);
+        return rc;
+    }
+    atomic_fetch_sub(&tasks_expected, 1);
+    if (refusal_expected(e, p, rc))
+        atomic_fetch_add(&tasks_refused, 1);
+    else
+        fail("mp_submit returned %d (%s)", rc, mp_strerror(rc));
+    free(r);
+    return rc;
+}
+
+/* Cancelled records are kept to the end: a task whose cancel succeeded
+ * must never run, not even later. */
+static pthread_mutex_t graveyard_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct trec **graveyard;
+static size_t graveyard_len, graveyard_cap;
+
+static void bury(struct trec *r)
+{
+    pthread_mutex_lock(&graveyard_lock);
+    if (graveyard_len == graveyard_cap) {
+        graveyard_cap = graveyard_cap ? graveyard_cap * 2 : 1024;
+        graveyard = realloc(graveyard, graveyard_cap * sizeof *graveyard);
+    }
+    graveyard[graveyard_len++] = r;
+    pthread_mutex_unlock(&graveyard_lock);
+}
+
+static void op_tasks(const struct env *e, uint64_t *s, int depth)
+{
+    enum { MAXN = 24 };
+    unsigned n = pick(s, MAXN + 1);
+    struct trec *rec[MAXN];
+    mp_task *t[MAXN];
+    int cancelled[MAXN];
+    for (unsigned i = 0; i < n; i++) {
+        int p = pick_pool(e, s);
+        rec[i] = trec_new(e, p, splitmix(s), depth, 0);
+        rec[i]->result = pick(s, 5) == 0 ? new_error() : 0;
+        cancelled[i] = 0;
+        atomic_fetch_add(&tasks_expected, 1);
+        int rc = mp_submit(e->pool[p], task_fn, rec[i], &t[i]);
+        if (rc != MP_OK) {
+            if (refusal_expected(e, p, rc))
+                atomic_fetch_add(&tasks_refused, 1);
+            else
+                fail("mp_submit returned %d (%s)", rc, mp_strerror(rc));
+            atomic_fetch_sub(&tasks_expected, 1);
+            if (rec[i]->result)
+                atomic_fetch_sub(&n_errors_injected, 1);
+            free(rec[i]);
+            rec[i] = NULL;
+            continue;
+        }
+        atomic_fetch_add(&tasks_submitted, 1);
+    }
+    /* Cancel some. */
+    for (unsigned i = 0; i < n; i++) {
+        if (!rec[i] || pick(s, 3) != 0)
+            continue;
+        int rc = mp_task_cancel(t[i]);
+        if (rc == MP_OK) {
+            cancelled[i] = 1;
+            atomic_fetch_sub(&tasks_expected, 1);
+            atomic_fetch_add(&tasks_cancelled, 1);
+            if (mp_task_done(t[i]) != 1)
+                fail("mp_task_done is not 1 after a successful cancel");
+        } else if (rc != MP_EBUSY) {
+            fail("mp_task_cancel returned %d (%s)", rc, mp_strerror(rc));
+        }
+    }
+    /* Wait for some, release the others without waiting. */
+    for (unsigned i = 0; i < n; i++) {
+        if (!rec[i])
+            continue;
+        int result = rec[i]->result;
+        if (cancelled[i]) {
+            int rc = mp_task_wait(t[i]);
+            if (rc != MP_ECANCELED)
+                fail("waiting on a cancelled task returned %d (%s)", rc, mp_strerror(rc));
+            if (result)
+                atomic_fetch_sub(&n_errors_injected, 1);
+            mp_task_release(t[i]);
+            bury(rec[i]);
+            continue;
+        }
+        if (pick(s, 3) == 0) {
+            /* Released unwaited: the task frees its record when it runs. */
+            if (result)
+                atomic_fetch_sub(&n_errors_injected, 1);
+            mp_task_release(t[i]);
+            trec_drop(rec[i]);
+            continue;
+        }
+        int rc = mp_task_wait(t[i]);
+        if (result)
+            check_error(rc, result, "mp_task_wait");
+        else if (rc != MP_OK)
+            fail("mp_task_wait returned %d (%s), want 0", rc, mp_strerror(rc));
+        if (mp_task_done(t[i]) != 1)
+            fail("mp_task_done is not 1 after wait");
+        if (atomic_load(&rec[i]->runs) != 1)
+            fail("a waited task ran %d times", atomic_load(&rec[i]->runs));
+        mp_task_release(t[i]);
+        trec_drop(rec[i]);
+    }
+    /* And a few detached ones. */
+    unsigned d = pick(s, 4);
+    for (unsigned i = 0; i < d; i++) {
+        int p = pick_pool(e, s);
+        submit_detached(e, p, splitmix(s), depth);
+    }
+    atomic_fetch_add(&n_taskops, 1);
+}
+
+/* ------------------------------------------------ destroy from inside */
+
+struct deadlk_ctx {
+    mp_pool *pool;
+};
+
+static int deadlk_part(void *arg, unsigned index, unsigned count)
+{
+    struct deadlk_ctx *c = arg;
+    (void)index;
+    (void)count;
+    int rc = mp_pool_destroy(c->pool);
+    if (rc != MP_EDEADLK)
+        fail("mp_pool_destroy from inside its pool returned %d (%s)", rc, mp_strerror(rc));
+    return 0;
+}
+
+static void op_destroy_inside(const struct env *e, uint64_t *s)
+{
+    int p = pick_pool(e, s);
+    struct deadlk_ctx c = {e->pool[p]};
+    int rc = mp_broadcast(c.pool, deadlk_part, &c);
+    if (rc != MP_OK)
+        fail("mp_broadcast (destroy inside) returned %d", rc);
+}
+
+/* ------------------------------------------------ a pool of one's own */
+
+static void op_lifecycle(struct env *e, uint64_t *s)
+{
+    mp_config cfg;
+    mp_config_init(&cfg);
+    cfg.threads = 1 + pick(s, 4);
+    cfg.spin_us = pick(s, 2) ? 0 : MP_SPIN_US_DEFAULT;
+    cfg.name = "stress-c";
+    mp_pool *c = NULL;
+    int rc = mp_pool_create(&cfg, &c);
+    if (rc != MP_OK) {
+        fail("mp_pool_create returned %d (%s)", rc, mp_strerror(rc));
+        return;
+    }
+    atomic_fetch_add(&pools_created, 1);
+    atomic_int closing = 0;
+    struct env ce = *e;
+    ce.pool[POOL_C] = c;
+    ce.closing[POOL_C] = &closing;
+    ce.mask |= MASK(POOL_C);
+    unsigned ops = 1 + pick(s, 8);
+    for (unsigned i = 0; i < ops; i++)
+        random_op(&ce, splitmix(s), 0);
+    /* Tasks left pending for destroy to run; some submit more into C. */
+    unsigned d = pick(s, 20);
+    for (unsigned i = 0; i < d; i++)
+        submit_detached(&ce, POOL_C, splitmix(s), 0);
+    atomic_store(&closing, 1);
+    rc = mp_pool_destroy(c);
+    if (rc != MP_OK)
+        fail("mp_pool_destroy returned %d (%s)", rc, mp_strerror(rc));
+    atomic_fetch_add(&n_lifecycle, 1);
+}
+
+/* ---------------------------------------------------------------- driver */
+
+static void random_op(const struct env *e, uint64_t seed, int depth)
+{
+    uint64_t s = seed;
+    unsigned kind = pick(&s, 7);
+    if (!nested_broadcast && depth > 0 && (kind == 3 || kind == 6))
+        kind = 0;
+    switch (kind) {
+    case 0: op_for(e, &s, depth); break;
+    case 1: op_reduce(e, &s, depth); break;
+    case 2: op_join(e, &s, depth); break;
+    case 3: op_broadcast(e, &s, depth); break;
+    case 4: op_scope(e, &s, depth); break;
+    case 5: op_tasks(e, &s, depth); break;
+    default:
+        if (pick(&s, 4) == 0)
+            op_destroy_inside(e, &s);
+        else
+            op_for(e, &s, depth);
+        break;
+    }
+    atomic_fetch_add(&n_ops, 1);
+}
+
+struct driver {
+    struct env env;
+    uint64_t seed;
+    double deadline;
+};
+
+static void *drive(void *arg)
+{
+    struct driver *d = arg;
+    uint64_t s = d->seed;
+    while (now_s() < d->deadline && !atomic_load(&stop_now)) {
+        if (pick(&s, 40) == 0)
+            op_lifecycle(&d->env, &s);
+        else
+            random_op(&d->env, splitmix(&s), 0);
+    }
+    return NULL;
+}
+
+static double watchdog_deadline;
+static double watchdog_grace = 150;
+
+static void *watchdog(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&stop_now)) {
+        if (now_s() > watchdog_deadline) {
+            fprintf(stderr,
+                    "stress: MISMATCH: no end in sight %.0f s after the time limit (a deadlock?); "
+                    "%llu operations done, tasks run %lld of %lld\n",
+                    watchdog_grace, (unsigned long long)atomic_load(&n_ops),
+                    (long long)atomic_load(&tasks_run), (long long)atomic_load(&tasks_expected));
+            fflush(stderr);
+            abort();
+        }
+        usleep(100000);
+    }
+    return NULL;
+}
+
+static void usage(const char *argv0)
+{
+    fprintf(stderr,
+            "usage: %s [--seconds S] [--threads T] [--seed N] [--grace S] [--no-nested-broadcast]\n",
+            argv0);
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    double seconds = 20;
+    unsigned threads = 4;
+    uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        if (strcmp(opt, "--no-nested-broadcast") == 0) {
+            nested_broadcast = 0;
+            continue;
+        }
+        if (i + 1 >= argc)
+            usage(argv[0]);
+        const char *val = argv[++i];
+        if (strcmp(opt, "--seconds") == 0)
+            seconds = atof(val);
+        else if (strcmp(opt, "--threads") == 0)
+            threads = (unsigned)atoi(val);
+        else if (strcmp(opt, "--seed") == 0)
+            seed = strtoull(val, NULL, 0);
+        else if (strcmp(opt, "--grace") == 0)
+            watchdog_grace = atof(val);
+        else
+            usage(argv[0]);
+    }
+    if (seconds <= 0 || threads == 0 || threads > 64)
+        usage(argv[0]);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    printf("stress: %.0f s, %u external threads, seed %" PRIu64 "%s\n", seconds, threads, seed,
+           nested_broadcast ? "" : ", no nested broadcasts");
+
+    struct env env;
+    memset(&env, 0, sizeof env);
+    mp_config cfg;
+    mp_config_init(&cfg);
+    cfg.threads = 3;
+    cfg.name = "stress-a";
+    if (mp_pool_create(&cfg, &env.pool[POOL_A]) != MP_OK)
+        return 1;
+    cfg.threads = 2;
+    cfg.name = "stress-b";
+    cfg.spin_us = 0;
+    if (mp_pool_create(&cfg, &env.pool[POOL_B]) != MP_OK)
+        return 1;
+    atomic_fetch_add(&pools_created, 2);
+    env.mask = MASK(POOL_A) | MASK(POOL_B);
+    static atomic_int closing_a, closing_b;
+    env.closing[POOL_A] = &closing_a;
+    env.closing[POOL_B] = &closing_b;
+
+    double start = now_s();
+    watchdog_deadline = start + seconds + watchdog_grace;
+    pthread_t dog;
+    pthread_create(&dog, NULL, watchdog, NULL);
+
+    pthread_t *th = calloc(threads, sizeof *th);
+    struct driver *drivers = calloc(threads, sizeof *drivers);
+    uint64_t ss = seed;
+    for (unsigned i = 0; i < threads; i++) {
+        drivers[i].env = env;
+        drivers[i].seed = splitmix(&ss);
+        drivers[i].deadline = start + seconds;
+        if (pthread_create(&th[i], NULL, drive, &drivers[i]) != 0) {
+            fprintf(stderr, "stress: cannot start thread %u\n", i);
+            return 1;
+        }
+    }
+    for (unsigned i = 0; i < threads; i++)
+        pthread_join(th[i], NULL);
+
+    /* A's pending tasks may still submit to B: A goes first. */
+    atomic_store(&closing_a, 1);
+    int rc = mp_pool_destroy(env.pool[POOL_A]);
+    if (rc != MP_OK)
+        fail("mp_pool_destroy(A) returned %d", rc);
+    atomic_store(&closing_b, 1);
+    rc = mp_pool_destroy(env.pool[POOL_B]);
+    if (rc != MP_OK)
+        fail("mp_pool_destroy(B) returned %d", rc);
+    atomic_store(&stop_now, 1);
+    pthread_join(dog, NULL);
+    double elapsed = now_s() - start;
+
+    size_t ran_after_cancel = 0;
+    for (size_t i = 0; i < graveyard_len; i++) {
+        if (atomic_load(&graveyard[i]->runs) != 0)
+            ran_after_cancel++;
+        free(graveyard[i]);
+    }
+    free(graveyard);
+    if (ran_after_cancel)
+        fail("%zu tasks ran although their cancel succeeded", ran_after_cancel);
+
+    long long lost = (long long)atomic_load(&tasks_expected) - (long long)atomic_load(&tasks_run);
+    if (lost != 0)
+        fail("%lld background tasks lost (expected %lld runs, saw %lld)", lost,
+             (long long)atomic_load(&tasks_expected), (long long)atomic_load(&tasks_run));
+    unsigned long long injected = atomic_load(&n_errors_injected);
+    unsigned long long returned = atomic_load(&n_errors_returned);
+    if (injected != returned)
+        fail("%llu errors injected, %llu came back to their caller", injected, returned);
+
+    printf("stress: %.1f s, %llu operations (for %llu, reduce %llu, join %llu, broadcast %llu, "
+           "scope %llu, task batches %llu, nested %llu), %llu pools created\n",
+           elapsed, (unsigned long long)atomic_load(&n_ops), (unsigned long long)atomic_load(&n_for),
+           (unsigned long long)atomic_load(&n_reduce), (unsigned long long)atomic_load(&n_join),
+           (unsigned long long)atomic_load(&n_broadcast),
+           (unsigned long long)atomic_load(&n_scope), (unsigned long long)atomic_load(&n_taskops),
+           (unsigned long long)atomic_load(&n_nested),
+           (unsigned long long)atomic_load(&pools_created));
+    printf("stress: tasks %llu submitted, %lld run, %llu cancelled, %llu refused at shutdown\n",
+           (unsigned long long)atomic_load(&tasks_submitted), (long long)atomic_load(&tasks_run),
+           (unsigned long long)atomic_load(&tasks_cancelled),
+           (unsigned long long)atomic_load(&tasks_refused));
+    printf("stress: errors %llu injected, %llu returned to their caller\n", injected, returned);
+    printf("stress: lost = %lld, mismatches = %d\n", lost, atomic_load(&failures));
+    free(th);
+    free(drivers);
+    return atomic_load(&failures) == 0 ? 0 : 1;
+}

@@ -1,0 +1,173 @@
+#include "support.h"
+
+#include <dirent.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static atomic_int failures;
+static char first_failure[256] = "(none)";
+
+void mpt_fail(const char *file, int line, const char *what)
+{
+    if (atomic_fetch_add(&failures, 1) == 0)
+        snprintf(first_failure, sizeof first_failure, "%s:%d: %s", file, line, what);
+}
+
+int mpt_failures(void) { return atomic_load(&failures); }
+const char *mpt_first_failure(void) { return first_failure; }
+
+mp_pool *mpt_pool(unsigned threads)
+{
+    mp_config cfg;
+    mp_config_init(&cfg);
+    cfg.threads = threads;
+    mp_pool *pool = NULL;
+    int rc = mp_pool_create(&cfg, &pool);
+    cr_assert(rc == MP_OK && pool != NULL, "mp_pool_create(threads=%u) = %d (%s)",
+              threads, rc, mp_strerror(rc));
+    return pool;
+}
+
+void mpt_destroy(mp_pool *pool)
+{
+    int rc = mp_pool_destroy(pool);
+    cr_assert(rc == MP_OK, "mp_pool_destroy = %d (%s)", rc, mp_strerror(rc));
+}
+
+unsigned mpt_cpus(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 1;
+    return (unsigned)CPU_COUNT(&set);
+}
+
+int mpt_thread_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int mpt_wait_at_least(atomic_int *flag, int value, double seconds)
+{
+    double end = now_s() + seconds;
+    while (atomic_load(flag) < value) {
+        if (now_s() > end)
+            return 0;
+        sched_yield();
+    }
+    return 1;
+}
+
+void mpt_spin_us(unsigned us)
+{
+    double end = now_s() + (double)us * 1e-6;
+    while (now_s() < end)
+        ;
+}
+
+void mpt_cover_init(mpt_cover *c, size_t n)
+{
+    c->n = n;
+    c->hits = calloc(n ? n : 1, sizeof *c->hits);
+    cr_assert(c->hits != NULL, "out of memory");
+    atomic_init(&c->bad_range, 0);
+    atomic_init(&c->calls, 0);
+}
+
+void mpt_cover_free(mpt_cover *c)
+{
+    free(c->hits);
+    c->hits = NULL;
+}
+
+int mpt_cover_body(void *arg, size_t begin, size_t end)
+{
+    mpt_cover *c = arg;
+    atomic_fetch_add(&c->calls, 1);
+    if (begin >= end || end > c->n) {
+        atomic_fetch_add(&c->bad_range, 1);
+        return 0;
+    }
+    for (size_t i = begin; i < end; i++)
+        atomic_fetch_add_explicit(&c->hits[i], 1, memory_order_relaxed);
+    return 0;
+}
+
+size_t mpt_cover_wrong(const mpt_cover *c)
+{
+    size_t wrong = (size_t)atomic_load(&c->bad_range);
+    for (size_t i = 0; i < c->n; i++)
+        if (atomic_load_explicit(&c->hits[i], memory_order_relaxed) != 1)
+            wrong++;
+    return wrong;
+}
+
+void mpt_ranges_init(mpt_ranges *rs, size_t cap)
+{
+    rs->r = calloc(cap, sizeof *rs->r);
+    cr_assert(rs->r != NULL, "out of memory");
+    rs->cap = cap;
+    atomic_init(&rs->count, 0);
+}
+
+void mpt_ranges_free(mpt_ranges *rs)
+{
+    free(rs->r);
+    rs->r = NULL;
+}
+
+void mpt_ranges_add(mpt_ranges *rs, size_t begin, size_t end)
+{
+    size_t i = atomic_fetch_add(&rs->count, 1);
+    if (i < rs->cap) {
+        rs->r[i].begin = begin;
+        rs->r[i].end = end;
+    }
+}
+
+static int range_cmp(const void *pa, const void *pb)
+{
+    const mpt_range *a = pa, *b = pb;
+    return (a->begin > b->begin) - (a->begin < b->begin);
+}
+
+const char *mpt_ranges_check(mpt_ranges *rs, size_t n)
+{
+    size_t count = atomic_load(&rs->count);
+    if (count > rs->cap)
+        return "more ranges than the record can hold";
+    qsort(rs->r, count, sizeof *rs->r, range_cmp);
+    size_t next = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (rs->r[i].begin >= rs->r[i].end)
+            return "an empty or reversed range";
+        if (rs->r[i].begin < next)
+            return "overlapping ranges";
+        if (rs->r[i].begin > next)
+            return "a gap between ranges";
+        next = rs->r[i].end;
+    }
+    if (next != n)
+        return "the ranges do not end at n";
+    return NULL;
+}
