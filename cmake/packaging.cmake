@@ -156,9 +156,14 @@ stable and versioned.")
 set(CPACK_DEBIAN_LIB_PACKAGE_NAME ${MP_DEB_LIB_PACKAGE})
 set(CPACK_DEBIAN_LIB_PACKAGE_SECTION libs)
 set(CPACK_DEBIAN_LIB_PACKAGE_SHLIBDEPS ON)
+# ldconfig runs from dpkg's trigger (Debian policy 8.1.1). CPack would add
+# a postinst and a postrm that call ldconfig themselves unless the package
+# brings its own: these do nothing else.
+file(WRITE ${MP_DEB_DIR}/lib/triggers "activate-noawait ldconfig\n")
+file(WRITE ${MP_DEB_DIR}/lib/postinst "#!/bin/sh\nset -e\n")
+file(WRITE ${MP_DEB_DIR}/lib/postrm "#!/bin/sh\nset -e\n")
 set(CPACK_DEBIAN_LIB_PACKAGE_CONTROL_EXTRA
-  "${MP_DEB_DIR}/lib/shlibs;${MP_DEB_DIR}/lib/symbols")
-# (CPack adds the postinst and postrm that run ldconfig.)
+  "${MP_DEB_DIR}/lib/shlibs;${MP_DEB_DIR}/lib/symbols;${MP_DEB_DIR}/lib/triggers;${MP_DEB_DIR}/lib/postinst;${MP_DEB_DIR}/lib/postrm")
 set(CPACK_COMPONENT_LIB_DESCRIPTION
 "low-latency work-stealing thread pool - runtime library
 ${mp_description_body}
@@ -199,7 +204,7 @@ This package contains the Lua 5.4 module micropool.
 set(CPACK_DEBIAN_RUBY_PACKAGE_NAME ruby-micropool)
 set(CPACK_DEBIAN_RUBY_PACKAGE_SECTION ruby)
 set(CPACK_DEBIAN_RUBY_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_RUBY_PACKAGE_DEPENDS "${mp_lib_dep}, ruby | ruby-interpreter, ruby-ffi")
+set(CPACK_DEBIAN_RUBY_PACKAGE_DEPENDS "${mp_lib_dep}, ruby, ruby-ffi")
 set(CPACK_COMPONENT_RUBY_DESCRIPTION
 "low-latency work-stealing thread pool - Ruby binding
 ${mp_description_body}
@@ -220,6 +225,45 @@ ${mp_description_body}
 
 This package contains the source of the Go module micropool (cgo).
 ")
+
+# Each package's /usr/share/doc/<package>: changelog.Debian.gz, and the
+# copyright file when the source tree has a licence file to copy. Only in a
+# tree configured for /usr, which is what packages are built from.
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  # The date of the entry: SOURCE_DATE_EPOCH when set (reproducible
+  # builds), else now.
+  string(TIMESTAMP mp_deb_date "%a, %d %b %Y %H:%M:%S +0000" UTC)
+  string(TIMESTAMP mp_deb_mtime "%Y-%m-%d %H:%M:%S UTC" UTC)
+  file(WRITE ${MP_DEB_DIR}/doc/changelog.Debian
+"micropool (${MP_DEB_VERSION}) unstable; urgency=medium
+
+  * Packages of micropool ${PROJECT_VERSION}, built with CPack.
+
+ -- ${MP_DEB_MAINTAINER}  ${mp_deb_date}
+")
+  file(ARCHIVE_CREATE OUTPUT ${MP_DEB_DIR}/doc/changelog.Debian.gz
+    PATHS ${MP_DEB_DIR}/doc/changelog.Debian
+    FORMAT raw COMPRESSION GZip COMPRESSION_LEVEL 9 MTIME "${mp_deb_mtime}")
+  set(mp_license "")
+  foreach(name LICENSE LICENSE.txt LICENSE.md COPYING)
+    if(mp_license STREQUAL "" AND EXISTS ${PROJECT_SOURCE_DIR}/${name})
+      set(mp_license ${PROJECT_SOURCE_DIR}/${name})
+    endif()
+  endforeach()
+  foreach(c IN LISTS CPACK_COMPONENTS_ALL)
+    string(TOUPPER ${c} C)
+    set(pkg ${CPACK_DEBIAN_${C}_PACKAGE_NAME})
+    install(FILES ${MP_DEB_DIR}/doc/changelog.Debian.gz
+      DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${pkg} COMPONENT ${c})
+    if(mp_license)
+      install(FILES ${mp_license} DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${pkg}
+        RENAME copyright COMPONENT ${c})
+    endif()
+  endforeach()
+  if(NOT mp_license)
+    message(STATUS "packaging: no LICENSE or COPYING file: the packages have no /usr/share/doc/<package>/copyright")
+  endif()
+endif()
 
 include(CPack)
 

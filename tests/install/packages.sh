@@ -31,7 +31,7 @@ if [ "$(id -u)" != 0 ]; then
   echo "SKIPPED: the package test installs packages into this system and must run as root"
   exit 77
 fi
-for tool in apt-get dpkg dpkg-deb dpkg-query dpkg-shlibdeps cpack cmake pkg-config cc readelf ldconfig; do
+for tool in apt-get dpkg dpkg-deb dpkg-query dpkg-shlibdeps cpack cmake pkg-config cc readelf ldconfig flock; do
   command -v "$tool" >/dev/null 2>&1 || fail "$tool not found (see .ci/deps/package.list)"
 done
 multiarch=$(cc -print-multiarch 2>/dev/null)
@@ -61,6 +61,15 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
+
+# One package test at a time on a machine (another build tree's test would
+# install and purge the same packages under this one's feet).
+lock=/run/lock/micropool-package-test.lock
+[ -d /run/lock ] || lock=/tmp/micropool-package-test.lock
+exec 9> "$lock"
+if ! flock -w 1500 9; then
+  fail "another package test holds $lock"
+fi
 
 dpkg_state() { dpkg-query -W -f '${binary:Package} ${Version} ${db:Status-Status}\n' | sort; }
 
@@ -190,9 +199,11 @@ want_file libmicropool1 "$libdir/libmicropool.so.$upstream"
 extra=$(grep -v "^$libdir/libmicropool\.so\.1" "$state/files-libmicropool1" | grep -v '^/usr/share/doc/' || true)
 [ -z "$extra" ] || fail "libmicropool1 ships more than the runtime library: $extra"
 dpkg-deb --ctrl-tarfile "$lib" | tar -t | sed 's|^\./||' | sort > "$state/control-members"
-for m in shlibs symbols postinst postrm; do
+for m in shlibs symbols triggers; do
   grep -qx "$m" "$state/control-members" || fail "libmicropool1 has no $m control file"
 done
+dpkg-deb --ctrl-tarfile "$lib" | tar -xO ./triggers > "$state/triggers"
+grep -qx 'activate-noawait ldconfig' "$state/triggers" || fail "libmicropool1 does not activate the ldconfig trigger"
 dpkg-deb --ctrl-tarfile "$lib" | tar -xO ./shlibs > "$state/shlibs"
 grep -Eq '^libmicropool 1 libmicropool1 \(>= [0-9]+\.[0-9]+\.[0-9]+\)$' "$state/shlibs" ||
   fail "libmicropool1's shlibs file is '$(cat "$state/shlibs")'"
@@ -246,10 +257,21 @@ for lang in $checked_bindings; do
       want_depends golang-micropool-dev '(^|, )libmicropool-dev'
       [ "$(field "$(deb_of golang-micropool-dev)" Architecture)" = all ] || fail "golang-micropool-dev is not Architecture: all"
       want_file golang-micropool-dev /usr/share/gocode/src/micropool/go.mod
-      bad=$(grep -v '^/usr/share/gocode/src/micropool/' "$state/files-golang-micropool-dev" || true)
+      bad=$(grep -v -e '^/usr/share/gocode/src/micropool/' -e '^/usr/share/doc/golang-micropool-dev/' "$state/files-golang-micropool-dev" || true)
       [ -z "$bad" ] || fail "golang-micropool-dev ships files outside /usr/share/gocode/src/micropool: $bad" ;;
   esac
 done
+license=""
+for f in LICENSE LICENSE.txt LICENSE.md COPYING; do
+  [ -z "$license" ] && [ -f "$src/$f" ] && license=$f
+done
+for pkg in $names; do
+  want_file "$pkg" "/usr/share/doc/$pkg/changelog.Debian.gz"
+  if [ -n "$license" ]; then
+    want_file "$pkg" "/usr/share/doc/$pkg/copyright"
+  fi
+done
+[ -n "$license" ] || echo "NOTE: no /usr/share/doc/<package>/copyright: the source tree has no LICENSE or COPYING file"
 echo "names, versions, sections, Depends and file locations: OK"
 
 # Directories that exist now; a package's directory that does not must be
