@@ -426,7 +426,7 @@ static double fib_joins(int n)
 
 static void bench_fib(void)
 {
-    struct plan p = quick ? (struct plan){ 1, 5, 1200 } : (struct plan){ 3, 10, 4000 };
+    struct plan p = quick ? (struct plan){ 1, 5, 800 } : (struct plan){ 3, 10, 4000 };
     const char *params[] = { "30", NULL };
     heading("2. Join: fib(30) with a join at every level, no cut-off");
     collect("fib", fib_rts, LEN(fib_rts), p, params);
@@ -673,7 +673,7 @@ static void bench_tasks(void)
 
 static void bench_sort(void)
 {
-    struct plan p = quick ? (struct plan){ 1, 3, 1000 } : (struct plan){ 3, 3, 3000 };
+    struct plan p = quick ? (struct plan){ 1, 2, 800 } : (struct plan){ 3, 3, 3000 };
     const char *params[] = { "1000000", "10000000", NULL };
     heading("7. Quicksort of 10^6 and 10^7 ints");
     collect("sort", sort_rts, LEN(sort_rts), p, params);
