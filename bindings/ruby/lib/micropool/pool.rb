@@ -69,7 +69,7 @@ module Micropool
       @active = 0
       @closing = false
       ObjectSpace.define_finalizer(self, Pool.finalizer(@handle))
-      Pool.opened(self)
+      Pool.opened(self, @handle)
     end
 
     # The number of threads, the calling thread counted.
@@ -315,8 +315,8 @@ module Micropool
       # Pools still open when the interpreter exits are closed by an
       # at_exit hook, while Ruby threads can still run their pending tasks
       # (finalizers run too late for that).
-      def opened(pool)
-        OPEN_LOCK.synchronize { OPEN[pool] = pool.instance_variable_get(:@handle) }
+      def opened(pool, handle)
+        OPEN_LOCK.synchronize { OPEN[pool] = handle }
       end
 
       def close_all_open
