@@ -3,7 +3,7 @@
  *
  * The same shape as MPI + OpenMP codes: the job is split over the ranks
  * (processes, possibly on several machines), and each rank splits its share
- * over the threads of its own micropool. Two workloads:
+ * over the threads of its own micropool. Three workloads:
  *
  *   count   the seeds' counting: count to n, one item at a time, in
  *           parallel; the answer is n.
@@ -11,6 +11,8 @@
  *           its own slice, written by its pool's threads so the memory is
  *           first touched where it is used), then the sum of their squares,
  *           exactly, as a 128-bit integer.
+ *   steps   an iterative solver's rhythm: many times, a small parallel
+ *           reduction followed by an MPI_Allreduce of its result.
  *
  * Each rank's partial result is combined across ranks with MPI_Allreduce.
  * MPI is initialised with MPI_THREAD_FUNNELED: only the thread that called
@@ -23,7 +25,8 @@
  *   (default)  one run with every rank and --threads threads per rank
  *   --check    several ranks x threads layouts, every result compared
  *              exactly with an independent sequential computation (and
- *              with --expect-count / --expect-sumsq when given)
+ *              with --expect-count / --expect-sumsq / --expect-steps when
+ *              given)
  *   --table    the same total work as 1 rank x 1 thread, 1 rank x C
  *              threads, ..., C ranks x 1 thread (C = the cores), plus the
  *              oversubscribed "every rank takes every core" layout, with
