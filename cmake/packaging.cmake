@@ -26,6 +26,7 @@ set(MP_DEB_VERSION ${PROJECT_VERSION}-${MP_DEB_RELEASE})
 # ------------------------------------------------------------ symbols, shlibs
 # Version nodes and their global symbols, read from abi/micropool.map.
 file(READ ${MP_MAP} mp_map_text)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${MP_MAP})
 string(REGEX REPLACE "/\\*([^*]|\\*+[^*/])*\\*+/" "" mp_map_text "${mp_map_text}")
 string(REGEX REPLACE "#[^\n]*" "" mp_map_text "${mp_map_text}")
 # CMake lists split at ';': the script's terminators become ','.
