@@ -309,7 +309,10 @@ Test(pool, hooks_run_once_per_worker_with_its_index)
             cr_assert_eq(atomic_load(&log->stops[i]), 1, "stop hook of worker %u", i);
             char want[32];
             snprintf(want, sizeof want, "hooked-%u", i);
-            cr_assert_str_eq(log->names[i], want, "the hook of worker %u runs on that worker", i);
+            cr_assert_str_eq(log->names[i], want,
+                             "on_thread_start of worker %u saw the thread name '%s', want '%s' "
+                             "(the hook runs on the worker, after it was named)",
+                             i, log->names[i], want);
         }
     }
     free(log);
@@ -825,4 +828,74 @@ Test(pool, a_callback_may_destroy_another_pool)
     mp_task_release(t);
     cr_assert_eq(atomic_load(&o.rc), MP_OK, "destroying a different pool from a task is fine");
     mpt_destroy(outer);
+}
+
+/* ------------------------------------------- many external callers */
+
+/* More external threads than a pool might keep places for, nesting across
+ * two pools: each thread runs a scope on b whose body broadcasts on a,
+ * and a's worker opens a scope on b in its part. Part 0 (on the external
+ * thread) lets the callers pile up first. Nested calls cannot deadlock by
+ * themselves, whatever the number of calling threads. */
+enum { PILE_THREADS = 48 };
+
+static struct {
+    mp_pool *a, *b;
+    atomic_int inside;
+    pthread_barrier_t start;
+} pile;
+
+static int pile_trivial(mp_scope *scope, void *arg)
+{
+    (void)scope;
+    (void)arg;
+    return 0;
+}
+
+static int pile_part(void *arg, unsigned index, unsigned count)
+{
+    (void)arg;
+    (void)count;
+    if (index != 0)
+        return mp_scope_run(pile.b, pile_trivial, NULL);
+    atomic_fetch_add(&pile.inside, 1);
+    mpt_wait_at_least(&pile.inside, PILE_THREADS, 1.0);
+    return 0;
+}
+
+static int pile_body(mp_scope *scope, void *arg)
+{
+    (void)scope;
+    (void)arg;
+    return mp_broadcast(pile.a, pile_part, NULL);
+}
+
+static void *pile_thread(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&pile.start);
+    return (void *)(intptr_t)mp_scope_run(pile.b, pile_body, NULL);
+}
+
+Test(pool, many_external_threads_nesting_across_two_pools, .timeout = 25)
+{
+    pile.a = mpt_pool(2);
+    pile.b = mpt_pool(2);
+    for (int rep = 0; rep < 3; rep++) {
+        atomic_store(&pile.inside, 0);
+        pthread_barrier_init(&pile.start, NULL, PILE_THREADS);
+        pthread_t th[PILE_THREADS];
+        for (int i = 0; i < PILE_THREADS; i++)
+            cr_assert_eq(pthread_create(&th[i], NULL, pile_thread, NULL), 0);
+        int errors = 0;
+        for (int i = 0; i < PILE_THREADS; i++) {
+            void *rv;
+            pthread_join(th[i], &rv);
+            errors += rv != NULL;
+        }
+        pthread_barrier_destroy(&pile.start);
+        cr_assert_eq(errors, 0);
+    }
+    mpt_destroy(pile.a);
+    mpt_destroy(pile.b);
 }
