@@ -592,3 +592,84 @@ Test(task, tasks_may_submit_to_another_pool)
     mpt_destroy(b);
     cr_assert_eq(atomic_load(&c.ran), 20);
 }
+
+/* ------------------------------------------------ one handle, two threads */
+
+struct shared_handle {
+    mp_task *task;
+    pthread_barrier_t *go;
+    int rc;
+    int cancel;         /* this thread cancels instead of waiting */
+};
+
+static void *handle_user(void *arg)
+{
+    struct shared_handle *sh = arg;
+    pthread_barrier_wait(sh->go);
+    sh->rc = sh->cancel ? mp_task_cancel(sh->task) : mp_task_wait(sh->task);
+    return NULL;
+}
+
+Test(task, two_threads_wait_on_one_handle)
+{
+    static const unsigned sizes[] = {1, 2};
+    for (size_t k = 0; k < 2; k++) {
+        mp_pool *pool = mpt_pool(sizes[k]);
+        for (int rep = 0; rep < 200; rep++) {
+            struct job j = {.pool = pool, .result = 1000 + rep};
+            mp_task *t = NULL;
+            cr_assert_eq(mp_submit(pool, job_fn, &j, &t), MP_OK);
+            pthread_barrier_t go;
+            pthread_barrier_init(&go, NULL, 2);
+            struct shared_handle a = {t, &go, 0, 0}, b = {t, &go, 0, 0};
+            pthread_t ta, tb;
+            pthread_create(&ta, NULL, handle_user, &a);
+            pthread_create(&tb, NULL, handle_user, &b);
+            pthread_join(ta, NULL);
+            pthread_join(tb, NULL);
+            pthread_barrier_destroy(&go);
+            cr_assert_eq(a.rc, 1000 + rep);
+            cr_assert_eq(b.rc, 1000 + rep);
+            cr_assert_eq(atomic_load(&j.runs), 1, "the task ran once for two waiters");
+            mp_task_release(t);
+        }
+        mpt_destroy(pool);
+    }
+}
+
+Test(task, cancel_racing_with_wait_is_one_or_the_other)
+{
+    static const unsigned sizes[] = {1, 2};
+    int cancelled = 0, ran = 0;
+    for (size_t k = 0; k < 2; k++) {
+        mp_pool *pool = mpt_pool(sizes[k]);
+        for (int rep = 0; rep < 300; rep++) {
+            struct job j = {.pool = pool, .result = 7};
+            mp_task *t = NULL;
+            cr_assert_eq(mp_submit(pool, job_fn, &j, &t), MP_OK);
+            pthread_barrier_t go;
+            pthread_barrier_init(&go, NULL, 2);
+            struct shared_handle w = {t, &go, 0, 0}, c = {t, &go, 0, 1};
+            pthread_t tw, tc;
+            pthread_create(&tw, NULL, handle_user, &w);
+            pthread_create(&tc, NULL, handle_user, &c);
+            pthread_join(tw, NULL);
+            pthread_join(tc, NULL);
+            pthread_barrier_destroy(&go);
+            if (c.rc == MP_OK) {
+                cr_assert_eq(w.rc, MP_ECANCELED);
+                cr_assert_eq(atomic_load(&j.runs), 0);
+                cancelled++;
+            } else {
+                cr_assert_eq(c.rc, MP_EBUSY, "cancel returned %d", c.rc);
+                cr_assert_eq(w.rc, 7);
+                cr_assert_eq(atomic_load(&j.runs), 1);
+                ran++;
+            }
+            cr_assert_eq(mp_task_done(t), 1);
+            mp_task_release(t);
+        }
+        mpt_destroy(pool);
+    }
+    cr_log_info("cancel won %d times, the task ran %d times", cancelled, ran);
+}
