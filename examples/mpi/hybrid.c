@@ -382,7 +382,7 @@ static void run_once(mp_pool *pool, MPI_Comm comm, const params *p, uint32_t *va
     r->steps_consistent = 1;
     for (uint64_t s = 0; s < p->steps; s++) {
         u128 part = {0, 0}, all;
-        rc = mp_reduce(pool, window_len, 1024, MP_SPLIT_DYNAMIC, &part, sizeof part,
+        rc = mp_reduce(pool, window_len, 0, MP_SPLIT_DYNAMIC, &part, sizeof part,
                        square_range, square_combine, (void *)window);
         if (rc != MP_OK)
             die_mp("mp_reduce", rc);
@@ -623,9 +623,6 @@ static int table_mode(const params *p, unsigned cores, int repeat)
                    "larger than that share cores: launch with --bind-to none or "
                    "--map-by ...:PE=<threads>\n",
                    min_cpus);
-        double load[1];
-        if (getloadavg(load, 1) == 1)
-            printf("load average of the machine before the table: %.2f\n", load[0]);
         printf("%-15s %7s %8s %7s %7s %9s %7s %7s %8s %8s %7s\n", "ranks x threads",
                "spin_us", "count s", "gen s", "sumsq s", "allred. s", "step us", "mpi us",
                "total s", "speed-up", "cpu s");
