@@ -778,13 +778,43 @@ static void op_destroy_inside(const struct env *e, uint64_t *s)
 
 /* ------------------------------------------------ a pool of one's own */
 
+struct hooks {
+    atomic_int start[8], stop[8];
+};
+
+static void hook_start(void *arg, unsigned index)
+{
+    struct hooks *h = arg;
+    if (index == 0 || index >= 8)
+        fail("on_thread_start for index %u", index);
+    else
+        atomic_fetch_add(&h->start[index], 1);
+}
+
+static void hook_stop(void *arg, unsigned index)
+{
+    struct hooks *h = arg;
+    if (index == 0 || index >= 8)
+        fail("on_thread_stop for index %u", index);
+    else if (atomic_load(&h->start[index]) != 1)
+        fail("on_thread_stop of worker %u before its start", index);
+    else
+        atomic_fetch_add(&h->stop[index], 1);
+}
+
 static void op_lifecycle(struct env *e, uint64_t *s)
 {
+    struct hooks hooks;
+    memset(&hooks, 0, sizeof hooks);
     mp_config cfg;
     mp_config_init(&cfg);
     cfg.threads = 1 + pick(s, 4);
     cfg.spin_us = pick(s, 2) ? 0 : MP_SPIN_US_DEFAULT;
+    cfg.pin = (int)pick(s, 2);
     cfg.name = "stress-c";
+    cfg.on_thread_start = hook_start;
+    cfg.on_thread_stop = hook_stop;
+    cfg.hook_arg = &hooks;
     mp_pool *c = NULL;
     int rc = mp_pool_create(&cfg, &c);
     if (rc != MP_OK) {
@@ -805,9 +835,25 @@ static void op_lifecycle(struct env *e, uint64_t *s)
     for (unsigned i = 0; i < d; i++)
         submit_detached(&ce, POOL_C, splitmix(s), 0);
     atomic_store(&closing, 1);
+    /* Ten operations surely on C: its statistics count them (they may lag
+     * by a few events, not by ten). */
+    struct env only_c = ce;
+    only_c.mask = MASK(POOL_C);
+    for (int i = 0; i < 10; i++)
+        op_broadcast(&only_c, s, MAX_DEPTH);
+    mp_stats st;
+    memset(&st, 0, sizeof st);
+    st.size = sizeof st;
+    rc = mp_pool_stats(c, &st);
+    if (rc != MP_OK || st.jobs == 0)
+        fail("mp_pool_stats = %d, jobs = %" PRIu64 " after 10 broadcasts", rc, st.jobs);
     rc = mp_pool_destroy(c);
     if (rc != MP_OK)
         fail("mp_pool_destroy returned %d (%s)", rc, mp_strerror(rc));
+    for (unsigned i = 1; i < cfg.threads; i++)
+        if (atomic_load(&hooks.start[i]) != 1 || atomic_load(&hooks.stop[i]) != 1)
+            fail("worker %u of %u: on_thread_start ran %d times, on_thread_stop %d times", i,
+                 cfg.threads, atomic_load(&hooks.start[i]), atomic_load(&hooks.stop[i]));
     atomic_fetch_add(&n_lifecycle, 1);
 }
 
