@@ -899,3 +899,44 @@ Test(pool, many_external_threads_nesting_across_two_pools, .timeout = 25)
     mpt_destroy(pile.a);
     mpt_destroy(pile.b);
 }
+
+/* -------------------------------------------------- the largest pool */
+
+struct max_bcast {
+    atomic_uchar *runs;
+    atomic_int wrong;
+};
+
+static int max_part(void *arg, unsigned index, unsigned count)
+{
+    struct max_bcast *m = arg;
+    if (count != MP_THREADS_MAX || index >= count)
+        atomic_fetch_add(&m->wrong, 1);
+    else
+        atomic_fetch_add(&m->runs[index], 1);
+    return 0;
+}
+
+Test(pool, a_pool_of_mp_threads_max_threads_works)
+{
+    mp_config cfg;
+    mp_config_init(&cfg);
+    cfg.threads = MP_THREADS_MAX;
+    cfg.spin_us = 0; /* 1023 idle workers on 2 CPUs: sleep at once */
+    mp_pool *pool = NULL;
+    int rc = mp_pool_create(&cfg, &pool);
+    cr_assert_eq(rc, MP_OK, "threads = MP_THREADS_MAX: %d (%s)", rc, mp_strerror(rc));
+    cr_assert_eq(mp_pool_threads(pool), MP_THREADS_MAX);
+    struct max_bcast m = {calloc(MP_THREADS_MAX, 1), 0};
+    cr_assert_eq(mp_broadcast(pool, max_part, &m), MP_OK);
+    cr_assert_eq(atomic_load(&m.wrong), 0);
+    for (unsigned i = 0; i < MP_THREADS_MAX; i++)
+        cr_assert_eq(atomic_load(&m.runs[i]), 1, "index %u", i);
+    free(m.runs);
+    mpt_cover c;
+    mpt_cover_init(&c, 200000);
+    cr_assert_eq(mp_for(pool, 200000, 1, 0, mpt_cover_body, &c), MP_OK);
+    cr_assert_eq(mpt_cover_wrong(&c), 0u);
+    mpt_cover_free(&c);
+    mpt_destroy(pool);
+}

@@ -892,7 +892,21 @@ static void *drive(void *arg)
 {
     struct driver *d = arg;
     uint64_t s = d->seed;
+    uint64_t last_jobs[2] = {0, 0};
     while (now_s() < d->deadline && !atomic_load(&stop_now)) {
+        if (pick(&s, 16) == 0) {
+            /* Statistics read while the other threads keep the pools busy:
+             * the counters only grow. */
+            int p = (int)pick(&s, 2);
+            mp_stats st;
+            memset(&st, 0, sizeof st);
+            st.size = sizeof st;
+            int rc = mp_pool_stats(d->env.pool[p], &st);
+            if (rc != MP_OK || st.jobs < last_jobs[p])
+                fail("mp_pool_stats = %d, jobs %" PRIu64 " after %" PRIu64, rc, st.jobs,
+                     last_jobs[p]);
+            last_jobs[p] = st.jobs;
+        }
         if (pick(&s, 40) == 0)
             op_lifecycle(&d->env, &s);
         else

@@ -1,0 +1,181 @@
+/* The allocation promises: mp_join, mp_for and mp_reduce with accumulators
+ * of up to MP_ACC_INLINE_MAX bytes never allocate on the heap (apart from
+ * a thread's one-time set-up).
+ *
+ * This file replaces malloc and friends with counting wrappers around
+ * glibc's, so it is built only without sanitizers (they bring their own
+ * allocator). */
+#include "support.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+TestSuite(alloc, .timeout = 30);
+
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t size);
+extern void *__libc_memalign(size_t align, size_t size);
+extern void __libc_free(void *p);
+
+static atomic_int counting;
+static atomic_long allocations;
+
+static void count_one(void)
+{
+    if (atomic_load_explicit(&counting, memory_order_relaxed))
+        atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+}
+
+void *malloc(size_t size)
+{
+    count_one();
+    return __libc_malloc(size);
+}
+
+void *calloc(size_t n, size_t size)
+{
+    count_one();
+    return __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t size)
+{
+    count_one();
+    return __libc_realloc(p, size);
+}
+
+void *aligned_alloc(size_t align, size_t size)
+{
+    count_one();
+    return __libc_memalign(align, size);
+}
+
+int posix_memalign(void **out, size_t align, size_t size)
+{
+    count_one();
+    void *p = __libc_memalign(align, size);
+    if (!p)
+        return 12; /* ENOMEM */
+    *out = p;
+    return 0;
+}
+
+void free(void *p)
+{
+    __libc_free(p);
+}
+
+/* ----------------------------------------------------------- workloads */
+
+struct fib {
+    mp_pool *pool;
+    int n;
+    long result;
+};
+
+static int fib_task(void *arg)
+{
+    struct fib *f = arg;
+    if (f->n < 2) {
+        f->result = f->n;
+        return 0;
+    }
+    struct fib x = {f->pool, f->n - 1, 0}, y = {f->pool, f->n - 2, 0};
+    int rc = mp_join(f->pool, fib_task, &x, fib_task, &y);
+    f->result = x.result + y.result;
+    return rc;
+}
+
+static int touch_body(void *arg, size_t begin, size_t end)
+{
+    atomic_long *sum = arg;
+    long s = 0;
+    for (size_t i = begin; i < end; i++)
+        s += (long)i;
+    atomic_fetch_add(sum, s);
+    return 0;
+}
+
+struct acc64 {
+    uint64_t v[MP_ACC_INLINE_MAX / sizeof(uint64_t)];
+};
+
+static int acc_map(void *arg, size_t begin, size_t end, void *acc)
+{
+    (void)arg;
+    struct acc64 *a = acc;
+    for (size_t i = begin; i < end; i++)
+        a->v[i % 8] += i;
+    return 0;
+}
+
+static void acc_combine(void *arg, void *acc, const void *other)
+{
+    (void)arg;
+    struct acc64 *a = acc;
+    const struct acc64 *b = other;
+    for (int i = 0; i < 8; i++)
+        a->v[i] += b->v[i];
+}
+
+/* Returns the number of wrong results (no assertion while counting:
+ * reporting one may allocate). */
+static int run_workloads(mp_pool *pool, int rounds)
+{
+    int wrong = 0;
+    for (int r = 0; r < rounds; r++) {
+        struct fib f = {pool, 12, 0};
+        wrong += fib_task(&f) != 0 || f.result != 144;
+        atomic_long sum = 0;
+        wrong += mp_for(pool, 10000, 1, 0, touch_body, &sum) != MP_OK;
+        wrong += mp_for(pool, 10000, 0, MP_SPLIT_STATIC, touch_body, &sum) != MP_OK;
+        wrong += atomic_load(&sum) != 10000L * 9999;
+        static const unsigned flags[] = {0, MP_SPLIT_STATIC, MP_DETERMINISTIC};
+        for (int k = 0; k < 3; k++) {
+            struct acc64 acc;
+            memset(&acc, 0, sizeof acc);
+            wrong += mp_reduce(pool, 100000, 10, flags[k], &acc, sizeof acc, acc_map,
+                               acc_combine, NULL) != MP_OK;
+            uint64_t total = 0;
+            for (int i = 0; i < 8; i++)
+                total += acc.v[i];
+            wrong += total != 100000ull * 99999 / 2;
+        }
+    }
+    return wrong;
+}
+
+Test(alloc, join_for_and_small_reduce_never_allocate)
+{
+    static const unsigned sizes[] = {1, 2, 4};
+    for (size_t k = 0; k < 3; k++) {
+        mp_pool *pool = mpt_pool(sizes[k]);
+        /* Warm up: lazy per-thread set-up may allocate once. */
+        cr_assert_eq(run_workloads(pool, 20), 0);
+        atomic_store(&allocations, 0);
+        atomic_store(&counting, 1);
+        int wrong = run_workloads(pool, 50);
+        atomic_store(&counting, 0);
+        long n = atomic_load(&allocations);
+        cr_assert_eq(wrong, 0, "wrong results");
+        /* A thread may set itself up once, on its first wait (the engine
+         * keeps a parking record per thread); the operations themselves
+         * allocate nothing, so 50 rounds of about 400 joins, 2 loops and 3
+         * reductions each stay at most one allocation per thread. */
+        cr_assert_leq(n, (long)sizes[k],
+                      "%u threads: %ld heap allocations in 50 rounds of join, for, reduce",
+                      sizes[k], n);
+        mpt_destroy(pool);
+    }
+}
+
+Test(alloc, the_counting_allocator_sees_allocations)
+{
+    atomic_store(&allocations, 0);
+    atomic_store(&counting, 1);
+    void *volatile p = malloc(100);
+    atomic_store(&counting, 0);
+    free(p);
+    cr_assert_eq(atomic_load(&allocations), 1, "the malloc wrapper is in use");
+}
