@@ -184,7 +184,7 @@ static void idle_barrier(void)
         MPI_Test(&req, &done, MPI_STATUS_IGNORE);
         if (done)
             break;
-        struct timespec nap = {0, 200 * 1000};
+        struct timespec nap = {0, 1000 * 1000}; /* 1 ms */
         nanosleep(&nap, NULL);
     }
 }
