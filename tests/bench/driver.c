@@ -269,6 +269,7 @@ static int run_batch(enum rt id, const char *workload, unsigned samples, unsigne
     else
         fprintf(stderr, "micropool-bench: %s %s: exit status %d\n", r->id, workload,
                 WEXITSTATUS(status));
+    skip_now[id] = "BROKEN: its runner failed (its message is above)";
     broken = 1;
     return -1;
 }
