@@ -238,14 +238,32 @@ static int run_batch(enum rt id, const char *workload, unsigned samples, unsigne
     char *line = NULL;
     size_t cap = 0;
     int skipped = 0;
+    /* the batch's figures, filed only if the runner ends well */
+    struct pending {
+        char name[64];
+        double v;
+    } *got = NULL;
+    size_t n_got = 0, cap_got = 0;
     while (in && getline(&line, &cap, in) > 0) {
         line[strcspn(line, "\n")] = 0;
         char param[64], key[64];
         double v;
-        if (sscanf(line, "sample %63s %lf", param, &v) == 2) {
-            add_value(id, workload, param, v);
-        } else if (sscanf(line, "info %63s %63s %lf", param, key, &v) == 3) {
-            add_value(id, workload, key, v);
+        const char *name = NULL;
+        if (sscanf(line, "sample %63s %lf", param, &v) == 2)
+            name = param;
+        else if (sscanf(line, "info %63s %63s %lf", param, key, &v) == 3)
+            name = key;
+        if (name) {
+            if (n_got == cap_got) {
+                cap_got = cap_got ? 2 * cap_got : 64;
+                got = realloc(got, cap_got * sizeof *got);
+                if (!got) {
+                    perror("micropool-bench");
+                    exit(1);
+                }
+            }
+            snprintf(got[n_got].name, sizeof got[n_got].name, "%s", name);
+            got[n_got++].v = v;
         } else if (!strncmp(line, "skip ", 5)) {
             static char why[RT_COUNT][256];
             snprintf(why[id], sizeof why[id], "%s", line + 5);
@@ -261,7 +279,11 @@ static int run_batch(enum rt id, const char *workload, unsigned samples, unsigne
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    for (size_t i = 0; ok && i < n_got; i++)
+        add_value(id, workload, got[i].name, got[i].v);
+    free(got);
+    if (ok)
         return skipped;
     if (WIFSIGNALED(status))
         fprintf(stderr, "micropool-bench: %s %s: killed by signal %d (%s)\n", r->id, workload,
@@ -745,7 +767,7 @@ static void bench_allocs(void)
 /* ---------------------------------------------------------------- targets */
 static void target(const char *what, const char *figure, int met, int measured)
 {
-    printf("| %s | %s | %s |\n", what, figure, !measured ? "not measured" : met ? "met" : "NOT met");
+    printf("| %s | %s | %s |\n", what, measured ? figure : "-", !measured ? "not measured" : met ? "met" : "NOT met");
 }
 
 static void targets(void)
