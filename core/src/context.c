@@ -8,6 +8,8 @@
 #include "internal.h"
 
 #include <sched.h>
+#include <stdlib.h>
+#include <string.h>
 
 _Thread_local mp_link *mp_tls_top;
 
@@ -56,6 +58,37 @@ static mp_ctx *claim_external(mp_pool *pool)
     return NULL;
 }
 
+/* All external slots are taken (e.g. more threads than slots wait inside
+ * calls that need a pool's workers): take or make an overflow slot rather
+ * than wait, which could deadlock. Its jobs stay private (push never shares
+ * them), so it need not be scanned by thieves. */
+static mp_ctx *claim_overflow(mp_pool *pool)
+{
+    mp_ctx *c = atomic_load_explicit(&pool->overflow, memory_order_acquire);
+    for (; c; c = c->next_overflow) {
+        if (atomic_load_explicit(&c->in_use, memory_order_relaxed) == 0 &&
+            atomic_exchange_explicit(&c->in_use, 1, memory_order_acquire) == 0) {
+            atomic_store_explicit(&c->thread, mp_thread_self(), memory_order_release);
+            return c;
+        }
+    }
+    c = aligned_alloc(MP_CACHELINE, sizeof *c);
+    if (!c)
+        return NULL;
+    memset(c, 0, sizeof *c);
+    c->pool = pool;
+    c->overflow = true;
+    c->rng = 0x2545f491u;
+    atomic_init(&c->in_use, 1);
+    atomic_init(&c->thread, mp_thread_self());
+    mp_ctx *head = atomic_load_explicit(&pool->overflow, memory_order_relaxed);
+    do
+        c->next_overflow = head;
+    while (!atomic_compare_exchange_weak_explicit(&pool->overflow, &head, c,
+                                                  memory_order_release, memory_order_relaxed));
+    return c;
+}
+
 bool mp_enter(mp_pool *pool, mp_link *link, mp_ctx **ctx, bool need_ctx)
 {
     mp_link *l = mp_link_find(pool);
@@ -64,7 +97,9 @@ bool mp_enter(mp_pool *pool, mp_link *link, mp_ctx **ctx, bool need_ctx)
         return false;
     }
     mp_ctx *c = claim_external(pool);
-    while (!c && need_ctx) {
+    if (!c)
+        c = claim_overflow(pool);
+    while (!c && need_ctx) {        /* out of memory: wait for a slot */
         sched_yield();
         c = claim_external(pool);
     }

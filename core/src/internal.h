@@ -24,8 +24,9 @@
 /* Jobs a deque holds at most; a join nested deeper runs its second half
  * inline instead of publishing it. */
 #define MP_DEQUE_CAP 1024u
-/* Deques for threads that are not workers (index 0); a call from a thread
- * when all are taken runs sequentially. */
+/* Deques for threads that are not workers (index 0). When all are taken,
+ * a caller gets an overflow slot (allocated once, kept until destroy) whose
+ * jobs are not offered to other threads. */
 #define MP_EXTERNAL_SLOTS 32u
 
 typedef struct mp_ctx mp_ctx;
@@ -90,6 +91,8 @@ struct mp_ctx {
     mp_pool *pool;
     uint64_t bseen;                 /* broadcasts this worker has run */
     uint64_t flat_seen;             /* the last flat loop it joined */
+    bool overflow;                  /* an overflow slot: never shares jobs */
+    mp_ctx *next_overflow;          /* pool->overflow list */
     mp_counters count;
 
     alignas(MP_CACHELINE) _Atomic(mp_job *) slots[MP_DEQUE_CAP];
@@ -116,6 +119,7 @@ struct mp_pool {
     mp_ctx *ctxs;                   /* nworkers workers, then external slots */
     unsigned nctxs;
     alignas(MP_CACHELINE) _Atomic unsigned ext_high;  /* external slots ever used */
+    _Atomic(mp_ctx *) overflow;     /* more slots, made when all are taken */
     alignas(MP_CACHELINE) _Atomic uint32_t sleepers;  /* idle workers asleep */
     _Atomic uint64_t wakeups;
     alignas(MP_CACHELINE) _Atomic uint32_t stop;      /* workers: exit */

@@ -34,8 +34,9 @@ static void share(mp_ctx *c, uint32_t nsplit)
 static void push_slow(mp_ctx *c, uint32_t b)
 {
     bool asked = atomic_load_explicit(&c->split_req, memory_order_relaxed);
-    if (!asked && (b != c->split || c->pool->nworkers == 0 ||
-                   TS_TOP(atomic_load_explicit(&c->ts, memory_order_relaxed)) != b))
+    if (c->overflow || c->pool->nworkers == 0)
+        return;
+    if (!asked && (b != c->split || TS_TOP(atomic_load_explicit(&c->ts, memory_order_relaxed)) != b))
         return;
     /* Share the oldest half of the private jobs (at least one). */
     share(c, c->split + (b + 2 - c->split) / 2);

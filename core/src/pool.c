@@ -109,6 +109,13 @@ static void *worker_main(void *arg)
     atomic_store_explicit(&self->thread, mp_thread_self(), memory_order_release);
     atomic_fetch_sub_explicit(&pool->starting, 1, memory_order_release);
 
+    /* "<name>-<i>" cut to the 15 characters Linux keeps, set before the
+     * start hook runs so that the hook sees it. */
+    char tname[40];
+    snprintf(tname, sizeof tname, "%s-%u", pool->name, self->index);
+    tname[15] = '\0';
+    pthread_setname_np(pthread_self(), tname);
+
     if (pool->on_thread_start)
         pool->on_thread_start(pool->hook_arg, self->index);
 
@@ -150,6 +157,12 @@ static void stop_workers(mp_pool *pool, unsigned started)
 
 static void free_pool(mp_pool *pool)
 {
+    mp_ctx *c = atomic_load_explicit(&pool->overflow, memory_order_relaxed);
+    while (c) {
+        mp_ctx *next = c->next_overflow;
+        free(c);
+        c = next;
+    }
     pthread_mutex_destroy(&pool->bmu);
     pthread_mutex_destroy(&pool->smu);
     pthread_mutex_destroy(&pool->tmu);
@@ -223,11 +236,6 @@ int mp_pool_create(const mp_config *user, mp_pool **out)
         pthread_attr_destroy(&attr);
         if (err != 0)
             break;
-        /* "<name>-<i>" cut to the 15 characters Linux keeps. */
-        char tname[40];
-        snprintf(tname, sizeof tname, "%s-%u", pool->name, w->index);
-        tname[15] = '\0';
-        pthread_setname_np(pool->threads[started], tname);
     }
     if (started < pool->nworkers) {
         stop_workers(pool, started);
@@ -298,6 +306,10 @@ int mp_pool_destroy(mp_pool *pool)
      * its external slot: its last touch of the pool is that release. */
     for (unsigned i = pool->nworkers; i < pool->nctxs; i++)
         while (atomic_load_explicit(&pool->ctxs[i].in_use, memory_order_acquire))
+            sched_yield();
+    for (mp_ctx *c = atomic_load_explicit(&pool->overflow, memory_order_acquire); c;
+         c = c->next_overflow)
+        while (atomic_load_explicit(&c->in_use, memory_order_acquire))
             sched_yield();
     free_pool(pool);
     return MP_OK;
