@@ -24,11 +24,11 @@ import (
 func main() {
 	threads := flag.Int("threads", 0, "threads of the pool, the calling one counted (0: one per CPU)")
 	n := flag.Int("n", 4_000_000, "items to sum and to sort")
-	quick := flag.Bool("quick", false, "a smaller input and 3 runs instead of 9")
+	quick := flag.Bool("quick", false, "a smaller input and 5 runs instead of 9")
 	flag.Parse()
 	runs := 9
 	if *quick {
-		*n, runs = 1_000_000, 3
+		*n, runs = 1_000_000, 5
 	}
 
 	pool, err := micropool.New(micropool.Config{Threads: *threads})
@@ -48,8 +48,10 @@ func main() {
 	}
 }
 
-// median runs f `runs` times and returns the median duration.
+// median runs f once to warm up (wake the workers, fault in the memory),
+// then `runs` times, and returns the median duration.
 func median(runs int, f func()) time.Duration {
+	f()
 	times := make([]time.Duration, runs)
 	for i := range times {
 		start := time.Now()
