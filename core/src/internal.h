@@ -163,7 +163,7 @@ struct mp_pool {
 };
 
 /* ---- context.c: which context the current thread uses for a pool ---- */
-MP_HIDDEN extern _Thread_local mp_link *mp_tls_top;
+MP_HIDDEN extern __attribute__((tls_model("initial-exec"))) _Thread_local mp_link *mp_tls_top;
 /* The innermost link of this thread for `pool`, or NULL. */
 MP_HIDDEN mp_link *mp_link_find(const mp_pool *pool);
 /* Enters `pool` from the current thread: reuses the context this thread
