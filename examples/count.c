@@ -4,14 +4,15 @@
  * Counting is the smallest job there is, so it measures what a pool costs:
  * below some n, handing parts of the loop to other threads and waiting for
  * them takes longer than the whole loop on one thread. The program prints,
- * for n = 2^10 .. 2^24, the median time of both and the smallest n from
- * which the pool wins at every larger n that was measured.
+ * for n = 2^10 .. 2^24, the median time of the loop on one thread and on
+ * two pools of T threads, one left to the OS scheduler and one with its
+ * workers pinned (mp_config.pin = 1), and for each pool the smallest n from
+ * which it wins at every larger n that was measured.
  *
- * usage: count [--threads T] [--pin] [--quick]
- *   --threads T  threads of the pool, the calling thread counted
+ * usage: count [--threads T] [--quick]
+ *   --threads T  threads of the pools, the calling thread counted
  *                (default: the CPUs this process may run on)
- *   --pin        pin worker i to the i-th CPU of the affinity mask
- *   --quick      n = 2^10 .. 2^22 and fewer runs (a few seconds at most)
+ *   --quick      n = 2^10 .. 2^22 and fewer runs (a second or so)
  *
  * Exit status 0 when every count came out right, 1 otherwise.
  */
@@ -118,13 +119,27 @@ static void print_machine(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: count [--threads T] [--pin] [--quick]\n");
+    fprintf(f, "usage: count [--threads T] [--quick]\n");
+}
+
+enum { RUN_SEQ, RUN_POOL, RUN_PINNED, RUN_KINDS };
+static const char *const pool_name[RUN_KINDS] = { "", "pool", "pinned pool" };
+
+/* The smallest k in [lo, hi] from which median[k] < seq[k] for every
+ * larger k, or hi + 1 when it does not hold at hi. */
+static unsigned wins_from(const double *seq, const double *median,
+                          unsigned lo, unsigned hi)
+{
+    unsigned from = hi + 1;
+    while (from > lo && median[from - 1] < seq[from - 1])
+        from--;
+    return from;
 }
 
 int main(int argc, char **argv)
 {
     unsigned threads = 0;
-    int pin = 0, quick = 0;
+    int quick = 0;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
@@ -135,8 +150,6 @@ int main(int argc, char **argv)
                 return 2;
             }
             threads = (unsigned)t;
-        } else if (strcmp(argv[i], "--pin") == 0) {
-            pin = 1;
         } else if (strcmp(argv[i], "--quick") == 0) {
             quick = 1;
         } else if (strcmp(argv[i], "--help") == 0) {
@@ -148,114 +161,128 @@ int main(int argc, char **argv)
         }
     }
 
-    mp_config cfg;
-    mp_config_init(&cfg);
-    cfg.threads = threads;
-    cfg.pin = pin;
-    mp_pool *pool;
-    int rc = mp_pool_create(&cfg, &pool);
+    mp_pool *pools[RUN_KINDS] = { NULL, NULL, NULL };
+    int rc = MP_OK;
+    for (int kind = RUN_POOL; kind <= RUN_PINNED && rc == MP_OK; kind++) {
+        mp_config cfg;
+        mp_config_init(&cfg);
+        cfg.threads = threads;
+        cfg.pin = kind == RUN_PINNED;
+        rc = mp_pool_create(&cfg, &pools[kind]);
+    }
     if (rc != MP_OK) {
         fprintf(stderr, "count: mp_pool_create: %s\n", mp_strerror(rc));
         return 1;
     }
-    unsigned t = mp_pool_threads(pool);
+    unsigned t = mp_pool_threads(pools[RUN_POOL]);
 
     /* Sample counts: many runs where a run is short, at least min_runs
-     * where it is long; the budget keeps the whole table to about a second
-     * (quick) or a few seconds. */
+     * where it is long; the budget bounds the time of the whole table. */
     const unsigned lo = 10, hi = quick ? 22 : 24;
     const size_t budget = quick ? (size_t)1 << 26 : (size_t)1 << 28;
     const size_t min_runs = quick ? 11 : 21, max_runs = quick ? 301 : 1001;
 
-    printf("count to n: one thread vs a pool of %u thread%s%s "
-           "(mp_reduce, MP_SPLIT_STATIC, grain 1)\n",
-           t, t == 1 ? "" : "s", pin ? ", workers pinned" : "");
-    printf("median wall-clock time of %zu..%zu runs per n "
-           "(runs of both kinds interleaved)\n", min_runs, max_runs);
+    printf("count to n on one thread, and split over a pool of %u thread%s "
+           "(mp_reduce, MP_SPLIT_STATIC, grain 1)\n", t, t == 1 ? "" : "s");
+    printf("pinned pool: the same with mp_config.pin = 1 (worker i on the "
+           "i-th CPU); medians of %zu..%zu runs\n", min_runs, max_runs);
     print_machine();
     if (t == 1)
         printf("note: a pool of 1 thread runs everything inline, "
-               "so both columns measure the same loop\n");
+               "so every column measures the same loop\n");
 
-    uint64_t *seq_t = malloc(max_runs * sizeof *seq_t);
-    uint64_t *pool_t = malloc(max_runs * sizeof *pool_t);
-    double seq_med[32], pool_med[32];
-    if (!seq_t || !pool_t) {
-        fprintf(stderr, "count: out of memory\n");
-        return 1;
+    uint64_t *times[RUN_KINDS];
+    double medians[RUN_KINDS][32];
+    for (int kind = 0; kind < RUN_KINDS; kind++) {
+        times[kind] = malloc(max_runs * sizeof *times[kind]);
+        if (!times[kind]) {
+            fprintf(stderr, "count: out of memory\n");
+            return 1;
+        }
     }
 
     /* Warm-up: start the workers and fault in their stacks. */
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 100 && rc == MP_OK; i++) {
         uint64_t c;
-        if ((rc = pool_count(pool, (size_t)1 << lo, &c)) != MP_OK)
-            break;
+        for (int kind = RUN_POOL; kind <= RUN_PINNED && rc == MP_OK; kind++)
+            rc = pool_count(pools[kind], (size_t)1 << lo, &c);
     }
 
     int wrong = 0;
-    printf("%10s %12s %12s %10s\n", "n", "sequential", "pool", "seq/pool");
+    printf("%10s %12s %12s %8s %12s %8s\n", "n", "one thread", "pool",
+           "speed-up", "pinned pool", "speed-up");
     for (unsigned k = lo; k <= hi && rc == MP_OK; k++) {
         size_t n = (size_t)1 << k;
         size_t runs = budget / n;
         runs = runs < min_runs ? min_runs : runs > max_runs ? max_runs : runs;
 
-        for (size_t r = 0; r < runs; r++) {
-            uint64_t t0 = now_ns();
-            uint64_t c_seq = count_range(0, n);
-            uint64_t t1 = now_ns();
-            uint64_t c_pool;
-            rc = pool_count(pool, n, &c_pool);
-            uint64_t t2 = now_ns();
-            if (rc != MP_OK)
-                break;
-            if (c_seq != n || c_pool != n) {
-                fprintf(stderr, "count: wrong count at n=%zu: sequential %llu, "
-                        "pool %llu\n", n, (unsigned long long)c_seq,
-                        (unsigned long long)c_pool);
-                wrong = 1;
+        /* The three kinds take turns, in a rotating order, so that each
+         * follows each other kind as often: a pool's workers have been idle
+         * for about as long before each of its runs. */
+        for (size_t r = 0; r < runs && rc == MP_OK; r++) {
+            for (int turn = 0; turn < RUN_KINDS; turn++) {
+                int kind = (int)((r + (size_t)turn) % RUN_KINDS);
+                uint64_t c;
+                uint64_t t0 = now_ns();
+                if (kind == RUN_SEQ)
+                    c = count_range(0, n);
+                else
+                    rc = pool_count(pools[kind], n, &c);
+                times[kind][r] = now_ns() - t0;
+                if (rc != MP_OK)
+                    break;
+                if (c != n) {
+                    fprintf(stderr, "count: the %s counted to %llu instead of "
+                            "%zu\n", kind == RUN_SEQ ? "loop" : pool_name[kind],
+                            (unsigned long long)c, n);
+                    wrong = 1;
+                }
             }
-            seq_t[r] = t1 - t0;
-            pool_t[r] = t2 - t1;
         }
         if (rc != MP_OK)
             break;
-        seq_med[k] = median_ns(seq_t, runs);
-        pool_med[k] = median_ns(pool_t, runs);
-        char a[32], b[32];
-        printf("%10zu %12s %12s %9.2fx\n", n,
-               fmt_time(a, sizeof a, seq_med[k]),
-               fmt_time(b, sizeof b, pool_med[k]), seq_med[k] / pool_med[k]);
+        for (int kind = 0; kind < RUN_KINDS; kind++)
+            medians[kind][k] = median_ns(times[kind], runs);
+        char a[32], b[32], c[32];
+        double seq = medians[RUN_SEQ][k];
+        printf("%10zu %12s %12s %7.2fx %12s %7.2fx\n", n,
+               fmt_time(a, sizeof a, seq),
+               fmt_time(b, sizeof b, medians[RUN_POOL][k]),
+               seq / medians[RUN_POOL][k],
+               fmt_time(c, sizeof c, medians[RUN_PINNED][k]),
+               seq / medians[RUN_PINNED][k]);
     }
     if (rc != MP_OK) {
         fprintf(stderr, "count: mp_reduce: %s\n", mp_strerror(rc));
         return 1;
     }
 
-    /* The smallest n from which the pool is faster at every larger n. */
-    unsigned from = hi + 1;
-    while (from > lo && pool_med[from - 1] < seq_med[from - 1])
-        from--;
-    if (from > hi)
-        printf("the pool did not beat one thread at n = 2^%u, the largest n "
-               "measured\n", hi);
-    else
-        printf("the pool is faster at every n >= %zu (2^%u) measured here\n",
-               (size_t)1 << from, from);
-
-    mp_stats st = { .size = sizeof st };
-    if (mp_pool_stats(pool, &st) == MP_OK)
-        printf("pool statistics: %llu operations, %llu steals, %llu sleeps, "
-               "%llu wake-ups\n", (unsigned long long)st.jobs,
-               (unsigned long long)st.steals, (unsigned long long)st.sleeps,
-               (unsigned long long)st.wakeups);
-
-    free(seq_t);
-    free(pool_t);
-    rc = mp_pool_destroy(pool);
-    if (rc != MP_OK) {
-        fprintf(stderr, "count: mp_pool_destroy: %s\n", mp_strerror(rc));
-        return 1;
+    for (int kind = RUN_POOL; kind <= RUN_PINNED; kind++) {
+        unsigned from = wins_from(medians[RUN_SEQ], medians[kind], lo, hi);
+        if (from > hi)
+            printf("%s: not faster than one thread at n = 2^%u, the largest "
+                   "n measured\n", pool_name[kind], hi);
+        else
+            printf("%s: faster than one thread at every n >= %zu (2^%u) "
+                   "measured here\n", pool_name[kind], (size_t)1 << from, from);
     }
+
+    for (int kind = RUN_POOL; kind <= RUN_PINNED; kind++) {
+        mp_stats st = { .size = sizeof st };
+        if (mp_pool_stats(pools[kind], &st) == MP_OK)
+            printf("%s statistics: %llu operations, %llu steals, %llu sleeps, "
+                   "%llu wake-ups\n", pool_name[kind],
+                   (unsigned long long)st.jobs, (unsigned long long)st.steals,
+                   (unsigned long long)st.sleeps,
+                   (unsigned long long)st.wakeups);
+        rc = mp_pool_destroy(pools[kind]);
+        if (rc != MP_OK) {
+            fprintf(stderr, "count: mp_pool_destroy: %s\n", mp_strerror(rc));
+            return 1;
+        }
+    }
+    for (int kind = 0; kind < RUN_KINDS; kind++)
+        free(times[kind]);
     if (wrong)
         return 1;
     printf("all counts verified\n");
