@@ -3,8 +3,9 @@
  *
  * Part 1 sums an array of 32-bit integers into a 64-bit total, on one
  * thread and with mp_reduce, and prints the median time of both. A sum
- * reads each element once and does one addition with it, so it is bound by
- * memory bandwidth rather than by the number of threads.
+ * does one addition per element it reads from memory, so how far it
+ * scales depends on the machine's memory bandwidth as much as on its
+ * cores.
  *
  * Part 2 sums an array of doubles of mixed sign and magnitude. Floating
  * point addition is not associative: a sum cut into parts that depend on
@@ -175,8 +176,6 @@ static int integer_sum(unsigned threads, int quick)
         printf("  one thread               %8.2f ms\n", a);
         printf("  mp_reduce, %3u thread%s  %8.2f ms  (%.2fx)\n",
                t, t == 1 ? " " : "s", b, a / b);
-        printf("  (one addition per element read: memory bandwidth, more than "
-               "the thread count, limits this)\n");
         if (!bad)
             printf("  both equal the expected total %llu\n",
                    (unsigned long long)expect);
