@@ -13,7 +13,7 @@ require "micropool/kernels"
 require "etc"
 
 QUICK = ARGV.include?("--quick")
-RUNS = QUICK ? 3 : 7
+RUNS = QUICK ? 3 : 9
 
 def now
   Process.clock_gettime(Process::CLOCK_MONOTONIC)
@@ -72,6 +72,26 @@ packed = source.pack("d*")
 buffer = FFI::MemoryPointer.new(:double, n)
 fresh = -> { buffer.put_bytes(0, packed) }
 
+# Times the block on a 1-thread and a 2-thread pool, alternating, so that
+# both see the same load from other processes; `refill` (if any) runs
+# before each timed call. Returns the median times and the median of the
+# per-pair ratios.
+def paired(refill = nil, &block)
+  pools = { 1 => Micropool::Pool.new(threads: 1), 2 => Micropool::Pool.new(threads: 2) }
+  times = { 1 => [], 2 => [] }
+  RUNS.times do
+    [1, 2].each do |threads|
+      refill&.call
+      t = now
+      block.call(pools[threads])
+      times[threads] << now - t
+    end
+  end
+  pools.each_value(&:close)
+  ratios = times[1].zip(times[2]).map { |a, b| a / b }.sort
+  { 1 => times[1].sort[RUNS / 2], 2 => times[2].sort[RUNS / 2], ratio: ratios[RUNS / 2] }
+end
+
 puts "CPU-bound loop: x = sin(x) over #{n} doubles"
 ruby_seq = median { source.map { |x| Math.sin(x) } }
 puts "  Ruby, sequential (Array#map)                        #{ms(ruby_seq)}"
@@ -80,38 +100,19 @@ ruby_pool = Micropool::Pool.open(threads: 2) do |pool|
   median { pool.each_range(n, 65_536) { |lo, hi| (lo...hi).each { |i| out[i] = Math.sin(source[i]) } } }
 end
 puts "  Ruby blocks on a 2-thread pool (GVL: no speed-up)   #{ms(ruby_pool)}"
-native = [1, 2].to_h do |threads|
-  t = Micropool::Pool.open(threads: threads) do |pool|
-    median do
-      fresh.call
-      pool.map!(buffer, :sin)
-    end
-  end
-  copy = median { fresh.call }
-  [threads, t - copy]
-end
+native = paired(fresh) { |pool| pool.map!(buffer, :sin) }
 puts "  native kernel map!(:sin), 1 thread                  #{ms(native[1])}"
 puts "  native kernel map!(:sin), 2 threads                 #{ms(native[2])}   " \
-     "speed-up #{format('%.2f', native[1] / native[2])}x"
+     "speed-up #{format('%.2f', native[:ratio])}x (median of paired runs)"
 puts "  native kernel, 2 threads, vs the Ruby loop          #{format('%.1f', ruby_seq / native[2])}x faster"
 puts
 
 puts "Sum of #{n} doubles (memory-bound)"
-sums = [1, 2].to_h do |threads|
-  [threads, Micropool::Pool.open(threads: threads) { |pool| median(5) { pool.sum(buffer) } }]
-end
+sums = paired { |pool| pool.sum(buffer) }
 puts "  native sum, 1 thread #{ms(sums[1])}, 2 threads #{ms(sums[2])}   " \
-     "speed-up #{format('%.2f', sums[1] / sums[2])}x"
+     "speed-up #{format('%.2f', sums[:ratio])}x"
 
 puts "Sort of #{n} doubles"
-sorts = [1, 2].to_h do |threads|
-  t = Micropool::Pool.open(threads: threads) do |pool|
-    median do
-      fresh.call
-      pool.sort!(buffer)
-    end
-  end
-  [threads, t - median { fresh.call }]
-end
+sorts = paired(fresh) { |pool| pool.sort!(buffer) }
 puts "  native sort!, 1 thread #{ms(sorts[1])}, 2 threads #{ms(sorts[2])}   " \
-     "speed-up #{format('%.2f', sorts[1] / sorts[2])}x"
+     "speed-up #{format('%.2f', sorts[:ratio])}x"
