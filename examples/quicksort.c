@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -171,25 +172,48 @@ static int parse_size(const char *s, size_t *out)
     return 0;
 }
 
-/* The load of the machine, printed with the times: where other processes
- * keep the CPUs busy, the pool's threads wait for a CPU too. */
-static void print_machine(void)
+/* How busy other processes kept the machine while this program measured:
+ * the CPU time of the whole machine (from /proc/stat) minus this process's
+ * own, over the CPU time that was there. Their load makes times noisy. */
+typedef struct machine_probe {
+    int                ok;
+    unsigned long long busy, total;   /* clock ticks, all CPUs */
+    double             self;          /* seconds of this process's CPU time */
+} machine_probe;
+
+static void machine_probe_read(machine_probe *p)
 {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    double load = -1.0;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &load) != 1)
-            load = -1.0;
+    unsigned long long v[8] = { 0 };
+    FILE *f = fopen("/proc/stat", "r");
+    p->ok = f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+                        &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                        &v[7]) >= 5;
+    if (f)
         fclose(f);
-    }
-    if (load < 0.0)
+    p->total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+    p->busy = p->total - v[3] - v[4];          /* all but idle and iowait */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    p->self = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+              (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void machine_probe_report(const machine_probe *start)
+{
+    machine_probe end;
+    machine_probe_read(&end);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN), hz = sysconf(_SC_CLK_TCK);
+    if (!start->ok || !end.ok || hz <= 0 || end.total <= start->total) {
         printf("machine: %ld CPUs online\n", cpus);
-    else
-        printf("machine: %ld CPUs online, load average %.2f over the last "
-               "minute%s\n", cpus, load,
-               load >= 1.0 ? " (other processes were busy: times are noisy)"
-                           : "");
+        return;
+    }
+    double total = (double)(end.total - start->total) / (double)hz;
+    double others = (double)(end.busy - start->busy) / (double)hz -
+                    (end.self - start->self);
+    double share = others > 0.0 ? others / total : 0.0;
+    printf("machine: %ld CPUs online; other processes used %.0f%% of their "
+           "time during the measurements%s\n", cpus, 100.0 * share,
+           share > 0.2 ? " (the times above are disturbed)" : "");
 }
 
 static void usage(FILE *f)
@@ -270,6 +294,8 @@ int main(int argc, char **argv)
 
     /* Runs of the three kinds take turns, so that a slow spell of the
      * machine does not fall on one kind only. */
+    machine_probe probe;
+    machine_probe_read(&probe);
     uint64_t times[SORT_KINDS][11];
     int bad = 0;
     for (size_t r = 0; r < runs && rc == MP_OK; r++) {
@@ -305,7 +331,6 @@ int main(int argc, char **argv)
         ms[kind] = median_ms(times[kind], runs);
 
     printf("sort %zu random ints; median of %zu runs each\n", n, runs);
-    print_machine();
     printf("  qsort(3), one thread                 %9.2f ms\n", ms[SORT_QSORT]);
     printf("  this quicksort, one thread           %9.2f ms\n", ms[SORT_SEQ]);
     printf("  this quicksort, mp_join, %3u thread%s %9.2f ms  "
@@ -317,6 +342,9 @@ int main(int argc, char **argv)
     if (t == 1)
         printf("  note: a pool of 1 thread runs both halves of every join "
                "itself\n");
+    if (!bad)
+        printf("  every result verified equal to qsort(3)'s sorted output\n");
+    machine_probe_report(&probe);
 
     free(input);
     free(expect);
@@ -326,8 +354,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "quicksort: mp_pool_destroy: %s\n", mp_strerror(rc));
         return 1;
     }
-    if (bad)
-        return 1;
-    printf("  every result verified equal to qsort(3)'s sorted output\n");
-    return 0;
+    return bad ? 1 : 0;
 }

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -260,25 +261,48 @@ static int float_sum(unsigned max_threads)
     return bad;
 }
 
-/* The load of the machine, printed with the times: where other processes
- * keep the CPUs busy, the pool's threads wait for a CPU too. */
-static void print_machine(void)
+/* How busy other processes kept the machine while this program measured:
+ * the CPU time of the whole machine (from /proc/stat) minus this process's
+ * own, over the CPU time that was there. Their load makes times noisy. */
+typedef struct machine_probe {
+    int                ok;
+    unsigned long long busy, total;   /* clock ticks, all CPUs */
+    double             self;          /* seconds of this process's CPU time */
+} machine_probe;
+
+static void machine_probe_read(machine_probe *p)
 {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    double load = -1.0;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &load) != 1)
-            load = -1.0;
+    unsigned long long v[8] = { 0 };
+    FILE *f = fopen("/proc/stat", "r");
+    p->ok = f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+                        &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                        &v[7]) >= 5;
+    if (f)
         fclose(f);
-    }
-    if (load < 0.0)
+    p->total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+    p->busy = p->total - v[3] - v[4];          /* all but idle and iowait */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    p->self = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+              (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void machine_probe_report(const machine_probe *start)
+{
+    machine_probe end;
+    machine_probe_read(&end);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN), hz = sysconf(_SC_CLK_TCK);
+    if (!start->ok || !end.ok || hz <= 0 || end.total <= start->total) {
         printf("machine: %ld CPUs online\n", cpus);
-    else
-        printf("machine: %ld CPUs online, load average %.2f over the last "
-               "minute%s\n", cpus, load,
-               load >= 1.0 ? " (other processes were busy: times are noisy)"
-                           : "");
+        return;
+    }
+    double total = (double)(end.total - start->total) / (double)hz;
+    double others = (double)(end.busy - start->busy) / (double)hz -
+                    (end.self - start->self);
+    double share = others > 0.0 ? others / total : 0.0;
+    printf("machine: %ld CPUs online; other processes used %.0f%% of their "
+           "time during the measurements%s\n", cpus, 100.0 * share,
+           share > 0.2 ? " (the times above are disturbed)" : "");
 }
 
 static void usage(FILE *f)
@@ -311,7 +335,8 @@ int main(int argc, char **argv)
         }
     }
 
-    print_machine();
+    machine_probe probe;
+    machine_probe_read(&probe);
     int bad = integer_sum(threads, quick);
     unsigned max_threads = threads > 4 ? threads : 4;
     if (threads == 0) {
@@ -325,5 +350,6 @@ int main(int argc, char **argv)
             max_threads = t;
     }
     bad |= float_sum(max_threads);
+    machine_probe_report(&probe);
     return bad ? 1 : 0;
 }
