@@ -85,7 +85,10 @@ static size_t partition(int *a, size_t n)
 }
 
 /* Sequential quicksort: recurse into the smaller half, loop on the larger
- * one, so the stack stays O(log n) deep whatever the input. */
+ * one, so the stack stays O(log n) deep whatever the input. Never inlined,
+ * so that the one-thread runs and the pool's leaves execute the same
+ * machine code. */
+__attribute__((noinline))
 static void sort_seq(int *a, size_t n)
 {
     while (n > 16) {

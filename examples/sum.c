@@ -37,6 +37,9 @@
 
 /* ---------------------------------------------------------------- folds */
 
+/* The folds are never inlined, so that the one-thread runs and the pool's
+ * parts execute the same machine code. */
+__attribute__((noinline))
 static int sum_u32_map(void *arg, size_t begin, size_t end, void *acc)
 {
     const uint32_t *v = arg;
@@ -53,6 +56,7 @@ static void sum_u64_combine(void *arg, void *acc, const void *other)
     *(uint64_t *)acc += *(const uint64_t *)other;
 }
 
+__attribute__((noinline))
 static int sum_f64_map(void *arg, size_t begin, size_t end, void *acc)
 {
     const double *v = arg;
