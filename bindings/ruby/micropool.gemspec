@@ -14,6 +14,7 @@ Gem::Specification.new do |spec|
     the kernels library is built by the project's CMake build.
   TEXT
   spec.authors = ["micropool maintainers"]
+  spec.license = "MIT"
   spec.required_ruby_version = ">= 3.0"
   spec.files = Dir["lib/**/*.rb", "ext/*.[ch]", "test/*.rb", "bench/*.rb", "README.md"]
   spec.require_paths = ["lib"]

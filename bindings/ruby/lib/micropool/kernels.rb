@@ -23,11 +23,12 @@ module Micropool
   # under the pool's threads; a MemoryPointer is worked on in place.
   # Element types: :double (default) and :int64.
   #
-  # The library is found through MICROPOOL_KERNELS_LIB, else by its SONAME.
+  # The library is found through MICROPOOL_KERNELS_LIB, else next to this
+  # file, where the package installs it.
   module Kernels
     extend FFI::Library
 
-    ffi_lib(ENV["MICROPOOL_KERNELS_LIB"] || ["libmicropool_kernels.so.1", "micropool_kernels"])
+    ffi_lib(ENV["MICROPOOL_KERNELS_LIB"] || File.expand_path("libmicropool_kernels.so", __dir__))
 
     ERANGE = -34
     OPS = { sqrt: 0, exp: 1, log: 2, sin: 3, cos: 4, square: 5, abs: 6 }.freeze
