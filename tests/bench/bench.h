@@ -86,7 +86,8 @@ typedef struct bench_backend {
     /* counting to n, split in one share per thread; returns the count. */
     uint64_t (*count)(uint64_t n);
     /* wake-up and idle: hands fn(arg) to a pool thread other than the
-     * caller, from outside the pool. May return before fn has run. */
+     * caller, from outside the pool. May return before fn has run. (The
+     * sequential baseline runs it on the caller: the idle test's floor.) */
     void (*post)(bench_job_fn fn, void *arg);
     /* background tasks: n times bench_tick as tasks submitted from the
      * calling thread, then waits until all have run. 0 on success. */

@@ -380,6 +380,7 @@ static void heading(const char *title)
 /* ---------------------------------------------------------------- workloads */
 static const enum rt fork_rts[] = { MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB };
 static const enum rt fib_rts[] = { SEQ, MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB };
+static const enum rt idle_rts[] = { SEQ, MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB };
 static const enum rt task_rts[] = { MICROPOOL, MICROPOOL_HANDLES, TBB, CVPOOL };
 static const enum rt sort_rts[] = { SEQ, SEQ_QUICKSORT, MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE,
                                     LLVM_OMP, TBB };
@@ -633,26 +634,28 @@ static void bench_idle(void)
 {
     struct plan p = quick ? (struct plan){ 1, 1, 0 } : (struct plan){ 3, 1, 0 };
     heading("5. Idle cost: CPU time the process burns, in % of one CPU");
-    collect("idle", fork_rts, LEN(fork_rts), p, NULL);
+    collect("idle", idle_rts, LEN(idle_rts), p, NULL);
     double mp_i = median(MICROPOOL, "idle", "idle"), mp_t = median(MICROPOOL, "idle", "1ms");
     printf("| runtime | idle pool, 1 s | one tiny job every 1 ms, 1 s | micropool / runtime (idle) | micropool / runtime (1 ms) |\n");
     printf("|---|---:|---:|---:|---:|\n");
-    for (size_t j = 0; j < LEN(fork_rts); j++) {
-        enum rt id = fork_rts[j];
+    for (size_t j = 0; j < LEN(idle_rts); j++) {
+        enum rt id = idle_rts[j];
         double i = median(id, "idle", "idle"), t = median(id, "idle", "1ms");
         if (isnan(i))
             continue;
         char a[32], b[32], c[32], d[32];
-        printf("| %s | %s%% | %s%% | %s | %s |\n", rts[id].label, fmt(a, sizeof a, i, 2),
+        const char *label = id == SEQ ? "no pool: the caller alone" : rts[id].label;
+        printf("| %s | %s%% | %s%% | %s | %s |\n", label, fmt(a, sizeof a, i, 2),
                fmt(b, sizeof b, t, 2), fmt(c, sizeof c, ratio(mp_i, i), 2),
                fmt(d, sizeof d, ratio(mp_t, t), 2));
     }
     printf("\ngetrusage(RUSAGE_SELF) over 1 s of wall time, after the pool's spin window; the jobs "
-           "are posted as in the wake-up test.\n");
-    skipped_rows(fork_rts, LEN(fork_rts));
+           "are posted as in the wake-up test. The first row runs each job on the calling thread: "
+           "what the test itself costs (its timer, its call), with no pool.\n");
+    skipped_rows(idle_rts, LEN(idle_rts));
     printf("\n");
-    for (size_t j = 0; j < LEN(fork_rts); j++) {
-        enum rt id = fork_rts[j];
+    for (size_t j = 0; j < LEN(idle_rts); j++) {
+        enum rt id = idle_rts[j];
         double i = median(id, "idle", "idle"), t = median(id, "idle", "1ms");
         result("idle", id, "idle", "cpu_percent", i, count_of(id, "idle", "idle"), ratio(mp_i, i));
         result("idle", id, "1ms", "cpu_percent", t, count_of(id, "idle", "1ms"), ratio(mp_t, t));

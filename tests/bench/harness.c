@@ -348,7 +348,8 @@ int main(int argc, char **argv)
         printf("skip %s has no %s\n", be->name, workload);
         return 0;
     }
-    if (threads < 2 && (!strcmp(workload, "wakeup") || !strcmp(workload, "idle"))) {
+    if (threads < 2 && strcmp(be->name, "seq") &&
+        (!strcmp(workload, "wakeup") || !strcmp(workload, "idle"))) {
         printf("skip a hand-off needs 2 threads at least\n");
         return 0;
     }
