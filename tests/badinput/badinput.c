@@ -1,0 +1,567 @@
+/*
+ * Bad input across the whole ABI: NULL pointers, zero and huge sizes,
+ * unknown flags, mp_config with short, long and dirty sizes, thread counts
+ * beyond any reasonable one, statistics structs of every size, destroy
+ * from inside the pool's own work, task handles used after their pool is
+ * gone. Each must get its documented answer and nothing may run that the
+ * header says does not run. Run it under ASan/UBSan too (the sanitizer
+ * tree does): "never memory corruption" is checked there.
+ *
+ * What is not tried, because it is undefined by contract (as with free()):
+ * a second mp_pool_destroy of the same pool, any call on a pool after its
+ * destroy started on another thread, a second mp_task_release, spawning
+ * into a scope that has returned. docs/reliability.md lists them.
+ *
+ * Prints the number of bad inputs tried; exits 0 only if every one got its
+ * documented answer.
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <micropool.h>
+
+static long tried, failures;
+static atomic_int called;
+
+#define EXPECT(call, want)                                                           \
+    do {                                                                             \
+        int got_ = (call);                                                           \
+        tried++;                                                                     \
+        if (got_ != (want)) {                                                        \
+            fprintf(stderr, "FAIL line %d: %s returned %d, want %d\n", __LINE__,      \
+                    #call, got_, (int)(want));                                       \
+            failures++;                                                              \
+        }                                                                            \
+    } while (0)
+
+#define CHECK(cond, ...)                                                             \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "FAIL line %d: %s: ", __LINE__, #cond);                  \
+            fprintf(stderr, __VA_ARGS__);                                            \
+            fprintf(stderr, "\n");                                                   \
+            failures++;                                                              \
+        }                                                                            \
+    } while (0)
+
+static int fn0(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&called, 1);
+    return 0;
+}
+static int range0(void *arg, size_t b, size_t e)
+{
+    (void)arg;
+    (void)b;
+    (void)e;
+    atomic_fetch_add(&called, 1);
+    return 0;
+}
+static int map0(void *arg, size_t b, size_t e, void *acc)
+{
+    (void)arg;
+    (void)b;
+    (void)e;
+    (void)acc;
+    atomic_fetch_add(&called, 1);
+    return 0;
+}
+static void combine0(void *arg, void *acc, const void *other)
+{
+    (void)arg;
+    (void)acc;
+    (void)other;
+    atomic_fetch_add(&called, 1);
+}
+static int bcast0(void *arg, unsigned i, unsigned n)
+{
+    (void)arg;
+    (void)i;
+    (void)n;
+    atomic_fetch_add(&called, 1);
+    return 0;
+}
+static int scope0(mp_scope *s, void *arg)
+{
+    (void)s;
+    (void)arg;
+    atomic_fetch_add(&called, 1);
+    return 0;
+}
+
+static mp_pool *make_pool(unsigned threads)
+{
+    mp_config cfg;
+    mp_config_init(&cfg);
+    cfg.threads = threads;
+    mp_pool *p = NULL;
+    if (mp_pool_create(&cfg, &p) != MP_OK) {
+        fprintf(stderr, "FAIL: cannot create a pool of %u threads\n", threads);
+        exit(1);
+    }
+    return p;
+}
+
+/* ------------------------------------------------------------ NULLs */
+
+static void nulls(mp_pool *pool)
+{
+    uint64_t acc = 0;
+    mp_task *t = NULL;
+    mp_stats st = {.size = sizeof st};
+    mp_config cfg;
+    mp_config_init(NULL); /* does nothing */
+    mp_config_init(&cfg);
+    EXPECT(mp_pool_create(NULL, NULL), MP_EINVAL);
+    EXPECT(mp_pool_create(&cfg, NULL), MP_EINVAL);
+    EXPECT(mp_pool_destroy(NULL), MP_EINVAL);
+    EXPECT((int)mp_pool_threads(NULL), 0);
+    EXPECT(mp_pool_thread_index(NULL), -1);
+    EXPECT(mp_pool_stats(NULL, &st), MP_EINVAL);
+    EXPECT(mp_pool_stats(pool, NULL), MP_EINVAL);
+    EXPECT(mp_join(NULL, fn0, NULL, fn0, NULL), MP_EINVAL);
+    EXPECT(mp_join(pool, NULL, NULL, fn0, NULL), MP_EINVAL);
+    EXPECT(mp_join(pool, fn0, NULL, NULL, NULL), MP_EINVAL);
+    EXPECT(mp_join(pool, NULL, NULL, NULL, NULL), MP_EINVAL);
+    EXPECT(mp_for(NULL, 10, 1, 0, range0, NULL), MP_EINVAL);
+    EXPECT(mp_for(pool, 10, 1, 0, NULL, NULL), MP_EINVAL);
+    EXPECT(mp_for(NULL, 0, 0, 0, NULL, NULL), MP_EINVAL);
+    EXPECT(mp_reduce(NULL, 10, 1, 0, &acc, 8, map0, combine0, NULL), MP_EINVAL);
+    EXPECT(mp_reduce(pool, 10, 1, 0, NULL, 8, map0, combine0, NULL), MP_EINVAL);
+    EXPECT(mp_reduce(pool, 10, 1, 0, &acc, 8, NULL, combine0, NULL), MP_EINVAL);
+    EXPECT(mp_reduce(pool, 10, 1, 0, &acc, 8, map0, NULL, NULL), MP_EINVAL);
+    EXPECT(mp_reduce(pool, 0, 1, 0, NULL, 0, NULL, NULL, NULL), MP_EINVAL);
+    EXPECT(mp_broadcast(NULL, bcast0, NULL), MP_EINVAL);
+    EXPECT(mp_broadcast(pool, NULL, NULL), MP_EINVAL);
+    EXPECT(mp_scope_run(NULL, scope0, NULL), MP_EINVAL);
+    EXPECT(mp_scope_run(pool, NULL, NULL), MP_EINVAL);
+    EXPECT(mp_scope_spawn(NULL, fn0, NULL), MP_EINVAL);
+    EXPECT(mp_scope_spawn(NULL, NULL, NULL), MP_EINVAL);
+    EXPECT(mp_submit(NULL, fn0, NULL, &t), MP_EINVAL);
+    EXPECT(mp_submit(pool, NULL, NULL, &t), MP_EINVAL);
+    EXPECT(mp_submit(pool, NULL, NULL, NULL), MP_EINVAL);
+    EXPECT(mp_task_wait(NULL), MP_EINVAL);
+    EXPECT(mp_task_done(NULL), MP_EINVAL);
+    EXPECT(mp_task_cancel(NULL), MP_EINVAL);
+    mp_task_release(NULL);
+    tried++;
+    CHECK(t == NULL, "a refused mp_submit wrote a handle");
+    CHECK(mp_strerror(INT_MIN) != NULL && mp_strerror(INT_MAX) != NULL, "mp_strerror NULL");
+    tried += 2;
+}
+
+/* A scope body that spawns with a NULL function. */
+static int spawn_null_body(mp_scope *s, void *arg)
+{
+    (void)arg;
+    return mp_scope_spawn(s, NULL, NULL) == MP_EINVAL ? 0 : 1;
+}
+
+/* ------------------------------------------------------------ flags */
+
+static void flags(mp_pool *pool)
+{
+    uint64_t acc = 0;
+    for (unsigned bit = 2; bit < 32; bit++) {
+        EXPECT(mp_for(pool, 100, 1, 1u << bit, range0, NULL), MP_EINVAL);
+        EXPECT(mp_reduce(pool, 100, 1, 1u << bit, &acc, 8, map0, combine0, NULL), MP_EINVAL);
+        /* Even with nothing to do: the flags are checked first. */
+        EXPECT(mp_for(pool, 0, 0, 1u << bit | MP_SPLIT_STATIC, range0, NULL), MP_EINVAL);
+    }
+    EXPECT(mp_for(pool, 100, 1, ~0u, range0, NULL), MP_EINVAL);
+    EXPECT(mp_reduce(pool, 100, 1, ~0u, &acc, 8, map0, combine0, NULL), MP_EINVAL);
+}
+
+/* ------------------------------------------------------------ sizes */
+
+struct bounds {
+    size_t n;
+    atomic_int bad;
+    atomic_long calls;
+    int fail;
+};
+
+static int bounded_body(void *arg, size_t b, size_t e)
+{
+    struct bounds *bd = arg;
+    atomic_fetch_add(&bd->calls, 1);
+    if (!(b < e && e <= bd->n))
+        atomic_store(&bd->bad, 1);
+    return bd->fail;
+}
+
+static int bounded_map(void *arg, size_t b, size_t e, void *acc)
+{
+    (void)acc;
+    return bounded_body(arg, b, e);
+}
+
+static void sizes(mp_pool *pool)
+{
+    uint64_t acc = 0;
+
+    /* zero */
+    EXPECT(mp_for(pool, 0, 0, 0, range0, NULL), MP_OK);
+    EXPECT(mp_for(pool, 0, SIZE_MAX, MP_SPLIT_STATIC, range0, NULL), MP_OK);
+    acc = 12345;
+    EXPECT(mp_reduce(pool, 0, 0, 0, &acc, 8, map0, combine0, NULL), MP_OK);
+    CHECK(acc == 12345, "n = 0 changed acc");
+    EXPECT(mp_reduce(pool, 10, 1, 0, &acc, 0, map0, combine0, NULL), MP_EINVAL);
+    EXPECT(mp_reduce(pool, 0, 1, 0, &acc, 0, map0, combine0, NULL), MP_EINVAL);
+    CHECK(atomic_load(&called) == 0, "a callback ran for an empty or refused call");
+
+    /* huge n and grain: every range in bounds and non-empty; a body that
+     * fails at once stops the loop (so SIZE_MAX items are not visited). */
+    static const size_t grains[] = {0, 1, 1000, SIZE_MAX / 2, SIZE_MAX};
+    static const unsigned fl[] = {MP_SPLIT_DYNAMIC, MP_SPLIT_STATIC, MP_DETERMINISTIC};
+    for (size_t g = 0; g < sizeof grains / sizeof grains[0]; g++)
+        for (size_t f = 0; f < 3; f++) {
+            struct bounds bd = {.n = SIZE_MAX, .fail = 3};
+            EXPECT(mp_for(pool, SIZE_MAX, grains[g], fl[f], bounded_body, &bd), 3);
+            CHECK(!atomic_load(&bd.bad), "a range out of [0, SIZE_MAX)");
+            struct bounds br = {.n = SIZE_MAX, .fail = 4};
+            uint64_t a = 0;
+            EXPECT(mp_reduce(pool, SIZE_MAX, grains[g], fl[f], &a, sizeof a, bounded_map,
+                             combine0, &br),
+                   4);
+            CHECK(!atomic_load(&br.bad), "a reduce range out of [0, SIZE_MAX)");
+            /* a huge grain on a small loop: one inline call */
+            struct bounds small = {.n = 1000, .fail = 0};
+            EXPECT(mp_for(pool, 1000, grains[g], fl[f], bounded_body, &small), MP_OK);
+            CHECK(!atomic_load(&small.bad), "a range out of [0, 1000)");
+        }
+}
+
+/* A huge accumulator size cannot be copied into per-part accumulators:
+ * MP_ENOMEM, before anything reads past the caller's buffer. (The caller's
+ * buffer is small here: the call must refuse before using it.) Its own
+ * test (badinput_huge_acc), so that a crash here does not hide the rest. */
+static void huge_acc(mp_pool *pool)
+{
+    static const size_t huge[] = {SIZE_MAX, SIZE_MAX / 2, SIZE_MAX / 64 + 1,
+                                  (size_t)1 << 50};
+    alignas(max_align_t) unsigned char small_acc[64] = {0};
+    for (size_t h = 0; h < sizeof huge / sizeof huge[0]; h++) {
+        atomic_store(&called, 0);
+        EXPECT(mp_reduce(pool, 100000, 1, 0, small_acc, huge[h], map0, combine0, NULL),
+               MP_ENOMEM);
+        EXPECT(mp_reduce(pool, 100000, 1, MP_DETERMINISTIC, small_acc, huge[h], map0,
+                         combine0, NULL),
+               MP_ENOMEM);
+        /* one part, an unaligned accumulator: it must be copied */
+        EXPECT(mp_reduce(pool, 1, 0, 0, small_acc + 1, huge[h], map0, combine0, NULL),
+               MP_ENOMEM);
+        CHECK(atomic_load(&called) == 0, "a callback ran although the call was refused");
+    }
+}
+
+/* ------------------------------------------------------------ config */
+
+static atomic_int hook_names_ok, hook_names_bad;
+static char expected_name[16];
+
+static void name_hook(void *arg, unsigned index)
+{
+    (void)arg;
+    char got[64] = {0};
+    char want[64];
+    snprintf(want, sizeof want, "%s-%u", expected_name, index);
+    want[15] = '\0';
+    pthread_getname_np(pthread_self(), got, sizeof got);
+    if (strcmp(got, want) == 0)
+        atomic_fetch_add(&hook_names_ok, 1);
+    else
+        atomic_fetch_add(&hook_names_bad, 1);
+}
+
+static void config(void)
+{
+    mp_pool *sentinel = (mp_pool *)&tried;
+    mp_pool *p = sentinel;
+    unsigned char raw[sizeof(mp_config) + 64];
+    mp_config *cfg = (mp_config *)(void *)raw;
+
+    /* too-large size with a non-zero byte anywhere in the tail */
+    for (size_t i = 0; i < 64; i++) {
+        memset(raw, 0, sizeof raw);
+        mp_config_init(cfg);
+        cfg->threads = 2;
+        cfg->size = sizeof raw;
+        raw[sizeof(mp_config) + i] = 0x80;
+        EXPECT(mp_pool_create(cfg, &p), MP_EINVAL);
+        CHECK(p == sentinel, "a refused create wrote *out");
+    }
+    /* too-large size, zero tail: a newer caller, accepted */
+    memset(raw, 0, sizeof raw);
+    mp_config_init(cfg);
+    cfg->threads = 2;
+    for (size_t extra = 1; extra <= 64; extra *= 2) {
+        cfg->size = sizeof(mp_config) + extra;
+        p = NULL;
+        EXPECT(mp_pool_create(cfg, &p), MP_OK);
+        if (p) {
+            EXPECT((int)mp_pool_threads(p), 2);
+            EXPECT(mp_pool_destroy(p), MP_OK);
+        }
+    }
+    /* sizes that do not cover `threads` */
+    size_t need = offsetof(mp_config, threads) + sizeof(unsigned);
+    for (size_t s = 0; s < need; s++) {
+        mp_config_init(cfg);
+        cfg->size = s;
+        p = sentinel;
+        EXPECT(mp_pool_create(cfg, &p), MP_EINVAL);
+        CHECK(p == sentinel, "a refused create wrote *out");
+    }
+    /* every older size from `threads` on: the fields beyond it get their
+     * defaults, even if the caller's bytes there are garbage */
+    for (size_t s = need; s <= sizeof(mp_config); s++) {
+        memset(raw, 0xff, sizeof raw);
+        cfg->size = s;
+        cfg->threads = 2;
+        if (s >= offsetof(mp_config, spin_us) + sizeof(unsigned))
+            cfg->spin_us = 1;
+        if (s >= offsetof(mp_config, pin) + sizeof(int))
+            cfg->pin = 0;
+        if (s >= offsetof(mp_config, name) + sizeof(char *))
+            cfg->name = NULL;
+        if (s >= offsetof(mp_config, on_thread_start) + sizeof(void *))
+            cfg->on_thread_start = NULL;
+        if (s >= offsetof(mp_config, on_thread_stop) + sizeof(void *))
+            cfg->on_thread_stop = NULL;
+        /* a size that cuts a field in two: the field is not read and keeps
+         * its default, so the call is accepted all the same */
+        p = NULL;
+        EXPECT(mp_pool_create(cfg, &p), MP_OK);
+        if (p)
+            EXPECT(mp_pool_destroy(p), MP_OK);
+    }
+    /* threads beyond any reasonable count, pin not 0 or 1 */
+    static const unsigned threads[] = {MP_THREADS_MAX + 1, 4096, 1u << 20, UINT_MAX};
+    for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++) {
+        mp_config_init(cfg);
+        cfg->threads = threads[i];
+        p = sentinel;
+        EXPECT(mp_pool_create(cfg, &p), MP_EINVAL);
+        CHECK(p == sentinel, "a refused create wrote *out");
+    }
+    static const int pins[] = {-1, 2, 3, INT_MAX, INT_MIN};
+    for (size_t i = 0; i < sizeof pins / sizeof pins[0]; i++) {
+        mp_config_init(cfg);
+        cfg->threads = 2;
+        cfg->pin = pins[i];
+        p = sentinel;
+        EXPECT(mp_pool_create(cfg, &p), MP_EINVAL);
+    }
+    /* the largest spin window; created, used and destroyed */
+    mp_config_init(cfg);
+    cfg->threads = 2;
+    cfg->spin_us = UINT_MAX;
+    p = NULL;
+    EXPECT(mp_pool_create(cfg, &p), MP_OK);
+    if (p) {
+        atomic_store(&called, 0);
+        EXPECT(mp_join(p, fn0, NULL, fn0, NULL), MP_OK);
+        EXPECT(atomic_load(&called), 2);
+        EXPECT(mp_pool_destroy(p), MP_OK);
+    }
+    /* names: very long (cut to 15 characters) and empty */
+    static char long_name[1001];
+    memset(long_name, 'n', 1000);
+    const char *names[] = {long_name, "", "a-b c\tq"};
+    for (size_t i = 0; i < 3; i++) {
+        mp_config_init(cfg);
+        cfg->threads = 3;
+        cfg->name = names[i];
+        snprintf(expected_name, sizeof expected_name, "%s", names[i]);
+        cfg->on_thread_start = name_hook;
+        atomic_store(&hook_names_ok, 0);
+        atomic_store(&hook_names_bad, 0);
+        p = NULL;
+        EXPECT(mp_pool_create(cfg, &p), MP_OK);
+        if (p)
+            EXPECT(mp_pool_destroy(p), MP_OK);
+        CHECK(atomic_load(&hook_names_ok) == 2 && atomic_load(&hook_names_bad) == 0,
+              "thread names for name #%zu: %d right, %d wrong", i,
+              atomic_load(&hook_names_ok), atomic_load(&hook_names_bad));
+    }
+}
+
+/* ------------------------------------------------------------ stats */
+
+static void stats(mp_pool *pool)
+{
+    unsigned char buf[sizeof(mp_stats) + 64];
+    size_t need = offsetof(mp_stats, jobs) + sizeof(uint64_t);
+    for (size_t s = 0; s < sizeof buf; s++) {
+        memset(buf, 0xA5, sizeof buf);
+        memcpy(buf, &s, sizeof s);
+        EXPECT(mp_pool_stats(pool, (mp_stats *)(void *)buf), s < need ? MP_EINVAL : MP_OK);
+        size_t from = s < need ? sizeof s : (s < sizeof(mp_stats) ? s : sizeof(mp_stats));
+        for (size_t i = from; i < sizeof buf; i++)
+            if (buf[i] != 0xA5) {
+                CHECK(0, "mp_pool_stats with size %zu wrote byte %zu", s, i);
+                break;
+            }
+    }
+}
+
+/* ------------------------------------------------------------ destroy */
+
+struct self_destroy {
+    mp_pool *pool;
+    mp_pool *other;   /* a different pool: destroying it is fine */
+    atomic_int wrong;
+    atomic_int tries;
+};
+
+static void try_destroy(struct self_destroy *sd)
+{
+    atomic_fetch_add(&sd->tries, 1);
+    if (mp_pool_destroy(sd->pool) != MP_EDEADLK)
+        atomic_fetch_add(&sd->wrong, 1);
+}
+
+static int sd_fn(void *arg)
+{
+    try_destroy(arg);
+    return 0;
+}
+static int sd_range(void *arg, size_t b, size_t e)
+{
+    (void)b;
+    (void)e;
+    try_destroy(arg);
+    return 0;
+}
+static int sd_bcast(void *arg, unsigned i, unsigned n)
+{
+    (void)i;
+    (void)n;
+    try_destroy(arg);
+    return 0;
+}
+static int sd_scope(mp_scope *s, void *arg)
+{
+    try_destroy(arg);
+    return mp_scope_spawn(s, sd_fn, arg);
+}
+/* Inside pool B's work, called from inside pool A's: A is still on the
+ * thread's chain, so destroying A is refused there too. */
+static int sd_nested(void *arg)
+{
+    struct self_destroy *sd = arg;
+    return mp_join(sd->other, sd_fn, sd, sd_fn, sd);
+}
+
+static void destroy_inside(void)
+{
+    for (unsigned threads = 1; threads <= 3; threads += 2) {
+        struct self_destroy sd = {.pool = make_pool(threads), .other = make_pool(2)};
+        EXPECT(mp_join(sd.pool, sd_fn, &sd, sd_fn, &sd), MP_OK);
+        EXPECT(mp_for(sd.pool, 64, 1, 0, sd_range, &sd), MP_OK);
+        EXPECT(mp_broadcast(sd.pool, sd_bcast, &sd), MP_OK);
+        EXPECT(mp_scope_run(sd.pool, sd_scope, &sd), MP_OK);
+        mp_task *t = NULL;
+        EXPECT(mp_submit(sd.pool, sd_fn, &sd, &t), MP_OK);
+        EXPECT(mp_task_wait(t), 0);
+        mp_task_release(t);
+        EXPECT(mp_join(sd.pool, sd_nested, &sd, fn0, NULL), MP_OK);
+        tried += atomic_load(&sd.tries);
+        CHECK(atomic_load(&sd.wrong) == 0, "%d of %d destroys from inside were not MP_EDEADLK",
+              atomic_load(&sd.wrong), atomic_load(&sd.tries));
+        EXPECT(mp_pool_destroy(sd.other), MP_OK);
+        EXPECT(mp_pool_destroy(sd.pool), MP_OK);
+    }
+}
+
+/* ------------------------------------------------------------ handles */
+
+static int value_fn(void *arg)
+{
+    return (int)(intptr_t)arg;
+}
+
+static void handles(void)
+{
+    mp_pool *pool = make_pool(1); /* tasks run only when waited for */
+    mp_task *a = NULL, *b = NULL, *c = NULL;
+    EXPECT(mp_submit(pool, value_fn, (void *)(intptr_t)41, &a), MP_OK);
+    EXPECT(mp_submit(pool, value_fn, (void *)(intptr_t)42, &b), MP_OK);
+    EXPECT(mp_submit(pool, value_fn, (void *)(intptr_t)43, &c), MP_OK);
+    EXPECT(mp_task_done(a), 0);
+    EXPECT(mp_task_cancel(b), MP_OK);
+    EXPECT(mp_task_cancel(b), MP_OK);        /* already cancelled */
+    EXPECT(mp_task_done(b), 1);
+    EXPECT(mp_task_wait(a), 41);
+    EXPECT(mp_task_wait(a), 41);             /* waiting again */
+    EXPECT(mp_task_cancel(a), MP_EBUSY);     /* finished */
+    EXPECT(mp_pool_destroy(pool), MP_OK);    /* runs c */
+    /* handles outlive their pool */
+    EXPECT(mp_task_done(c), 1);
+    EXPECT(mp_task_wait(c), 43);
+    EXPECT(mp_task_cancel(c), MP_EBUSY);
+    EXPECT(mp_task_wait(b), MP_ECANCELED);
+    EXPECT(mp_task_done(a), 1);
+    mp_task_release(a);
+    mp_task_release(b);
+    mp_task_release(c);
+}
+
+/* A task that submits while its pool is being destroyed. */
+static int submit_during_destroy(void *arg)
+{
+    mp_pool **pp = arg;
+    return mp_submit(*pp, fn0, NULL, NULL);
+}
+
+static void shutdown_submit(void)
+{
+    mp_pool *pool = make_pool(2);
+    mp_task *t = NULL;
+    /* On a pool of 2 the worker may run it before destroy; the result is
+     * then MP_OK (and the detached task runs before destroy returns). */
+    EXPECT(mp_submit(pool, submit_during_destroy, &pool, &t), MP_OK);
+    EXPECT(mp_pool_destroy(pool), MP_OK);
+    int rc = mp_task_wait(t);
+    tried++;
+    CHECK(rc == MP_OK || rc == MP_ESHUTDOWN, "a submit from a task returned %d", rc);
+    mp_task_release(t);
+
+    mp_pool *one = make_pool(1); /* the task runs inside destroy */
+    EXPECT(mp_submit(one, submit_during_destroy, &one, &t), MP_OK);
+    EXPECT(mp_pool_destroy(one), MP_OK);
+    EXPECT(mp_task_wait(t), MP_ESHUTDOWN);
+    mp_task_release(t);
+}
+
+int main(int argc, char **argv)
+{
+    mp_pool *pool = make_pool(3);
+    if (argc > 1 && strcmp(argv[1], "huge-acc") == 0) {
+        huge_acc(pool);
+        EXPECT(mp_pool_destroy(pool), MP_OK);
+        printf("badinput huge-acc: %ld bad inputs tried, %ld answered wrongly\n", tried,
+               failures);
+        return failures ? 1 : 0;
+    }
+    nulls(pool);
+    EXPECT(mp_scope_run(pool, spawn_null_body, NULL), 0);
+    flags(pool);
+    sizes(pool);
+    stats(pool);
+    EXPECT(mp_pool_destroy(pool), MP_OK);
+    config();
+    destroy_inside();
+    handles();
+    shutdown_submit();
+    printf("badinput: %ld bad inputs tried, %ld answered wrongly\n", tried, failures);
+    return failures ? 1 : 0;
+}
