@@ -39,7 +39,7 @@ typedef struct mp_ctx mp_ctx;
  * a spurious wake-up. */
 typedef struct mp_thread {
     alignas(MP_CACHELINE) _Atomic uint32_t park;  /* futex word */
-    _Atomic uint32_t waiting;       /* 1: asleep in a wait (or about to) */
+    _Atomic uint32_t waiting;       /* threads asleep in a wait (or about to) */
     struct mp_thread *next_free;
 } mp_thread;
 

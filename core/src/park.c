@@ -79,13 +79,15 @@ void mp_park2(mp_ctx *ctx, _Atomic uint32_t *word, _Atomic uint32_t *more)
 {
     mp_thread *t = atomic_load_explicit(&ctx->thread, memory_order_relaxed);
     uint32_t p = atomic_load_explicit(&t->park, memory_order_acquire);
-    atomic_store_explicit(&t->waiting, 1, memory_order_seq_cst);
+    /* A count, not a flag: threads that share the last-resort record may
+     * wait at the same time. */
+    atomic_fetch_add_explicit(&t->waiting, 1, memory_order_seq_cst);
     if (atomic_load_explicit(word, memory_order_seq_cst) != 0 && !mp_bcast_pending_thread_sc() &&
         !(more && atomic_load_explicit(more, memory_order_seq_cst) != 0)) {
         mp_count(&ctx->count.sleeps);
         mp_futex_wait(&t->park, p, NULL);
     }
-    atomic_store_explicit(&t->waiting, 0, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&t->waiting, 1, memory_order_relaxed);
 }
 
 void mp_wait_zero(mp_ctx *ctx, _Atomic uint32_t *word)

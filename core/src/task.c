@@ -89,27 +89,69 @@ int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **out)
     return MP_OK;
 }
 
+/* Tasks a worker takes from the queue under one lock: a share of the queue
+ * (so a long queue of tiny tasks costs one lock per batch), one when the
+ * queue is short (so long tasks spread over the workers). */
+#define MP_TASK_BATCH_MAX 16u
+
+/* True when the worker should go back to foreground work. */
+static bool foreground_waiting(mp_pool *pool, mp_ctx *ctx)
+{
+    return ctx && ctx->index > 0 &&
+           (mp_bcast_pending(ctx) || mp_flat_open(pool, ctx, memory_order_relaxed));
+}
+
 bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx)
 {
-    (void)ctx;
     if (atomic_load_explicit(&pool->tq_len, memory_order_relaxed) == 0)
         return false;
     pthread_mutex_lock(&pool->tmu);
-    mp_task *t = pool->thead;
-    if (t) {
-        pool->thead = t->next;
+    uint32_t len = atomic_load_explicit(&pool->tq_len, memory_order_relaxed);
+    uint32_t want = len / (2 * pool->nthreads);
+    want = want < 1 ? 1 : want > MP_TASK_BATCH_MAX ? MP_TASK_BATCH_MAX : want;
+    mp_task *batch = pool->thead, *last = NULL;
+    uint32_t got = 0;
+    for (mp_task *t = batch; t && got < want; t = t->next) {
+        last = t;
+        got++;
+    }
+    if (got) {
+        pool->thead = last->next;
         if (!pool->thead)
             pool->ttail = NULL;
-        atomic_fetch_sub_explicit(&pool->tq_len, 1, memory_order_relaxed);
+        last->next = NULL;
+        atomic_fetch_sub_explicit(&pool->tq_len, got, memory_order_relaxed);
     }
     pthread_mutex_unlock(&pool->tmu);
-    if (!t)
+    if (!got)
         return false;
-    uint32_t expect = T_PENDING;
-    if (atomic_compare_exchange_strong_explicit(&t->state, &expect, T_RUNNING,
-                                                memory_order_acquire, memory_order_relaxed))
-        run(t);
-    unref(t);
+
+    while (batch) {
+        mp_task *t = batch;
+        batch = t->next;
+        uint32_t expect = T_PENDING;
+        if (atomic_compare_exchange_strong_explicit(&t->state, &expect, T_RUNNING,
+                                                    memory_order_acquire, memory_order_relaxed))
+            run(t);
+        unref(t);
+        if (batch && foreground_waiting(pool, ctx)) {
+            /* Give the rest back, at the head: they keep their order. */
+            mp_task *tail = batch;
+            uint32_t n = 1;
+            while (tail->next) {
+                tail = tail->next;
+                n++;
+            }
+            pthread_mutex_lock(&pool->tmu);
+            tail->next = pool->thead;
+            pool->thead = batch;
+            if (!pool->ttail)
+                pool->ttail = tail;
+            atomic_fetch_add_explicit(&pool->tq_len, n, memory_order_seq_cst);
+            pthread_mutex_unlock(&pool->tmu);
+            break;
+        }
+    }
     return true;
 }
 
