@@ -284,9 +284,11 @@ typedef struct mp_task mp_task;          /* opaque */
 
 /* Queues fn(arg) as a background task: the lower priority tier, run by a
  * thread of the pool only when it has no fork-join or data-parallel work.
- * Tasks start in the order they were submitted. mp_submit never runs the
- * task on the submitting thread before it returns; on a pool of one thread
- * a task runs when a thread waits for it, or at mp_pool_destroy.
+ * Tasks leave the queue in the order they were submitted (first in, first
+ * out; with several workers, one may start before an earlier one that
+ * another worker took). mp_submit never runs the task on the submitting
+ * thread before it returns; on a pool of one thread a task runs when a
+ * thread waits for it, or at mp_pool_destroy.
  *
  * With `task` non-NULL, *task receives a handle that must be released
  * exactly once with mp_task_release; with `task` NULL the task is
