@@ -23,12 +23,18 @@ module Micropool
   # under the pool's threads; a MemoryPointer is worked on in place.
   # Element types: :double (default) and :int64.
   #
-  # The library is found through MICROPOOL_KERNELS_LIB, else next to this
-  # file, where the package installs it.
+  # The library is found through MICROPOOL_KERNELS_LIB, else at the path
+  # that installing wrote into micropool/kernels_path.rb.
   module Kernels
     extend FFI::Library
 
-    ffi_lib(ENV["MICROPOOL_KERNELS_LIB"] || File.expand_path("libmicropool_kernels.so", __dir__))
+    begin
+      require_relative "kernels_path"
+    rescue LoadError
+      nil # running from the source tree: MICROPOOL_KERNELS_LIB says where
+    end
+    ffi_lib(ENV["MICROPOOL_KERNELS_LIB"] ||
+            (defined?(Micropool::KERNELS_LIBRARY) ? Micropool::KERNELS_LIBRARY : "libmicropool_kernels.so"))
 
     ERANGE = -34
     OPS = { sqrt: 0, exp: 1, log: 2, sin: 3, cos: 4, square: 5, abs: 6 }.freeze
