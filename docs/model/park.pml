@@ -20,8 +20,8 @@
  *  - a joiner (mp_join, join.c): shares its second half `b` (published
  *    like any job, with a wake-up of one sleeper), then either takes `b`
  *    back or, if a worker stole it, waits for `pending` to become 0 with
- *    the waiting-inside-a-call pattern: p = park; waiting = 1; re-check
- *    pending; futex_wait(park, p); waiting = 0. The worker that ran `b`
+ *    the waiting-inside-a-call pattern: p = park; waiting += 1; re-check
+ *    pending; futex_wait(park, p); waiting -= 1. The worker that ran `b`
  *    stores pending = 0 and then reads `waiting` (mp_wake_ctx).
  *
  * The futex: futex_wait(word, p) atomically compares the word with p and,
@@ -45,9 +45,12 @@
  *  -DBUG_PARK_LATE     an idle worker reads `park` after its re-check
  *  -DBUG_WAIT_NO_RECHECK the joiner sleeps without re-checking `pending`
  *  -DBUG_SHARED_FLAG   two joiners share one parking record whose
- *                      `waiting` is a flag (the engine's last-resort record
- *                      in thread.c when no memory can be had): one clears
- *                      the other's announcement
+ *                      `waiting` is a flag, not a count: one clears the
+ *                      other's announcement (the engine had this bug in its
+ *                      last-resort record until `waiting` became a count)
+ *
+ * -DSHARED_RECORD checks the last-resort case as the engine does it: two
+ * joiners share one record and `waiting` counts them; it must hold.
  */
 
 #ifndef W
@@ -57,8 +60,9 @@
 #define JOBS 2
 #endif
 
-#ifdef BUG_SHARED_FLAG
+#if defined(BUG_SHARED_FLAG) || defined(SHARED_RECORD)
 #define JOINERS 2
+#define SHARED
 #else
 #define JOINERS 1
 #endif
@@ -75,11 +79,13 @@ byte sleepers = 0;
 bool sleeping[W];
 byte park[NREC];
 bool infutex[NREC];             /* queued in futex_wait on park[i] */
-bool waiting[NREC];
+byte waiting[NREC];             /* a count: a shared record has several */
 
-/* The record a joiner sleeps on: its own, or with BUG_SHARED_FLAG one
- * record shared by both. */
-#ifdef BUG_SHARED_FLAG
+/* The record a joiner sleeps on: its own, or with SHARED_RECORD (and
+ * BUG_SHARED_FLAG) one record shared by both, as the engine's last-resort
+ * record (thread.c) is shared by every thread that got no record of its
+ * own. */
+#ifdef SHARED
 #define JREC(j) (W)
 #else
 #define JREC(j) (W + (j))
@@ -116,7 +122,7 @@ inline wake_one_idle() {
  * worker, so `sleeping` of its context is 0). */
 inline wake_joiner(j) {
     if
-    :: waiting[JREC(j)] -> park[JREC(j)]++; futex_wake(JREC(j))
+    :: waiting[JREC(j)] > 0 -> park[JREC(j)]++; futex_wake(JREC(j))
     :: else -> skip
     fi
 }
@@ -210,7 +216,11 @@ proctype joiner(byte j) {
         :: !pending[j] -> break
         :: else ->
             p = park[JREC(j)];
-            waiting[JREC(j)] = true;
+#ifdef BUG_SHARED_FLAG
+            waiting[JREC(j)] = 1;
+#else
+            waiting[JREC(j)]++;
+#endif
 #ifdef BUG_WAIT_NO_RECHECK
             futex_wait(JREC(j), p);
             !infutex[JREC(j)];
@@ -220,7 +230,11 @@ proctype joiner(byte j) {
             :: else -> skip
             fi;
 #endif
-            waiting[JREC(j)] = false;
+#ifdef BUG_SHARED_FLAG
+            waiting[JREC(j)] = 0;
+#else
+            waiting[JREC(j)]--;
+#endif
             p = 0
         od
     fi;

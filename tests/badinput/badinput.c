@@ -454,11 +454,14 @@ static int sd_scope(mp_scope *s, void *arg)
     return mp_scope_spawn(s, sd_fn, arg);
 }
 /* Inside pool B's work, called from inside pool A's: A is still on the
- * thread's chain, so destroying A is refused there too. */
+ * thread's chain, so destroying A is refused there too. Only the first
+ * half tries: it runs on this thread, while the second half may run on a
+ * worker of B, which is not inside A (destroying A from there, while this
+ * thread is inside A, would be a use after free by contract). */
 static int sd_nested(void *arg)
 {
     struct self_destroy *sd = arg;
-    return mp_join(sd->other, sd_fn, sd, sd_fn, sd);
+    return mp_join(sd->other, sd_fn, sd, fn0, NULL);
 }
 
 static void destroy_inside(void)

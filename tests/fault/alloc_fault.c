@@ -69,6 +69,7 @@ static atomic_int armed_alloc, armed_thread;
 static atomic_long alloc_calls, thread_calls;
 static long fail_alloc_at, fail_thread_at; /* 0: never */
 static int fail_mode;
+static int records_only; /* fail only parking-record allocations */
 static atomic_long allocs_failed, threads_failed;
 
 static int should_fail(atomic_int *armed, atomic_long *calls, long at, atomic_long *failed)
@@ -180,10 +181,17 @@ void *__wrap_calloc(size_t n, size_t size)
 
 void *__wrap_aligned_alloc(size_t align, size_t size)
 {
-    if (should_fail(&armed_alloc, &alloc_calls, fail_alloc_at, &allocs_failed))
+    int record = align == MP_CACHELINE && size == sizeof(mp_thread);
+    if (records_only && record && atomic_load(&armed_alloc)) {
+        atomic_fetch_add(&alloc_calls, 1);
+        atomic_fetch_add(&allocs_failed, 1);
+        return NULL;
+    }
+    if (!records_only &&
+        should_fail(&armed_alloc, &alloc_calls, fail_alloc_at, &allocs_failed))
         return NULL;
     void *p = __real_aligned_alloc(align, size);
-    live_add(p, size, align == MP_CACHELINE && size == sizeof(mp_thread));
+    live_add(p, size, record);
     return p;
 }
 
@@ -394,9 +402,14 @@ static void *crowd_main(void *arg)
     int rc = mp_join(c->pool, crowd_a, c, leaf, &local);
     if (rc != MP_OK || atomic_load(&local) != 1)
         c->bad++;
-    rc = mp_broadcast(c->pool, bcast_part, NULL);
-    if (rc != MP_OK)
-        c->bad++;
+    /* Broadcasts make every caller park until the workers have run their
+     * parts: several rounds, so that waits on a shared parking record
+     * (when records could not be allocated) overlap. */
+    for (int r = 0; r < 10; r++) {
+        rc = mp_broadcast(c->pool, bcast_part, NULL);
+        if (rc != MP_OK)
+            c->bad++;
+    }
     struct scope_job sj = {0};
     rc = mp_scope_run(c->pool, scope_body, &sj);
     if (rc != MP_OK || sj.bad_rc || atomic_load(&sj.ran) != sj.accepted)
@@ -539,10 +552,50 @@ struct shared {
 };
 static struct shared *shm;
 
-enum { SC_WORKLOAD, SC_CREATE_ONLY, SC_THREADS };
+enum { SC_WORKLOAD, SC_CREATE_ONLY, SC_THREADS, SC_RECORDS };
 
 static const char *scenario_name[] = {"create+workload+destroy", "create+destroy",
-                                      "pthread_create"};
+                                      "pthread_create", "no parking records"};
+
+/* Every parking record fails (thread.c falls back to one record shared by
+ * all such threads) while 8 callers broadcast and join, so that their
+ * waits on the shared record overlap many times. */
+static int bcast_noop(void *arg, unsigned i, unsigned n)
+{
+    (void)arg;
+    (void)i;
+    (void)n;
+    return 0;
+}
+
+static void *record_caller(void *arg)
+{
+    mp_pool *pool = arg;
+    atomic_long cnt = 0;
+    for (int r = 0; r < 2000; r++) {
+        if (mp_broadcast(pool, bcast_noop, NULL) != MP_OK)
+            failf("broadcast without a parking record failed");
+        if (mp_join(pool, leaf, &cnt, leaf, &cnt) != MP_OK)
+            failf("join without a parking record failed");
+    }
+    if (atomic_load(&cnt) != 4000)
+        failf("joins without a parking record ran %ld halves, want 4000",
+              (long)atomic_load(&cnt));
+    return NULL;
+}
+
+static void records_scenario(mp_pool *pool)
+{
+    enum { CALLERS = 8 };
+    pthread_t th[CALLERS];
+    for (int i = 0; i < CALLERS; i++)
+        if (__real_pthread_create(&th[i], NULL, record_caller, pool) != 0) {
+            fprintf(stderr, "FAIL: could not start the test's own threads\n");
+            _exit(3);
+        }
+    for (int i = 0; i < CALLERS; i++)
+        pthread_join(th[i], NULL);
+}
 
 static int run_child(int scenario, unsigned nthreads)
 {
@@ -557,6 +610,23 @@ static int run_child(int scenario, unsigned nthreads)
     mp_pool *pool = sentinel;
 
     int before = thread_count();
+    if (scenario == SC_RECORDS) {
+        /* the pool's own workers keep their records; the callers get none */
+        int rc = mp_pool_create(&cfg, &pool);
+        if (rc != MP_OK) {
+            failf("mp_pool_create returned %d", rc);
+            return 1;
+        }
+        records_only = 1;
+        atomic_store(&armed_alloc, 1);
+        records_scenario(pool);
+        atomic_store(&armed_alloc, 0);
+        if (mp_pool_destroy(pool) != MP_OK)
+            failf("mp_pool_destroy");
+        shm->alloc_calls = atomic_load(&alloc_calls);
+        shm->allocs_failed = atomic_load(&allocs_failed);
+        return child_failures ? 1 : 0;
+    }
     if (scenario == SC_THREADS)
         atomic_store(&armed_thread, 1);
     else
@@ -577,13 +647,16 @@ static int run_child(int scenario, unsigned nthreads)
     } else if (rc != MP_OK) {
         failf("mp_pool_create returned %d (%s)", rc, mp_strerror(rc));
     } else {
-        if (scenario == SC_WORKLOAD)
+        if (scenario == SC_WORKLOAD) {
             workload(pool, 1, "injected");
+            atomic_store(&armed_alloc, 0);
+            atomic_store(&armed_thread, 0);
+            workload(pool, 0, "after injection");
+        }
+        /* create+destroy: destroy's own allocations are injected too */
+        rc = mp_pool_destroy(pool);
         atomic_store(&armed_alloc, 0);
         atomic_store(&armed_thread, 0);
-        if (scenario == SC_WORKLOAD)
-            workload(pool, 0, "after injection");
-        rc = mp_pool_destroy(pool);
         if (rc != MP_OK)
             failf("mp_pool_destroy returned %d", rc);
         int after = wait_thread_count(before);
@@ -678,6 +751,19 @@ int main(int argc, char **argv)
     };
     static const char *mode_name[] = {"once", "from"};
     long runs = 0, faults = 0, refused = 0, failed_runs = 0;
+    for (int r = 0; r < 3; r++) {
+        int rc = spawn_child(SC_RECORDS, 3, MODE_FROM, 1);
+        runs++;
+        faults += shm->allocs_failed;
+        printf("%-24s threads 3  run %d: 8 callers x 2000 broadcasts and joins, "
+               "%ld record allocations failed%s\n",
+               scenario_name[SC_RECORDS], r + 1, shm->allocs_failed, rc ? ": FAILED" : "");
+        if (rc) {
+            fprintf(stderr, "FAIL: %s: status %d\n", scenario_name[SC_RECORDS], rc);
+            failed_runs++;
+            break;
+        }
+    }
     for (size_t p = 0; p < sizeof plans / sizeof plans[0]; p++) {
         int sc = plans[p].scenario;
         unsigned nt = plans[p].threads;

@@ -43,9 +43,13 @@ if [ "$expect" = holds ]; then
   [ "$errors" = 0 ] || { echo "check_model: FAIL: the model violates a property"; exit 1; }
   # Non-progress cycles, on a smaller instance (one published job): the
   # search space of the cycle check is several times larger.
+  case "$defs" in
+    *-DJOBS=*) npdefs=$defs ;;
+    *) npdefs="$defs -DJOBS=1" ;;
+  esac
   # shellcheck disable=SC2086
-  set -- $defs -DJOBS=1
-  run_pan "non-progress cycles $defs -DJOBS=1" "-DNP -DCOLLAPSE" "-l -m200000" "$@"
+  set -- $npdefs
+  run_pan "non-progress cycles $npdefs" "-DNP -DCOLLAPSE" "-l -m200000" "$@"
   [ "$errors" = 0 ] || { echo "check_model: FAIL: a cycle without progress"; exit 1; }
   echo "check_model: the protocol holds"
 elif [ "$expect" = bites ]; then
