@@ -237,7 +237,10 @@ int mp_reduce(mp_pool *pool, size_t n, size_t grain, unsigned flags, void *acc,
     if (parts <= 1)
         return reduce_inline(pool, n, acc, acc_size, map, arg);
 
-    /* One cache line (or more) per accumulator: no false sharing. */
+    /* One cache line (or more) per accumulator: no false sharing. An
+     * accumulator too large to have one per part cannot be had either. */
+    if (acc_size > (SIZE_MAX - MP_CACHELINE) / MP_REDUCE_PARTS_MAX)
+        return MP_ENOMEM;
     size_t stride = (acc_size + MP_CACHELINE - 1) / MP_CACHELINE * MP_CACHELINE;
     alignas(MP_CACHELINE) unsigned char local[MP_REDUCE_PARTS_MAX * MP_ACC_INLINE_MAX];
     unsigned char *accs = local;
