@@ -30,25 +30,28 @@ static void unref(mp_task *t)
         free(t);
 }
 
-/* The task will never run again (done or cancelled): wake its waiters
- * and the destroyer. Runs before the last touch of the pool. */
-static void settle(mp_task *t, uint32_t state)
+/* `n` tasks of the pool have settled: the destroyer waits for 0. */
+static void inflight_done(mp_pool *pool, uint32_t n)
 {
-    mp_pool *pool = t->pool;
-    atomic_store_explicit(&t->state, state, memory_order_seq_cst);
-    if (atomic_load_explicit(&t->waiters, memory_order_seq_cst))
-        mp_futex_wake(&t->state, INT_MAX);
-    if (atomic_fetch_sub_explicit(&pool->inflight, 1, memory_order_seq_cst) == 1) {
+    if (atomic_fetch_sub_explicit(&pool->inflight, n, memory_order_seq_cst) == n) {
         mp_ctx *d = atomic_load_explicit(&pool->destroyer, memory_order_seq_cst);
         if (d)
             mp_wake_ctx(pool, d);
     }
 }
 
+/* The task will never run again (done or cancelled): wake its waiters.
+ * The caller then counts it out of `inflight` (a worker once per batch). */
+static void settle(mp_task *t, uint32_t state)
+{
+    atomic_store_explicit(&t->state, state, memory_order_seq_cst);
+    if (atomic_load_explicit(&t->waiters, memory_order_seq_cst))
+        mp_futex_wake(&t->state, INT_MAX);
+}
+
 static void run(mp_task *t)
 {
     t->result = t->fn(t->arg);
-    atomic_fetch_add_explicit(&t->pool->tasks_run, 1, memory_order_relaxed);
     settle(t, T_DONE);
 }
 
@@ -126,13 +129,16 @@ bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx)
     if (!got)
         return false;
 
+    uint32_t ran = 0;
     while (batch) {
         mp_task *t = batch;
         batch = t->next;
         uint32_t expect = T_PENDING;
         if (atomic_compare_exchange_strong_explicit(&t->state, &expect, T_RUNNING,
-                                                    memory_order_acquire, memory_order_relaxed))
+                                                    memory_order_acquire, memory_order_relaxed)) {
             run(t);
+            ran++;
+        }
         unref(t);
         if (batch && foreground_waiting(pool, ctx)) {
             /* Give the rest back, at the head: they keep their order. */
@@ -152,6 +158,10 @@ bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx)
             break;
         }
     }
+    if (ran) {
+        atomic_fetch_add_explicit(&pool->tasks_run, ran, memory_order_relaxed);
+        inflight_done(pool, ran);
+    }
     return true;
 }
 
@@ -163,10 +173,13 @@ int mp_task_wait(mp_task *t)
     if (atomic_compare_exchange_strong_explicit(&t->state, &s, T_RUNNING,
                                                 memory_order_acquire, memory_order_acquire)) {
         /* Not started: run it here, as a thread of its pool. */
+        mp_pool *pool = t->pool;
         mp_link link;
         mp_ctx *ctx;
-        bool entered = mp_enter(t->pool, &link, &ctx, false);
+        bool entered = mp_enter(pool, &link, &ctx, false);
         run(t);
+        atomic_fetch_add_explicit(&pool->tasks_run, 1, memory_order_relaxed);
+        inflight_done(pool, 1);
         if (entered)
             mp_leave(&link);    /* the last touch of the pool */
         return t->result;
@@ -213,6 +226,7 @@ int mp_task_cancel(mp_task *t)
                                                 memory_order_acq_rel, memory_order_acquire)) {
         /* Still queued: whoever dequeues it drops it. */
         settle(t, T_CANCELLED);
+        inflight_done(t->pool, 1);
         return MP_OK;
     }
     return s == T_CANCELLED ? MP_OK : MP_EBUSY;
