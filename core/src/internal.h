@@ -108,6 +108,14 @@ typedef struct mp_link {
     struct mp_link *outer;
 } mp_link;
 
+/* A spin lock for critical sections of a few stores (the task queue),
+ * where a mutex's sleeping and waking would cost more than the section.
+ * A waiter yields its CPU after a short spin, in case the holder was
+ * preempted. */
+typedef struct mp_spinlock {
+    _Atomic uint32_t locked;
+} mp_spinlock;
+
 typedef struct mp_bcast mp_bcast;
 typedef struct mp_task_node mp_task_node;
 typedef struct mp_spawn mp_spawn;
@@ -144,10 +152,12 @@ struct mp_pool {
     mp_scope *scopes;
     alignas(MP_CACHELINE) _Atomic uint32_t scope_queued;
 
-    /* Background tasks: a FIFO guarded by tmu. */
-    pthread_mutex_t tmu;
-    mp_task *thead, *ttail;
-    bool shutdown;                  /* set under tmu by destroy */
+    /* Background tasks: a FIFO ring of entries guarded by tlock (task.c). */
+    alignas(MP_CACHELINE) mp_spinlock tlock;
+    struct mp_task_entry *tring;
+    uint32_t tcap;                  /* a power of two */
+    uint32_t thead, ttail;          /* free-running: ttail - thead queued */
+    bool shutdown;                  /* set under tlock by destroy */
     alignas(MP_CACHELINE) _Atomic uint32_t tq_len;
     _Atomic uint32_t inflight;      /* submitted, not yet finished */
     _Atomic(mp_ctx *) destroyer;    /* woken when inflight drops to 0 */
@@ -244,6 +254,19 @@ static inline bool mp_spin_on(mp_spin *s, uint64_t spin_ns)
     return t < s->deadline;
 }
 
+MP_HIDDEN void mp_spinlock_wait(mp_spinlock *l);
+
+static inline void mp_spin_lock(mp_spinlock *l)
+{
+    if (MP_UNLIKELY(atomic_exchange_explicit(&l->locked, 1, memory_order_acquire)))
+        mp_spinlock_wait(l);
+}
+
+static inline void mp_spin_unlock(mp_spinlock *l)
+{
+    atomic_store_explicit(&l->locked, 0, memory_order_release);
+}
+
 static inline void mp_count(_Atomic uint64_t *c)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
@@ -299,8 +322,12 @@ static inline bool mp_bcast_pending_sc(mp_ctx *ctx)
 MP_HIDDEN bool mp_scope_run_one(mp_pool *pool);
 
 /* ---- task.c ---- */
-/* Runs one queued background task; false if there was none. */
+/* Runs queued background tasks (one, or a batch from a long queue); false
+ * if there was none. */
 MP_HIDDEN bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx);
+/* The task queue's storage, made at creation and freed at destroy. */
+MP_HIDDEN int mp_task_queue_init(mp_pool *pool);
+MP_HIDDEN void mp_task_queue_free(mp_pool *pool);
 
 /* ---- pool.c ---- */
 /* True if an idle worker would find any work (seq_cst loads). */

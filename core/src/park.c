@@ -15,6 +15,7 @@
 #include "internal.h"
 
 #include <limits.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -88,6 +89,19 @@ void mp_park2(mp_ctx *ctx, _Atomic uint32_t *word, _Atomic uint32_t *more)
         mp_futex_wait(&t->park, p, NULL);
     }
     atomic_fetch_sub_explicit(&t->waiting, 1, memory_order_relaxed);
+}
+
+void mp_spinlock_wait(mp_spinlock *l)
+{
+    for (unsigned n = 0;; n++) {
+        if (!atomic_load_explicit(&l->locked, memory_order_relaxed) &&
+            !atomic_exchange_explicit(&l->locked, 1, memory_order_acquire))
+            return;
+        if (n < 128)
+            mp_cpu_relax();
+        else
+            sched_yield();
+    }
 }
 
 void mp_wait_zero(mp_ctx *ctx, _Atomic uint32_t *word)

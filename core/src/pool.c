@@ -165,7 +165,7 @@ static void free_pool(mp_pool *pool)
     }
     pthread_mutex_destroy(&pool->bmu);
     pthread_mutex_destroy(&pool->smu);
-    pthread_mutex_destroy(&pool->tmu);
+    mp_task_queue_free(pool);
     free(pool->threads);
     free(pool->ctxs);
     free(pool);
@@ -200,12 +200,11 @@ int mp_pool_create(const mp_config *user, mp_pool **out)
     pool->hook_arg = cfg.hook_arg;
     pthread_mutex_init(&pool->bmu, NULL);
     pthread_mutex_init(&pool->smu, NULL);
-    pthread_mutex_init(&pool->tmu, NULL);
 
     size_t ctx_bytes = sizeof(mp_ctx) * pool->nctxs;
     pool->ctxs = aligned_alloc(MP_CACHELINE, ctx_bytes);
     pool->threads = calloc(pool->nworkers ? pool->nworkers : 1, sizeof *pool->threads);
-    if (!pool->ctxs || !pool->threads) {
+    if (!pool->ctxs || !pool->threads || mp_task_queue_init(pool) != MP_OK) {
         free_pool(pool);
         return MP_ENOMEM;
     }
@@ -286,9 +285,9 @@ int mp_pool_destroy(mp_pool *pool)
     if (mp_link_find(pool))
         return MP_EDEADLK;
 
-    pthread_mutex_lock(&pool->tmu);
+    mp_spin_lock(&pool->tlock);
     pool->shutdown = true;
-    pthread_mutex_unlock(&pool->tmu);
+    mp_spin_unlock(&pool->tlock);
 
     /* Run what is queued, helped by the workers; then wait for the tasks
      * that other threads are running. */

@@ -1,7 +1,10 @@
 /* task.c: background tasks (mp_submit and the task handles).
  *
- * A task is a heap record with a reference count: one reference for the
- * queue, one for the handle. Its state moves PENDING -> RUNNING -> DONE or
+ * The queue is a ring of entries (fn, arg, record) under one mutex, grown
+ * by doubling when full; workers take a batch of entries per lock when the
+ * queue is long. A detached task is only its entry: no heap record. A task
+ * with a handle also has a heap record with a reference count (one for the
+ * queue, one for the handle); its state moves PENDING -> RUNNING -> DONE or
  * PENDING -> CANCELLED by CAS, so exactly one thread runs it, or nobody.
  * The pool counts tasks `inflight` (submitted, not finished or cancelled);
  * mp_pool_destroy waits for that count to reach 0. */
@@ -21,8 +24,52 @@ struct mp_task {
     mp_fn fn;
     void *arg;
     mp_pool *pool;                  /* valid while the task is inflight */
-    mp_task *next;                  /* queue link, under pool->tmu */
 };
+
+typedef struct mp_task_entry {
+    mp_fn fn;
+    void *arg;
+    mp_task *task;                  /* NULL for a detached task */
+} mp_task_entry;
+
+#define MP_TASK_RING_INITIAL 256u
+
+int mp_task_queue_init(mp_pool *pool)
+{
+    pool->tring = malloc(MP_TASK_RING_INITIAL * sizeof *pool->tring);
+    pool->tcap = MP_TASK_RING_INITIAL;
+    return pool->tring ? MP_OK : MP_ENOMEM;
+}
+
+void mp_task_queue_free(mp_pool *pool)
+{
+    free(pool->tring);
+}
+
+/* Makes room for `more` entries; under tlock. */
+static bool reserve(mp_pool *pool, uint32_t more)
+{
+    uint32_t count = pool->ttail - pool->thead;
+    if (count + more <= pool->tcap)
+        return true;
+    uint32_t cap = pool->tcap;
+    while (count + more > cap) {
+        if (cap > UINT32_MAX / 2)
+            return false;
+        cap *= 2;
+    }
+    mp_task_entry *ring = malloc((size_t)cap * sizeof *ring);
+    if (!ring)
+        return false;
+    for (uint32_t i = 0; i < count; i++)
+        ring[i] = pool->tring[(pool->thead + i) & (pool->tcap - 1)];
+    free(pool->tring);
+    pool->tring = ring;
+    pool->tcap = cap;
+    pool->thead = 0;
+    pool->ttail = count;
+    return true;
+}
 
 static void unref(mp_task *t)
 {
@@ -59,32 +106,31 @@ int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **out)
 {
     if (!pool || !fn)
         return MP_EINVAL;
-    mp_task *t = malloc(sizeof *t);
-    if (!t)
-        return MP_ENOMEM;
-    atomic_init(&t->state, T_PENDING);
-    atomic_init(&t->waiters, 0);
-    atomic_init(&t->refs, out ? 2 : 1);
-    t->result = 0;
-    t->fn = fn;
-    t->arg = arg;
-    t->pool = pool;
-    t->next = NULL;
-
-    pthread_mutex_lock(&pool->tmu);
-    if (pool->shutdown) {
-        pthread_mutex_unlock(&pool->tmu);
-        free(t);
-        return MP_ESHUTDOWN;
+    mp_task *t = NULL;
+    if (out) {
+        t = malloc(sizeof *t);
+        if (!t)
+            return MP_ENOMEM;
+        atomic_init(&t->state, T_PENDING);
+        atomic_init(&t->waiters, 0);
+        atomic_init(&t->refs, 2);
+        t->result = 0;
+        t->fn = fn;
+        t->arg = arg;
+        t->pool = pool;
     }
-    if (pool->ttail)
-        pool->ttail->next = t;
-    else
-        pool->thead = t;
-    pool->ttail = t;
+
+    mp_spin_lock(&pool->tlock);
+    int rc = pool->shutdown ? MP_ESHUTDOWN : !reserve(pool, 1) ? MP_ENOMEM : MP_OK;
+    if (rc != MP_OK) {
+        mp_spin_unlock(&pool->tlock);
+        free(t);
+        return rc;
+    }
+    pool->tring[pool->ttail++ & (pool->tcap - 1)] = (mp_task_entry){fn, arg, t};
     atomic_fetch_add_explicit(&pool->inflight, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pool->tq_len, 1, memory_order_seq_cst);
-    pthread_mutex_unlock(&pool->tmu);
+    mp_spin_unlock(&pool->tlock);
 
     mp_wake_idle(pool, 1);
     if (out)
@@ -108,54 +154,47 @@ bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx)
 {
     if (atomic_load_explicit(&pool->tq_len, memory_order_relaxed) == 0)
         return false;
-    pthread_mutex_lock(&pool->tmu);
-    uint32_t len = atomic_load_explicit(&pool->tq_len, memory_order_relaxed);
-    uint32_t want = len / (2 * pool->nthreads);
-    want = want < 1 ? 1 : want > MP_TASK_BATCH_MAX ? MP_TASK_BATCH_MAX : want;
-    mp_task *batch = pool->thead, *last = NULL;
-    uint32_t got = 0;
-    for (mp_task *t = batch; t && got < want; t = t->next) {
-        last = t;
-        got++;
-    }
-    if (got) {
-        pool->thead = last->next;
-        if (!pool->thead)
-            pool->ttail = NULL;
-        last->next = NULL;
-        atomic_fetch_sub_explicit(&pool->tq_len, got, memory_order_relaxed);
-    }
-    pthread_mutex_unlock(&pool->tmu);
+    mp_task_entry batch[MP_TASK_BATCH_MAX];
+    mp_spin_lock(&pool->tlock);
+    uint32_t len = pool->ttail - pool->thead;
+    uint32_t got = len / (2 * pool->nthreads);
+    got = got < 1 ? 1 : got > MP_TASK_BATCH_MAX ? MP_TASK_BATCH_MAX : got;
+    if (got > len)
+        got = len;
+    for (uint32_t i = 0; i < got; i++)
+        batch[i] = pool->tring[pool->thead++ & (pool->tcap - 1)];
+    atomic_fetch_sub_explicit(&pool->tq_len, got, memory_order_relaxed);
+    mp_spin_unlock(&pool->tlock);
     if (!got)
         return false;
 
     uint32_t ran = 0;
-    while (batch) {
-        mp_task *t = batch;
-        batch = t->next;
-        uint32_t expect = T_PENDING;
-        if (atomic_compare_exchange_strong_explicit(&t->state, &expect, T_RUNNING,
-                                                    memory_order_acquire, memory_order_relaxed)) {
-            run(t);
+    for (uint32_t i = 0; i < got; i++) {
+        mp_task *t = batch[i].task;
+        if (!t) {
+            batch[i].fn(batch[i].arg);
             ran++;
-        }
-        unref(t);
-        if (batch && foreground_waiting(pool, ctx)) {
-            /* Give the rest back, at the head: they keep their order. */
-            mp_task *tail = batch;
-            uint32_t n = 1;
-            while (tail->next) {
-                tail = tail->next;
-                n++;
+        } else {
+            uint32_t expect = T_PENDING;
+            if (atomic_compare_exchange_strong_explicit(&t->state, &expect, T_RUNNING,
+                                                        memory_order_acquire,
+                                                        memory_order_relaxed)) {
+                run(t);
+                ran++;
             }
-            pthread_mutex_lock(&pool->tmu);
-            tail->next = pool->thead;
-            pool->thead = batch;
-            if (!pool->ttail)
-                pool->ttail = tail;
-            atomic_fetch_add_explicit(&pool->tq_len, n, memory_order_seq_cst);
-            pthread_mutex_unlock(&pool->tmu);
-            break;
+            unref(t);
+        }
+        if (i + 1 < got && foreground_waiting(pool, ctx)) {
+            /* Give the rest back, at the head: they keep their order. */
+            uint32_t rest = got - i - 1;
+            mp_spin_lock(&pool->tlock);
+            if (reserve(pool, rest)) {
+                for (uint32_t k = got; k > i + 1; k--)
+                    pool->tring[--pool->thead & (pool->tcap - 1)] = batch[k - 1];
+                atomic_fetch_add_explicit(&pool->tq_len, rest, memory_order_seq_cst);
+                got = i + 1;
+            }
+            mp_spin_unlock(&pool->tlock);
         }
     }
     if (ran) {
