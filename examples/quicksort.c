@@ -24,6 +24,8 @@
 
 #include <micropool.h>
 
+#include "measure.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,36 +135,10 @@ static int cmp_int(const void *x, const void *y)
 
 /* ---------------------------------------------------------------- timing */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
+/* The median of v[0..count) in milliseconds. */
 static double median_ms(uint64_t *v, size_t count)
 {
-    qsort(v, count, sizeof *v, cmp_u64);
-    double m = count % 2 ? (double)v[count / 2]
-                         : ((double)v[count / 2 - 1] + (double)v[count / 2]) / 2.0;
-    return m / 1e6;
-}
-
-/* xorshift64*: a fixed seed, so every run sorts the same numbers. */
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545F4914F6CDD1Du;
+    return median_ns(v, count) / 1e6;
 }
 
 static int parse_size(const char *s, size_t *out)
@@ -173,50 +149,6 @@ static int parse_size(const char *s, size_t *out)
         return -1;
     *out = (size_t)v;
     return 0;
-}
-
-/* How busy other processes kept the machine while this program measured:
- * the CPU time of the whole machine (from /proc/stat) minus this process's
- * own, over the CPU time that was there. Their load makes times noisy. */
-typedef struct machine_probe {
-    int                ok;
-    unsigned long long busy, total;   /* clock ticks, all CPUs */
-    double             self;          /* seconds of this process's CPU time */
-} machine_probe;
-
-static void machine_probe_read(machine_probe *p)
-{
-    unsigned long long v[8] = { 0 };
-    FILE *f = fopen("/proc/stat", "r");
-    p->ok = f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
-                        &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
-                        &v[7]) >= 5;
-    if (f)
-        fclose(f);
-    p->total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
-    p->busy = p->total - v[3] - v[4];          /* all but idle and iowait */
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    p->self = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-              (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static void machine_probe_report(const machine_probe *start)
-{
-    machine_probe end;
-    machine_probe_read(&end);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN), hz = sysconf(_SC_CLK_TCK);
-    if (!start->ok || !end.ok || hz <= 0 || end.total <= start->total) {
-        printf("machine: %ld CPUs online\n", cpus);
-        return;
-    }
-    double total = (double)(end.total - start->total) / (double)hz;
-    double others = (double)(end.busy - start->busy) / (double)hz -
-                    (end.self - start->self);
-    double share = others > 0.0 ? others / total : 0.0;
-    printf("machine: %ld CPUs online; other processes used %.0f%% of their "
-           "time during the measurements%s\n", cpus, 100.0 * share,
-           share > 0.2 ? " (the times above are disturbed)" : "");
 }
 
 static void usage(FILE *f)
