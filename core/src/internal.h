@@ -131,7 +131,6 @@ struct mp_pool {
     alignas(MP_CACHELINE) _Atomic uint32_t sleepers;  /* idle workers asleep */
     _Atomic uint64_t wakeups;
     alignas(MP_CACHELINE) _Atomic uint32_t stop;      /* workers: exit */
-    _Atomic uint32_t starting;      /* workers that have not set ctx->thread */
 
     /* The flat loop slot: one mp_for/mp_reduce at a time is published
      * here, where every idle worker sees it at once (loop.c). */
@@ -194,6 +193,13 @@ static inline mp_ctx *mp_ctx_fast(const mp_pool *pool)
 /* ---- thread.c ---- */
 /* The calling thread's parking record (allocated on first use). */
 MP_HIDDEN mp_thread *mp_thread_self(void);
+/* A record for a thread about to be started (NULL: no memory), handed
+ * back unused with mp_thread_release, or taken by the new thread with
+ * mp_thread_adopt (pool creation allocates its workers' records, so a
+ * worker allocates nothing once it runs). */
+MP_HIDDEN mp_thread *mp_thread_alloc(void);
+MP_HIDDEN void mp_thread_release(mp_thread *t);
+MP_HIDDEN void mp_thread_adopt(mp_thread *t);
 
 /* ---- park.c: spinning, sleeping and waking ---- */
 struct timespec;

@@ -106,8 +106,7 @@ static void *worker_main(void *arg)
     mp_pool *pool = self->pool;
     mp_link link;
     mp_link_push(&link, pool, self, (int)self->index);
-    atomic_store_explicit(&self->thread, mp_thread_self(), memory_order_release);
-    atomic_fetch_sub_explicit(&pool->starting, 1, memory_order_release);
+    mp_thread_adopt(atomic_load_explicit(&self->thread, memory_order_relaxed));
 
     /* "<name>-<i>" cut to the 15 characters Linux keeps, set before the
      * start hook runs so that the hook sees it. */
@@ -143,9 +142,6 @@ static void *worker_main(void *arg)
 static void stop_workers(mp_pool *pool, unsigned started)
 {
     atomic_store_explicit(&pool->stop, 1, memory_order_seq_cst);
-    /* Every worker has set its thread record before it can sleep. */
-    while (atomic_load_explicit(&pool->starting, memory_order_acquire) > pool->nworkers - started)
-        sched_yield();
     for (unsigned i = 0; i < started; i++) {
         mp_thread *t = atomic_load_explicit(&pool->ctxs[i].thread, memory_order_acquire);
         atomic_fetch_add_explicit(&t->park, 1, memory_order_release);
@@ -192,7 +188,6 @@ int mp_pool_create(const mp_config *user, mp_pool **out)
     pool->nworkers = n - 1;
     pool->nctxs = pool->nworkers + MP_EXTERNAL_SLOTS;
     pool->spin_ns = (uint64_t)cfg.spin_us * 1000u;
-    atomic_init(&pool->starting, pool->nworkers);
     pool->pin = cfg.pin;
     snprintf(pool->name, sizeof pool->name, "%s", cfg.name ? cfg.name : "micropool");
     pool->on_thread_start = cfg.on_thread_start;
@@ -214,6 +209,20 @@ int mp_pool_create(const mp_config *user, mp_pool **out)
         c->pool = pool;
         c->index = i < pool->nworkers ? i + 1 : 0;
         c->rng = 0x9e3779b9u * (i + 1);
+    }
+
+    unsigned records = 0;
+    for (; records < pool->nworkers; records++) {
+        mp_thread *t = mp_thread_alloc();
+        if (!t)
+            break;
+        atomic_init(&pool->ctxs[records].thread, t);
+    }
+    if (records < pool->nworkers) {
+        for (unsigned i = 0; i < records; i++)
+            mp_thread_release(atomic_load_explicit(&pool->ctxs[i].thread, memory_order_relaxed));
+        free_pool(pool);
+        return MP_ENOMEM;
     }
 
     unsigned started = 0;
@@ -238,6 +247,8 @@ int mp_pool_create(const mp_config *user, mp_pool **out)
     }
     if (started < pool->nworkers) {
         stop_workers(pool, started);
+        for (unsigned i = started; i < pool->nworkers; i++)
+            mp_thread_release(atomic_load_explicit(&pool->ctxs[i].thread, memory_order_relaxed));
         free_pool(pool);
         return MP_ENOMEM;
     }

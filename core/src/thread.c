@@ -35,10 +35,8 @@ static void make_key(void)
         exit_key = (pthread_key_t)-1;
 }
 
-mp_thread *mp_thread_self(void)
+mp_thread *mp_thread_alloc(void)
 {
-    if (MP_LIKELY(self != NULL))
-        return self;
     pthread_once(&key_once, make_key);
     pthread_mutex_lock(&free_mu);
     mp_thread *t = free_list;
@@ -47,17 +45,39 @@ mp_thread *mp_thread_self(void)
     pthread_mutex_unlock(&free_mu);
     if (!t) {
         t = aligned_alloc(MP_CACHELINE, sizeof *t);
-        if (t) {
-            atomic_init(&t->park, 0);
-            atomic_init(&t->waiting, 0);
-        }
+        if (!t)
+            return NULL;
+        atomic_init(&t->park, 0);
+        atomic_init(&t->waiting, 0);
     }
+    t->next_free = NULL;
+    return t;
+}
+
+void mp_thread_release(mp_thread *t)
+{
+    give_back(t);
+}
+
+void mp_thread_adopt(mp_thread *t)
+{
+    if (exit_key == (pthread_key_t)-1 || pthread_setspecific(exit_key, t) != 0) {
+        /* Without the key the record cannot be handed back at exit: keep
+         * it for this thread only (it is never freed anyway). */
+    }
+    self = t;
+}
+
+mp_thread *mp_thread_self(void)
+{
+    if (MP_LIKELY(self != NULL))
+        return self;
+    mp_thread *t = mp_thread_alloc();
     if (!t || exit_key == (pthread_key_t)-1 || pthread_setspecific(exit_key, t) != 0) {
         if (t)
             give_back(t);
         t = &shared_fallback;
     }
-    t->next_free = NULL;
     self = t;
     return t;
 }
