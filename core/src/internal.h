@@ -281,10 +281,6 @@ static inline void mp_count(_Atomic uint64_t *c)
 
 /* ---- join.c: the deque and fork-join ---- */
 MP_HIDDEN int mp_join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_arg);
-/* Takes the oldest shared job of `victim`, or NULL. */
-MP_HIDDEN mp_job *mp_steal(mp_ctx *self, mp_ctx *victim);
-/* Runs a stolen job and signals its owner. */
-MP_HIDDEN void mp_run_stolen(mp_ctx *self, mp_job *job);
 /* True if some deque of the pool has a shared job (seq_cst loads). */
 MP_HIDDEN bool mp_any_shared(mp_pool *pool);
 /* Tries to steal one job from any other deque and run it. */

@@ -96,7 +96,8 @@ static inline bool pop(mp_ctx *c, mp_job *job)
     return pop_shared(c, job);
 }
 
-mp_job *mp_steal(mp_ctx *self, mp_ctx *victim)
+/* Takes the oldest shared job of `victim`, or NULL. */
+static mp_job *steal(mp_ctx *self, mp_ctx *victim)
 {
     uint64_t old = atomic_load_explicit(&victim->ts, memory_order_acquire);
     for (int tries = 0; tries < 4; tries++) {
@@ -117,9 +118,9 @@ mp_job *mp_steal(mp_ctx *self, mp_ctx *victim)
     return NULL;
 }
 
-void mp_run_stolen(mp_ctx *self, mp_job *job)
+/* Runs a stolen job and signals its owner. */
+static void run_stolen(mp_job *job)
 {
-    (void)self;
     int r = job->fn(job->arg);
     mp_ctx *owner = job->owner;
     job->result = r;
@@ -156,9 +157,9 @@ bool mp_steal_and_run(mp_ctx *self)
         mp_ctx *v = &pool->ctxs[(start + k) % n];
         if (v == self)
             continue;
-        mp_job *job = mp_steal(self, v);
+        mp_job *job = steal(self, v);
         if (job) {
-            mp_run_stolen(self, job);
+            run_stolen(job);
             return true;
         }
     }
@@ -174,9 +175,9 @@ static void wait_job(mp_ctx *ctx, mp_job *job)
     mp_spin spin;
     mp_spin_reset(&spin);
     while (atomic_load_explicit(&job->pending, memory_order_acquire)) {
-        mp_job *j = mp_steal(ctx, thief);
+        mp_job *j = steal(ctx, thief);
         if (j) {
-            mp_run_stolen(ctx, j);
+            run_stolen(j);
             mp_spin_reset(&spin);
             continue;
         }
