@@ -43,11 +43,11 @@ bad=$(awk 'NR > 1 && /^ / {
 
 # dpkg-gensymbols reads it (a syntax error fails) and finds nothing new
 # (it does not report lost symbols: the comparison above does).
-mkdir -p "$work/debian" "$work/root/DEBIAN"
+mkdir -p "$work/debian" "$work/pkgroot/DEBIAN"
 : > "$work/debian/control"
 package=$(awk 'NR == 1 { print $2 }' "$symbols")
 version=$(awk 'NR > 1 && /^ / { print $2 }' "$symbols" | sort -V | tail -n 1)
-if [ $status -eq 0 ] && ! (cd "$work" && dpkg-gensymbols -p"$package" -v"$version" -Proot -e"$lib" -I"$symbols" -O"$work/out" -c4 < /dev/null) > "$work/log" 2>&1; then
+if [ $status -eq 0 ] && ! (cd "$work" && dpkg-gensymbols -p"$package" -v"$version" -Ppkgroot -e"$lib" -I"$symbols" -O"$work/out" -c4 < /dev/null) > "$work/log" 2>&1; then
   cat "$work/log"; echo "FAIL: dpkg-gensymbols -c4 rejects the symbols file"; status=1
 fi
 [ $status -eq 0 ] && echo "OK: $(wc -l < "$work/file") symbols in the symbols file, the same as $(basename "$lib") exports"
