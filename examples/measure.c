@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "measure.h"
 
+#include <micropool.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -27,6 +29,18 @@ double median_ns(uint64_t *v, size_t count)
     if (count % 2)
         return (double)v[count / 2];
     return ((double)v[count / 2 - 1] + (double)v[count / 2]) / 2.0;
+}
+
+int parse_threads(const char *prog, const char *s, unsigned *out)
+{
+    char *end;
+    unsigned long t = strtoul(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || t > MP_THREADS_MAX) {
+        fprintf(stderr, "%s: bad thread count '%s'\n", prog, s);
+        return -1;
+    }
+    *out = (unsigned)t;
+    return 0;
 }
 
 uint64_t next_random(uint64_t *state)

@@ -12,6 +12,10 @@ uint64_t now_ns(void);
 /* The median of v[0..count) (sorts v); count > 0. */
 double median_ns(uint64_t *v, size_t count);
 
+/* Reads a --threads value (0..MP_THREADS_MAX); prints why and returns -1
+ * when it is not one. */
+int parse_threads(const char *prog, const char *s, unsigned *out);
+
 /* xorshift64*: with a fixed seed, every run uses the same numbers. */
 uint64_t next_random(uint64_t *state);
 

@@ -253,13 +253,8 @@ int main(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            char *end;
-            unsigned long t = strtoul(argv[++i], &end, 10);
-            if (*end != '\0' || t > MP_THREADS_MAX) {
-                fprintf(stderr, "sum: bad thread count '%s'\n", argv[i]);
+            if (parse_threads("sum", argv[++i], &threads) != 0)
                 return 2;
-            }
-            threads = (unsigned)t;
         } else if (strcmp(argv[i], "--quick") == 0) {
             quick = 1;
         } else if (strcmp(argv[i], "--help") == 0) {
