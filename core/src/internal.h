@@ -81,6 +81,7 @@ struct mp_ctx {
     /* Who runs on this context, and whether it sleeps idle. */
     alignas(MP_CACHELINE) _Atomic(mp_thread *) thread;
     _Atomic uint32_t sleeping;      /* 1: idle worker asleep (or about to) */
+    _Atomic uint32_t spinning;      /* 1: idle worker polling for work (a hint) */
     _Atomic uint32_t in_use;        /* external slots: claimed by a thread */
 
     /* Owner-private line. */
@@ -95,8 +96,35 @@ struct mp_ctx {
     mp_ctx *next_overflow;          /* pool->overflow list */
     mp_counters count;
 
+    /* A worker's mailbox: one part of an MP_SPLIT_STATIC loop addressed
+     * to this worker (handoff.c). The first line is written by the poster
+     * and read by the worker, the second goes back. A part whose identity
+     * and accumulator fit in MP_MB_INLINE bytes travels in these two lines
+     * alone. */
+    alignas(MP_CACHELINE) _Atomic uint64_t mb_word; /* gen << 2 | MP_MB_* */
+    union {
+        mp_range_fn body;
+        mp_map_fn map;
+    } mb_fn;
+    void *mb_arg;
+    size_t mb_begin, mb_end;
+    size_t mb_acc_size;             /* 0: mp_for */
+    alignas(16) unsigned char mb_ident[16];
+
+    alignas(MP_CACHELINE) _Atomic uint32_t mb_pending; /* 1 until a taken part ran */
+    int mb_result;
+    mp_ctx *mb_owner;               /* the poster, woken when pending drops */
+    alignas(16) unsigned char mb_acc[16];
+    void *mb_accp;                  /* larger accumulators: where to fold */
+    const void *mb_identp;          /* and the identity */
+
     alignas(MP_CACHELINE) _Atomic(mp_job *) slots[MP_DEQUE_CAP];
 };
+
+#define MP_MB_INLINE 16u
+#define MP_MB_EMPTY 0u              /* nothing, or taken back by the poster */
+#define MP_MB_POSTED 1u             /* waiting for the worker */
+#define MP_MB_TAKEN 2u              /* the worker runs it */
 
 /* A link of the thread-local chain that says which pools this thread is
  * running work of, innermost first. `ctx` may be NULL for a call that runs
@@ -209,6 +237,9 @@ MP_HIDDEN void mp_futex_wake(_Atomic uint32_t *addr, int n);
 /* Wakes up to n idle workers; costs one load when none sleeps. The caller
  * must have published its work with a seq_cst operation. */
 MP_HIDDEN void mp_wake_idle(mp_pool *pool, unsigned n);
+/* Wakes idle worker w if it sleeps. The caller must have published its
+ * work for w with a seq_cst operation. */
+MP_HIDDEN void mp_wake_worker(mp_pool *pool, mp_ctx *w);
 /* Wakes the thread running on ctx, if it is parked or about to park. */
 MP_HIDDEN void mp_wake_ctx(mp_pool *pool, mp_ctx *ctx);
 /* Parks the calling thread (running on ctx) until mp_wake_ctx, unless
@@ -279,6 +310,17 @@ static inline void mp_count(_Atomic uint64_t *c)
                           memory_order_relaxed);
 }
 
+/* A worker says whether it is polling for work (or about to poll again
+ * after a mailbox part): a hint read by a loop caller deciding whether to
+ * leave a part to it (handoff.c). Set when the worker polls, cleared before
+ * it sleeps and before it runs other work, which may be long. It stores
+ * only when the value changes. */
+static inline void mp_set_spinning(mp_ctx *self, uint32_t v)
+{
+    if (atomic_load_explicit(&self->spinning, memory_order_relaxed) != v)
+        atomic_store_explicit(&self->spinning, v, memory_order_relaxed);
+}
+
 /* ---- join.c: the deque and fork-join ---- */
 MP_HIDDEN int mp_join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_arg);
 /* True if some deque of the pool has a shared job (seq_cst loads). */
@@ -294,6 +336,15 @@ static inline bool mp_flat_open(mp_pool *pool, mp_ctx *self, memory_order mo)
 {
     uint64_t s = atomic_load_explicit(&pool->flat_seq, mo);
     return (s & 1) && s != self->flat_seen;
+}
+
+/* ---- handoff.c ---- */
+/* Runs the part posted to this worker's mailbox, if any. */
+MP_HIDDEN bool mp_mbox_run(mp_ctx *self);
+
+static inline bool mp_mbox_posted_sc(mp_ctx *self)
+{
+    return (atomic_load_explicit(&self->mb_word, memory_order_seq_cst) & 3u) == MP_MB_POSTED;
 }
 
 /* ---- broadcast.c ---- */

@@ -159,6 +159,7 @@ bool mp_steal_and_run(mp_ctx *self)
             continue;
         mp_job *job = steal(self, v);
         if (job) {
+            mp_set_spinning(self, 0);
             run_stolen(job);
             return true;
         }

@@ -9,40 +9,10 @@
  * join through tickets: a ticket is the second half of a join whose first
  * half claims parts, so each thread that steals a ticket offers the next
  * one before it starts working (see docs/design.md). */
-#include "internal.h"
+#include "loop.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct mp_loop {
-    mp_pool *pool;
-    size_t parts, base, rem;        /* part i: base + (i < rem) items */
-    mp_range_fn body;               /* mp_for */
-    mp_map_fn map;                  /* mp_reduce */
-    void *arg;
-    unsigned char *accs;
-    size_t stride, acc_size;
-    const void *identity;
-    _Atomic size_t next;            /* the next part to claim */
-    _Atomic int err;
-} mp_loop;
-
-static void part_range(const mp_loop *L, size_t i, size_t *begin, size_t *end)
-{
-    *begin = i * L->base + (i < L->rem ? i : L->rem);
-    *end = *begin + L->base + (i < L->rem ? 1 : 0);
-}
-
-static int run_part(mp_loop *L, size_t i)
-{
-    size_t b, e;
-    part_range(L, i, &b, &e);
-    if (!L->map)
-        return L->body(L->arg, b, e);
-    void *acc = L->accs + i * L->stride;
-    memcpy(acc, L->identity, L->acc_size);
-    return L->map(L->arg, b, e, acc);
-}
 
 static int loop_work(void *p)
 {
@@ -51,11 +21,7 @@ static int loop_work(void *p)
         size_t i = atomic_fetch_add_explicit(&L->next, 1, memory_order_relaxed);
         if (i >= L->parts)
             break;
-        int r = run_part(L, i);
-        int zero = 0;
-        if (r)
-            atomic_compare_exchange_strong_explicit(&L->err, &zero, r, memory_order_relaxed,
-                                                    memory_order_relaxed);
+        mp_loop_error(L, mp_run_part(L, i));
     }
     return 0;
 }
@@ -103,6 +69,7 @@ bool mp_flat_participate(mp_ctx *self)
      * before it waits for flat_active to drop to 0, so either it sees
      * this increment or this thread sees the loop closed (seq_cst). */
     atomic_fetch_add_explicit(&pool->flat_active, 1, memory_order_seq_cst);
+    mp_set_spinning(self, 0);
     if (atomic_load_explicit(&pool->flat_seq, memory_order_seq_cst) == s) {
         mp_count(&self->count.steals);
         loop_work(atomic_load_explicit(&pool->flat_loop, memory_order_relaxed));
@@ -148,6 +115,8 @@ static void run_loop(mp_pool *pool, mp_loop *L)
         mp_count(&ctx->count.jobs);
         if (pool->nthreads == 1)
             loop_work(L);
+        else if (L->handoff && mp_handoff_run(pool, ctx, L))
+            ;
         else if (!run_flat(pool, ctx, L))
             mp_join_in(ctx, loop_work, L, loop_ticket, L);
     } else {
@@ -206,7 +175,8 @@ int mp_for(mp_pool *pool, size_t n, size_t grain, unsigned flags, mp_range_fn bo
         INLINE_CALL(pool, body(arg, 0, n));
 
     mp_loop L = {.pool = pool, .parts = parts, .base = n / parts, .rem = n % parts,
-                 .body = body, .arg = arg};
+                 .body = body, .arg = arg,
+                 .handoff = (flags & (MP_SPLIT_STATIC | MP_DETERMINISTIC)) == MP_SPLIT_STATIC};
     atomic_init(&L.next, 0);
     atomic_init(&L.err, 0);
     run_loop(pool, &L);
@@ -251,7 +221,8 @@ int mp_reduce(mp_pool *pool, size_t n, size_t grain, unsigned flags, void *acc,
     }
     mp_loop L = {.pool = pool, .parts = parts, .base = n / parts, .rem = n % parts,
                  .map = map, .arg = arg, .accs = accs, .stride = stride,
-                 .acc_size = acc_size, .identity = acc};
+                 .acc_size = acc_size, .identity = acc,
+                 .handoff = (flags & (MP_SPLIT_STATIC | MP_DETERMINISTIC)) == MP_SPLIT_STATIC};
     atomic_init(&L.next, 0);
     atomic_init(&L.err, 0);
     int r = reduce_parts(pool, &L, acc, combine);

@@ -63,6 +63,14 @@ void mp_wake_idle(mp_pool *pool, unsigned n)
     }
 }
 
+void mp_wake_worker(mp_pool *pool, mp_ctx *w)
+{
+    if (atomic_load_explicit(&pool->sleepers, memory_order_seq_cst) != 0 &&
+        atomic_load_explicit(&w->sleeping, memory_order_relaxed) &&
+        atomic_exchange_explicit(&w->sleeping, 0, memory_order_acq_rel))
+        wake(pool, atomic_load_explicit(&w->thread, memory_order_acquire));
+}
+
 void mp_wake_ctx(mp_pool *pool, mp_ctx *ctx)
 {
     mp_thread *t = atomic_load_explicit(&ctx->thread, memory_order_seq_cst);

@@ -68,21 +68,22 @@ static int nth_cpu(const cpu_set_t *set, unsigned count, unsigned i)
 
 bool mp_work_visible(mp_pool *pool, mp_ctx *self)
 {
-    return mp_bcast_pending_sc(self) || mp_flat_open(pool, self, memory_order_seq_cst) ||
+    return mp_bcast_pending_sc(self) || mp_mbox_posted_sc(self) ||
+           mp_flat_open(pool, self, memory_order_seq_cst) ||
            mp_any_shared(pool) ||
            atomic_load_explicit(&pool->scope_queued, memory_order_seq_cst) != 0 ||
            atomic_load_explicit(&pool->tq_len, memory_order_seq_cst) != 0 ||
            atomic_load_explicit(&pool->stop, memory_order_seq_cst) != 0;
 }
 
-/* One round of looking for work, in priority order: broadcast parts, the
- * flat loop, foreground jobs of other threads, scope tasks, background
- * tasks. */
+/* One round of looking for work, in priority order: broadcast parts, a
+ * loop part addressed to this worker, the flat loop, foreground jobs of
+ * other threads, scope tasks, background tasks. */
 static bool find_work(mp_ctx *self)
 {
     mp_pool *pool = self->pool;
-    return mp_bcast_run_pending(self) || mp_flat_participate(self) || mp_steal_and_run(self) ||
-           mp_scope_run_one(pool) || mp_task_run_one(pool, self);
+    return mp_bcast_run_pending(self) || mp_mbox_run(self) || mp_flat_participate(self) ||
+           mp_steal_and_run(self) || mp_scope_run_one(pool) || mp_task_run_one(pool, self);
 }
 
 static void worker_sleep(mp_ctx *self)
@@ -98,6 +99,23 @@ static void worker_sleep(mp_ctx *self)
     }
     atomic_store_explicit(&self->sleeping, 0, memory_order_relaxed);
     atomic_fetch_sub_explicit(&pool->sleepers, 1, memory_order_relaxed);
+}
+
+/* The idle spin adapts to how work arrives. A worker spins for `window`
+ * (at most spin_us) before it sleeps. If work came less than spin_us after
+ * it gave up, a longer spin would have caught it: back to the full window.
+ * If the sleep was longer, the spin was CPU time spent for nothing: halve
+ * the window, down to an eighth of spin_us. So a pool that gets one small
+ * job every millisecond stops burning its spin window each time, while
+ * back-to-back calls keep the full window. */
+static uint64_t next_window(const mp_pool *pool, uint64_t window, uint64_t gave_up)
+{
+    uint64_t full = pool->spin_ns;
+    if (full == 0 || gave_up == 0)
+        return full;
+    if (mp_now_ns() - gave_up < full)
+        return full;
+    return window / 2 > full / 8 ? window / 2 : full / 8;
 }
 
 static void *worker_main(void *arg)
@@ -120,18 +138,26 @@ static void *worker_main(void *arg)
 
     mp_spin spin;
     mp_spin_reset(&spin);
+    uint64_t window = pool->spin_ns;
     for (;;) {
         if (find_work(self)) {
+            mp_set_spinning(self, 1);   /* polling again */
             mp_spin_reset(&spin);
             continue;
         }
         if (atomic_load_explicit(&pool->stop, memory_order_acquire))
             break;
-        if (mp_spin_on(&spin, pool->spin_ns))
+        if (mp_spin_on(&spin, window)) {
+            mp_set_spinning(self, 1);
             continue;
+        }
+        mp_set_spinning(self, 0);
+        uint64_t gave_up = spin.deadline;
         worker_sleep(self);
+        window = next_window(pool, window, gave_up);
         mp_spin_reset(&spin);
     }
+    mp_set_spinning(self, 0);
 
     if (pool->on_thread_stop)
         pool->on_thread_stop(pool->hook_arg, self->index);

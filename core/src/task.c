@@ -167,6 +167,7 @@ bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx)
     mp_spin_unlock(&pool->tlock);
     if (!got)
         return false;
+    mp_set_spinning(ctx, 0);
 
     uint32_t ran = 0;
     for (uint32_t i = 0; i < got; i++) {

@@ -1,0 +1,157 @@
+/* handoff.c: MP_SPLIT_STATIC loops, one part addressed to each worker.
+ *
+ * The caller takes the pool's loop slot (flat_busy, as loop.c does; so
+ * there is one poster at a time), writes part i into the mailbox of the
+ * i-th other worker and runs part 0 itself. A worker polling for work sees
+ * its own mailbox line change, takes the part with a CAS, runs it and
+ * sends the result back in its second mailbox line. A part that fits the
+ * mailbox costs the two lines and nothing else: no shared counter, no
+ * loop record on the caller's stack to read. The caller, done with its
+ * own part, waits a moment for workers that are polling; a part whose
+ * worker sleeps, works elsewhere or does not come within MP_LEAVE_NS it
+ * takes back with a CAS and runs itself. So any thread may still run any
+ * part, and the word of the mailbox decides who does, once.
+ * See docs/design.md, "Static loops". */
+#include "loop.h"
+
+/* How long a caller waits, at most, for a worker that was polling for
+ * work to take its part: such a worker sees the post within a few hundred
+ * nanoseconds unless its CPU was taken away. */
+#define MP_LEAVE_NS 2000u
+
+#define MB_GEN(w) ((w) >> 2)
+#define MB_STATE(w) ((w) & 3u)
+
+bool mp_mbox_run(mp_ctx *self)
+{
+    uint64_t w = atomic_load_explicit(&self->mb_word, memory_order_relaxed);
+    if (MP_LIKELY(MB_STATE(w) != MP_MB_POSTED))
+        return false;
+    if (!atomic_compare_exchange_strong_explicit(&self->mb_word, &w,
+                                                 (w & ~(uint64_t)3) | MP_MB_TAKEN,
+                                                 memory_order_acquire, memory_order_relaxed))
+        return false;   /* taken back by the poster */
+    /* `spinning` stays set: a part is short work after which this worker
+     * polls again, and nobody waits for this worker meanwhile (there is one
+     * poster at a time, and it waits for this part). */
+    mp_count(&self->count.steals);
+
+    size_t size = self->mb_acc_size;
+    int r;
+    if (size == 0) {
+        r = self->mb_fn.body(self->mb_arg, self->mb_begin, self->mb_end);
+    } else {
+        void *acc = size <= MP_MB_INLINE ? (void *)self->mb_acc : self->mb_accp;
+        memcpy(acc, size <= MP_MB_INLINE ? (const void *)self->mb_ident : self->mb_identp, size);
+        r = self->mb_fn.map(self->mb_arg, self->mb_begin, self->mb_end, acc);
+    }
+    self->mb_result = r;
+    mp_ctx *owner = self->mb_owner;
+    /* After this store the poster may reuse the mailbox: nothing of it is
+     * touched below. */
+    atomic_store_explicit(&self->mb_pending, 0, memory_order_seq_cst);
+    mp_wake_ctx(self->pool, owner);
+    return true;
+}
+
+static void post(mp_ctx *ctx, mp_ctx *w, mp_loop *L, size_t i)
+{
+    size_t b, e;
+    mp_part_range(L, i, &b, &e);
+    w->mb_arg = L->arg;
+    w->mb_begin = b;
+    w->mb_end = e;
+    if (!L->map) {
+        w->mb_fn.body = L->body;
+        w->mb_acc_size = 0;
+    } else {
+        w->mb_fn.map = L->map;
+        w->mb_acc_size = L->acc_size;
+        if (L->acc_size <= MP_MB_INLINE) {
+            memcpy(w->mb_ident, L->identity, L->acc_size);
+        } else {
+            w->mb_identp = L->identity;
+            w->mb_accp = L->accs + i * L->stride;
+        }
+    }
+    w->mb_owner = ctx;
+    atomic_store_explicit(&w->mb_pending, 1, memory_order_relaxed);
+    uint64_t old = atomic_load_explicit(&w->mb_word, memory_order_relaxed);
+    /* seq_cst: either the worker's last look before sleeping sees the
+     * post, or the wake below sees it asleep (docs/design.md). */
+    atomic_store_explicit(&w->mb_word, ((MB_GEN(old) + 1) << 2) | MP_MB_POSTED,
+                          memory_order_seq_cst);
+    mp_wake_worker(ctx->pool, w);
+}
+
+/* Takes part i back from w's mailbox if the worker has not taken it:
+ * at once when the worker is not polling for work, else after it had
+ * MP_LEAVE_NS to come. True if the caller now owns the part. */
+static bool take_back(mp_ctx *w, mp_loop *L)
+{
+    uint64_t word = atomic_load_explicit(&w->mb_word, memory_order_relaxed);
+    uint64_t deadline = 0;
+    for (unsigned r = 0; MB_STATE(word) == MP_MB_POSTED; r++) {
+        if (!atomic_load_explicit(&w->spinning, memory_order_relaxed) ||
+            atomic_load_explicit(&L->err, memory_order_relaxed))
+            break;
+        if ((r & 15) == 15) {
+            uint64_t t = mp_now_ns();
+            if (!deadline)
+                deadline = t + MP_LEAVE_NS;
+            else if (t >= deadline)
+                break;
+        }
+        mp_cpu_relax();
+        word = atomic_load_explicit(&w->mb_word, memory_order_relaxed);
+    }
+    return MB_STATE(word) == MP_MB_POSTED &&
+           atomic_compare_exchange_strong_explicit(&w->mb_word, &word,
+                                                   (word & ~(uint64_t)3) | MP_MB_EMPTY,
+                                                   memory_order_relaxed, memory_order_relaxed);
+}
+
+/* Collects part i from w: runs it if taken back, else waits for it. */
+static void collect(mp_ctx *ctx, mp_ctx *w, mp_loop *L, size_t i)
+{
+    if (take_back(w, L)) {
+        if (!atomic_load_explicit(&L->err, memory_order_relaxed))
+            mp_loop_error(L, mp_run_part(L, i));
+        return;
+    }
+    mp_wait_zero(ctx, &w->mb_pending);
+    mp_loop_error(L, w->mb_result);
+    if (L->map && L->acc_size <= MP_MB_INLINE)
+        memcpy(L->accs + i * L->stride, w->mb_acc, L->acc_size);
+}
+
+/* The k-th worker other than ctx (k from 0), or NULL. */
+static mp_ctx *other_worker(mp_pool *pool, mp_ctx *ctx, size_t k)
+{
+    size_t at = k;
+    if (ctx->index >= 1 && ctx->index - 1 <= k)
+        at++;
+    return at < pool->nworkers ? &pool->ctxs[at] : NULL;
+}
+
+bool mp_handoff_run(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
+{
+    if (atomic_load_explicit(&pool->flat_busy, memory_order_relaxed) ||
+        atomic_exchange_explicit(&pool->flat_busy, 1, memory_order_acquire))
+        return false;
+    size_t posted = 0;
+    for (; posted + 1 < L->parts; posted++) {
+        mp_ctx *w = other_worker(pool, ctx, posted);
+        if (!w)
+            break;
+        post(ctx, w, L, posted + 1);
+    }
+    mp_loop_error(L, mp_run_part(L, 0));
+    for (size_t i = posted + 1; i < L->parts; i++)       /* no worker left for these */
+        if (!atomic_load_explicit(&L->err, memory_order_relaxed))
+            mp_loop_error(L, mp_run_part(L, i));
+    for (size_t k = 0; k < posted; k++)
+        collect(ctx, other_worker(pool, ctx, k), L, k + 1);
+    atomic_store_explicit(&pool->flat_busy, 0, memory_order_release);
+    return true;
+}

@@ -1,0 +1,55 @@
+/* loop.h: the loop record, shared by loop.c (claimed parts) and
+ * handoff.c (parts addressed to workers). Nothing here is public. */
+#ifndef MP_LOOP_H
+#define MP_LOOP_H
+
+#include "internal.h"
+
+#include <string.h>
+
+typedef struct mp_loop {
+    mp_pool *pool;
+    size_t parts, base, rem;        /* part i: base + (i < rem) items */
+    mp_range_fn body;               /* mp_for */
+    mp_map_fn map;                  /* mp_reduce */
+    void *arg;
+    unsigned char *accs;            /* part i folds into accs + i * stride */
+    size_t stride, acc_size;
+    const void *identity;
+    bool handoff;                   /* MP_SPLIT_STATIC: address parts to workers */
+    _Atomic size_t next;            /* the next part to claim */
+    _Atomic int err;                /* the first error */
+} mp_loop;
+
+static inline void mp_part_range(const mp_loop *L, size_t i, size_t *begin, size_t *end)
+{
+    *begin = i * L->base + (i < L->rem ? i : L->rem);
+    *end = *begin + L->base + (i < L->rem ? 1 : 0);
+}
+
+/* Runs part i on the calling thread. */
+static inline int mp_run_part(mp_loop *L, size_t i)
+{
+    size_t b, e;
+    mp_part_range(L, i, &b, &e);
+    if (!L->map)
+        return L->body(L->arg, b, e);
+    void *acc = L->accs + i * L->stride;
+    memcpy(acc, L->identity, L->acc_size);
+    return L->map(L->arg, b, e, acc);
+}
+
+/* Keeps the first error of a loop. */
+static inline void mp_loop_error(mp_loop *L, int r)
+{
+    int zero = 0;
+    if (r)
+        atomic_compare_exchange_strong_explicit(&L->err, &zero, r, memory_order_relaxed,
+                                                memory_order_relaxed);
+}
+
+/* handoff.c: runs every part of L, addressing parts 1.. to other workers'
+ * mailboxes. False (nothing run) when the pool's loop slot is taken. */
+MP_HIDDEN bool mp_handoff_run(mp_pool *pool, mp_ctx *ctx, mp_loop *L);
+
+#endif
