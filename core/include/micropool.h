@@ -97,8 +97,12 @@ typedef struct mp_config {
     size_t      size;          /* sizeof(mp_config); set by mp_config_init */
     unsigned    threads;       /* threads in all, the calling thread counted;
                                   0 = the CPUs this process may run on */
-    unsigned    spin_us;       /* how long an idle thread spins before it
-                                  sleeps in the kernel; 0 = sleep at once */
+    unsigned    spin_us;       /* how long an idle thread spins, at most,
+                                  before it sleeps in the kernel (a worker
+                                  whose spins keep finding nothing spins
+                                  down to spin_us / 8, and back to spin_us
+                                  when work comes soon after it gave up);
+                                  0 = sleep at once */
     int         pin;           /* 0 = no pinning, 1 = pin worker i to CPU i
                                   of the process's affinity mask */
     const char *name;          /* worker thread name prefix, NULL =
@@ -181,8 +185,9 @@ typedef void (*mp_combine_fn)(void *arg, void *acc, const void *other);
 #define MP_SPLIT_DYNAMIC   0u  /* default: chunks of at least `grain`,
                                   balanced by whichever thread is free */
 #define MP_SPLIT_STATIC    1u  /* one contiguous share per thread, no
-                                  further splitting: lowest overhead for
-                                  uniform work */
+                                  further splitting, each share offered
+                                  first to its own thread: lowest overhead
+                                  for uniform work */
 #define MP_DETERMINISTIC   2u  /* mp_reduce: the partition and the combine
                                   order depend only on (n, grain), so results
                                   are bitwise equal whatever the thread count
