@@ -265,16 +265,65 @@ static int rendezvous_body(void *arg, size_t begin, size_t end)
 Test(loop, split_parts_really_run_in_parallel)
 {
     static const unsigned sizes[] = {2, 16};
+    static const unsigned flags[] = {MP_SPLIT_DYNAMIC, MP_SPLIT_STATIC};
     for (size_t k = 0; k < 2; k++) {
         mp_pool *pool = mpt_pool(sizes[k]);
-        for (int r = 0; r < 20; r++) {
+        for (int r = 0; r < 40; r++) {
             struct rendezvous rv = {0};
-            cr_assert_eq(mp_for(pool, 2, 1, 0, rendezvous_body, &rv), MP_OK);
+            cr_assert_eq(mp_for(pool, 2, 1, flags[r % 2], rendezvous_body, &rv), MP_OK);
             cr_assert_eq(atomic_load(&rv.timed_out), 0,
-                         "the two halves never ran at the same time (%u threads)", sizes[k]);
+                         "the two halves never ran at the same time (%u threads, flags %u)",
+                         sizes[k], flags[r % 2]);
         }
         mpt_destroy(pool);
     }
+}
+
+/* A task that holds the only worker until released. */
+static int hold_worker(void *arg)
+{
+    atomic_int *gate = arg;
+    atomic_store(&gate[0], 1);
+    mpt_wait_at_least(&gate[1], 1, 20.0);
+    return 0;
+}
+
+struct held {
+    mpt_cover c;
+    mp_pool *pool;
+    atomic_int off_caller;
+};
+
+static int held_body(void *arg, size_t begin, size_t end)
+{
+    struct held *h = arg;
+    if (mp_pool_thread_index(h->pool) != 0)
+        atomic_fetch_add(&h->off_caller, 1);
+    return mpt_cover_body(&h->c, begin, end);
+}
+
+/* The share addressed to a worker that is busy elsewhere is taken back by
+ * the caller: the loop finishes while the worker is still held. */
+Test(loop, a_static_share_of_a_busy_worker_runs_on_the_caller)
+{
+    mp_pool *pool = mpt_pool(2);
+    atomic_int gate[2] = {0, 0};
+    mp_task *t;
+    cr_assert_eq(mp_submit(pool, hold_worker, gate, &t), MP_OK);
+    cr_assert(mpt_wait_at_least(&gate[0], 1, 10.0), "the worker never started the task");
+    for (int r = 0; r < 100; r++) {
+        struct held h = {.pool = pool};
+        mpt_cover_init(&h.c, 1000);
+        cr_assert_eq(mp_for(pool, 1000, 1, MP_SPLIT_STATIC, held_body, &h), MP_OK);
+        cr_assert_eq(atomic_load(&h.c.calls), 2, "one share per thread");
+        cr_assert_eq(mpt_cover_wrong(&h.c), 0u);
+        cr_assert_eq(atomic_load(&h.off_caller), 0, "the held worker ran a share");
+        mpt_cover_free(&h.c);
+    }
+    atomic_store(&gate[1], 1);
+    cr_assert_eq(mp_task_wait(t), 0);
+    mp_task_release(t);
+    mpt_destroy(pool);
 }
 
 /* -------------------------------------------------------------- nesting */
