@@ -188,7 +188,7 @@ static void mpb_sort(int *v, size_t n)
     check(sort_join(&p), "mp_join");
 }
 
-/* The default spin window is MP_SPIN_US_DEFAULT (50 us): 5 ms is far past it. */
+/* The spin window is at most MP_SPIN_US_DEFAULT (20 us): 5 ms is far past it. */
 const bench_backend bench_micropool = {
     .name = "micropool",
     .start = mpb_start,
