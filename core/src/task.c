@@ -120,6 +120,12 @@ int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **out)
         t->pool = pool;
     }
 
+    /* After an idle spell none of the lines this call touches is in this
+     * CPU's cache, and the lock's exchange and the counters' locked adds
+     * would fetch them one after another: ask for the counters' line and
+     * for `sleepers` (read by mp_wake_idle) now, alongside the lock's. */
+    __builtin_prefetch(&pool->tq_len, 1);
+    __builtin_prefetch(&pool->sleepers, 0);
     mp_spin_lock(&pool->tlock);
     int rc = pool->shutdown ? MP_ESHUTDOWN : !reserve(pool, 1) ? MP_ENOMEM : MP_OK;
     if (rc != MP_OK) {

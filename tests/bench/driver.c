@@ -44,7 +44,7 @@ extern char **environ;
 
 /* ---------------------------------------------------------------- runtimes */
 enum rt {
-    MICROPOOL, MICROPOOL_HANDLES, SEQ, SEQ_QUICKSORT, CVPOOL,
+    MICROPOOL, MICROPOOL_HANDLES, SEQ, SEQ_QUICKSORT, CVPOOL, FUTEX,
     GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB, ALLOCS, RT_COUNT
 };
 
@@ -65,6 +65,7 @@ static struct runtime rts[RT_COUNT] = {
     [SEQ_QUICKSORT] = { "seq-quicksort", "sequential quicksort (same code)",
                         "micropool-bench-run", "seq-quicksort", NULL, NULL },
     [CVPOOL] = { "cvpool", "mutex + condvar pool", "micropool-bench-run", "cvpool", NULL, NULL },
+    [FUTEX] = { "futex", "raw futex hand-off (floor)", "micropool-bench-run", "futex", NULL, NULL },
     [GOMP_ACTIVE] = { "gomp-active", "GCC OpenMP, active wait", "micropool-bench-gomp", "omp",
                       "active", MP_BENCH_GOMP_MISSING },
     [GOMP_PASSIVE] = { "gomp-passive", "GCC OpenMP, passive wait", "micropool-bench-gomp", "omp",
@@ -381,6 +382,7 @@ static void heading(const char *title)
 static const enum rt fork_rts[] = { MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB };
 static const enum rt fib_rts[] = { SEQ, MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB };
 static const enum rt idle_rts[] = { SEQ, MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB };
+static const enum rt wake_rts[] = { MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB, FUTEX };
 static const enum rt task_rts[] = { MICROPOOL, MICROPOOL_HANDLES, TBB, CVPOOL };
 static const enum rt sort_rts[] = { SEQ, SEQ_QUICKSORT, MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE,
                                     LLVM_OMP, TBB };
@@ -602,29 +604,36 @@ static void bench_wakeup(void)
 {
     struct plan p = quick ? (struct plan){ 1, 10, 1200 } : (struct plan){ 3, 15, 3000 };
     heading("4. Wake-up: from submitting work to an idle pool until it starts");
-    collect("wakeup", fork_rts, LEN(fork_rts), p, NULL);
+    collect("wakeup", wake_rts, LEN(wake_rts), p, NULL);
     double mp = median(MICROPOOL, "wakeup", "-");
-    printf("| runtime | idle before (ms) | us until a pool thread starts it | micropool / runtime |\n");
-    printf("|---|---:|---:|---:|\n");
-    for (size_t j = 0; j < LEN(fork_rts); j++) {
-        enum rt id = fork_rts[j];
+    printf("| runtime | idle before (ms) | us until a pool thread starts it | started on the caller's CPU | micropool / runtime |\n");
+    printf("|---|---:|---:|---:|---:|\n");
+    for (size_t j = 0; j < LEN(wake_rts); j++) {
+        enum rt id = wake_rts[j];
         double v = median(id, "wakeup", "-");
         if (isnan(v))
             continue;
-        char a[32], b[32], c[32];
-        printf("| %s | %s | %s | %s |\n", rts[id].label,
+        char a[32], b[32], c[32], d[32];
+        double here = median(id, "wakeup", "on_caller_cpu_pct");
+        printf("| %s | %s | %s | %s%s | %s |\n", rts[id].label,
                fmt(a, sizeof a, median(id, "wakeup", "settle_ms"), 0), fmt(b, sizeof b, v / 1e3, 1),
-               fmt(c, sizeof c, ratio(mp, v), 2));
+               fmt(d, sizeof d, here, 0), isnan(here) ? "" : "%", fmt(c, sizeof c, ratio(mp, v), 2));
     }
     printf("\nThe pool idles longer than its spin window (LLVM OpenMP: its 200 ms block time), then "
            "the caller submits one job from outside. micropool: mp_submit; OpenMP: a parallel region "
-           "(thread 1's start); oneTBB: task_arena::enqueue. GCC's active wait never sleeps.\n");
-    skipped_rows(fork_rts, LEN(fork_rts));
+           "(thread 1's start); oneTBB: task_arena::enqueue. GCC's active wait never sleeps. The "
+           "floor: one thread sleeping in FUTEX_WAIT, woken by one FUTEX_WAKE, no runtime. Where the "
+           "kernel puts the woken thread matters: on the caller's CPU it preempts the caller; on an "
+           "idle CPU it may first have to wake that CPU (on a VM, a halted vCPU: tens of us). The "
+           "median over batches of the share of samples that started on the caller's CPU.\n");
+    skipped_rows(wake_rts, LEN(wake_rts));
     printf("\n");
-    for (size_t j = 0; j < LEN(fork_rts); j++) {
-        enum rt id = fork_rts[j];
+    for (size_t j = 0; j < LEN(wake_rts); j++) {
+        enum rt id = wake_rts[j];
         double v = median(id, "wakeup", "-");
         result("wakeup", id, "-", "ns", v, count_of(id, "wakeup", "-"), ratio(mp, v));
+        result("wakeup", id, "-", "on_caller_cpu_pct", median(id, "wakeup", "on_caller_cpu_pct"),
+               count_of(id, "wakeup", "on_caller_cpu_pct"), NAN);
     }
     fig_wake_mp = mp;
     fig_wake_gomp = median(GOMP_PASSIVE, "wakeup", "-");

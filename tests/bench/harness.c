@@ -18,6 +18,7 @@
 #include "bench.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,12 +144,14 @@ static void run_count(uint64_t n)
 struct wake_record {
     _Alignas(64) atomic_int done;
     uint64_t started;
+    int cpu;                        /* where the job started */
 };
 
 static int wake_job(void *arg)
 {
     struct wake_record *w = arg;
     w->started = bench_now_ns();
+    w->cpu = sched_getcpu();
     atomic_store_explicit(&w->done, 1, memory_order_release);
     return 0;
 }
@@ -171,15 +174,24 @@ static void run_wakeup(void)
         wait_done(&w.done);
     }
     printf("info - settle_ms %u\n", be->settle_ms);
+    /* How often the job started on the CPU the caller posted it from: a
+     * thread woken there preempts the caller, one woken on another CPU
+     * that idles may first have to wake that CPU, which costs more on
+     * some machines (a halted vCPU). The kernel decides. */
+    unsigned taken = 0, on_caller_cpu = 0;
     uint64_t since = bench_now_ns();
     for (unsigned s = 0; more_samples(s, since); s++) {
         atomic_store(&w.done, 0);
         bench_sleep_ns((uint64_t)be->settle_ms * 1000000u);
+        int cpu = sched_getcpu();
         uint64_t t0 = bench_now_ns();
         be->post(wake_job, &w);
         wait_done(&w.done);
         sample("-", (double)(w.started - t0));
+        taken++;
+        on_caller_cpu += w.cpu == cpu;
     }
+    printf("info - on_caller_cpu_pct %.1f\n", 100.0 * on_caller_cpu / taken);
 }
 
 /* ---------------------------------------------------------------- 5 */
