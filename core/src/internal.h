@@ -44,13 +44,14 @@ typedef struct mp_thread {
 } mp_thread;
 
 /* A unit of work in a deque: a join's second half, or a loop ticket. It
- * lives on the stack of the thread that pushed it. */
+ * lives on the stack of the thread that pushed it. While it is private to
+ * its owner only fn and arg are set; share() sets the rest before the CAS
+ * that lets thieves take it. */
 typedef struct mp_job {
     mp_fn fn;
     void *arg;
-    int result;                     /* written by the thief before pending */
     _Atomic uint32_t pending;       /* 1 until a thief has run it */
-    mp_ctx *owner;                  /* who pushed it (woken on done) */
+    int result;                     /* written by the thief before pending */
     _Atomic(mp_ctx *) thief;        /* who took it (for leapfrogging) */
 } mp_job;
 

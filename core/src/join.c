@@ -16,9 +16,19 @@
 #define TS_TOP(ts) ((uint32_t)(ts))
 #define TS_SPLIT(ts) ((uint32_t)((ts) >> 32))
 
-/* Moves split up to `nsplit` (at most bottom) and wakes a sleeper. */
+/* Moves split up to `nsplit` (at most bottom) and wakes a sleeper. A
+ * private job has only fn and arg; the fields a thief and a waiting owner
+ * use are set here, before the seq_cst CAS that publishes them (a thief
+ * reads the job after its own CAS on ts, which reads from this one or a
+ * later RMW of its release sequence). A job is shared at most once: the
+ * private part only grows by pushes of new jobs. */
 static void share(mp_ctx *c, uint32_t nsplit)
 {
+    for (uint32_t i = c->split; i < nsplit; i++) {
+        mp_job *job = atomic_load_explicit(&c->slots[i], memory_order_relaxed);
+        atomic_store_explicit(&job->pending, 1, memory_order_relaxed);
+        atomic_store_explicit(&job->thief, NULL, memory_order_relaxed);
+    }
     uint64_t old = atomic_load_explicit(&c->ts, memory_order_relaxed);
     while (!atomic_compare_exchange_weak_explicit(&c->ts, &old, TS(TS_TOP(old), nsplit),
                                                   memory_order_seq_cst, memory_order_relaxed))
@@ -42,22 +52,18 @@ static void push_slow(mp_ctx *c, uint32_t b)
     share(c, c->split + (b + 2 - c->split) / 2);
 }
 
-static inline bool push(mp_ctx *c, mp_job *job)
+/* push_slow, then the join's first half: a and its argument then need not
+ * stay in callee-saved registers of the join across a call. */
+static __attribute__((noinline)) int push_slow_run(mp_ctx *c, uint32_t b, mp_fn a, void *a_arg)
 {
-    uint32_t b = c->bottom;
-    if (MP_UNLIKELY(b >= MP_DEQUE_CAP))
-        return false;
-    atomic_store_explicit(&c->slots[b], job, memory_order_relaxed);
-    c->bottom = b + 1;
-    if (MP_UNLIKELY(b == c->split || atomic_load_explicit(&c->split_req, memory_order_relaxed)))
-        push_slow(c, b);
-    return true;
+    push_slow(c, b);
+    return a(a_arg);
 }
 
-/* The job at bottom-1 is shared: take it back, or learn it was stolen. */
-static bool pop_shared(mp_ctx *c, mp_job *job)
+/* The job at index b == bottom-1 == split-1 is shared: take it back, or
+ * learn it was stolen. */
+static bool pop_shared(mp_ctx *c, mp_job *job, uint32_t b)
 {
-    uint32_t b = c->bottom - 1;         /* == split - 1 */
     uint64_t old = atomic_load_explicit(&c->ts, memory_order_relaxed);
     for (;;) {
         if (TS_TOP(old) > b)
@@ -85,17 +91,6 @@ static bool pop_shared(mp_ctx *c, mp_job *job)
     return false;
 }
 
-/* Takes the job at bottom-1 back; false if a thief has it. */
-static inline bool pop(mp_ctx *c, mp_job *job)
-{
-    uint32_t b = c->bottom - 1;
-    if (MP_LIKELY(b >= c->split)) {
-        c->bottom = b;
-        return true;
-    }
-    return pop_shared(c, job);
-}
-
 /* Takes the oldest shared job of `victim`, or NULL. */
 static mp_job *steal(mp_ctx *self, mp_ctx *victim)
 {
@@ -118,11 +113,10 @@ static mp_job *steal(mp_ctx *self, mp_ctx *victim)
     return NULL;
 }
 
-/* Runs a stolen job and signals its owner. */
-static void run_stolen(mp_job *job)
+/* Runs a job stolen from `owner`'s deque and signals the owner. */
+static void run_stolen(mp_job *job, mp_ctx *owner)
 {
     int r = job->fn(job->arg);
-    mp_ctx *owner = job->owner;
     job->result = r;
     /* After this store the job may be gone; owner is pool memory. */
     atomic_store_explicit(&job->pending, 0, memory_order_seq_cst);
@@ -159,7 +153,7 @@ bool mp_steal_and_run(mp_ctx *self)
             continue;
         mp_job *job = steal(self, v);
         if (job) {
-            run_stolen(job);
+            run_stolen(job, v);
             return true;
         }
     }
@@ -177,7 +171,7 @@ static void wait_job(mp_ctx *ctx, mp_job *job)
     while (atomic_load_explicit(&job->pending, memory_order_acquire)) {
         mp_job *j = steal(ctx, thief);
         if (j) {
-            run_stolen(j);
+            run_stolen(j, thief);
             mp_spin_reset(&spin);
             continue;
         }
@@ -188,21 +182,53 @@ static void wait_job(mp_ctx *ctx, mp_job *job)
     }
 }
 
-static inline __attribute__((always_inline)) int join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
+/* The slow ends of a join: the deque is full, or the job was shared when
+ * the owner came back from `a`. */
+static __attribute__((noinline)) int join_full(mp_fn a, void *a_arg, mp_fn b, void *b_arg)
 {
-    mp_job job = {.fn = b, .arg = b_arg, .result = 0, .owner = ctx};
-    atomic_init(&job.pending, 1);
-    atomic_init(&job.thief, NULL);
+    int r = a(a_arg);
+    return r ? r : b(b_arg);
+}
 
-    if (MP_UNLIKELY(!push(ctx, &job))) {
-        int r = a(a_arg);
-        return r ? r : b(b_arg);
+static __attribute__((noinline)) int join_shared(mp_ctx *ctx, mp_job *job, uint32_t i, int ra)
+{
+    if (pop_shared(ctx, job, i))
+        return ra ? ra : job->fn(job->arg);
+    wait_job(ctx, job);
+    return ra ? ra : job->result;
+}
+
+/* Push b, run a, pop b. A private job costs two stores (fn, arg) and the
+ * deque two more (slot, bottom); pop reloads nothing the owner stored, so
+ * nested joins do not chain through store-to-load forwarding of bottom. */
+static inline __attribute__((always_inline)) int join_in(mp_ctx *ctx, mp_fn a, void *a_arg,
+                                                         mp_fn b, void *b_arg)
+{
+    uint32_t i = ctx->bottom;
+    if (MP_UNLIKELY(i >= MP_DEQUE_CAP))
+        return join_full(a, a_arg, b, b_arg);
+    int ra;
+    {
+        mp_job job;
+        job.fn = b;
+        job.arg = b_arg;
+        atomic_store_explicit(&ctx->slots[i], &job, memory_order_relaxed);
+        ctx->bottom = i + 1;
+        if (MP_UNLIKELY(i == ctx->split || atomic_load_explicit(&ctx->split_req, memory_order_relaxed)))
+            ra = push_slow_run(ctx, i, a, a_arg);
+        else
+            ra = a(a_arg);
+        if (MP_UNLIKELY(i < ctx->split))
+            return join_shared(ctx, &job, i, ra);
+        /* Read b back from the job rather than keep it in callee-saved
+         * registers across a. */
+        b = job.fn;
+        b_arg = job.arg;
     }
-    int ra = a(a_arg);
-    if (MP_LIKELY(pop(ctx, &job)))
-        return ra ? ra : b(b_arg);
-    wait_job(ctx, &job);
-    return ra ? ra : job.result;
+    ctx->bottom = i;
+    if (ra)
+        return ra;
+    return b(b_arg);
 }
 
 int mp_join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
