@@ -76,8 +76,12 @@ struct mp_ctx {
      * (the owner lowers it when it resets an emptied deque). */
     alignas(MP_CACHELINE) _Atomic uint64_t ts;
 
-    /* A thief that found no shared job asks the owner to share more. */
-    alignas(MP_CACHELINE) _Atomic uint32_t split_req;
+    /* A push at an index <= push_limit takes the slow path. The owner
+     * keeps it equal to split (so the push that finds nothing left to
+     * steal shares); a thief that found no shared job sets it to
+     * UINT32_MAX to ask the owner to share more. One load and one compare
+     * on the owner's fast path serve both. */
+    alignas(MP_CACHELINE) _Atomic uint32_t push_limit;
 
     /* Who runs on this context, and whether it sleeps idle. */
     alignas(MP_CACHELINE) _Atomic(mp_thread *) thread;
@@ -174,6 +178,8 @@ struct mp_pool {
 
 /* ---- context.c: which context the current thread uses for a pool ---- */
 MP_HIDDEN extern __attribute__((tls_model("initial-exec"))) _Thread_local mp_link *mp_tls_top;
+/* The innermost link's context: mp_tls_top->ctx, or NULL. */
+MP_HIDDEN extern __attribute__((tls_model("initial-exec"))) _Thread_local mp_ctx *mp_tls_ctx;
 /* The innermost link of this thread for `pool`, or NULL. */
 MP_HIDDEN mp_link *mp_link_find(const mp_pool *pool);
 /* Enters `pool` from the current thread: reuses the context this thread
@@ -187,8 +193,8 @@ MP_HIDDEN void mp_link_pop(mp_link *link);
 
 static inline mp_ctx *mp_ctx_fast(const mp_pool *pool)
 {
-    mp_link *l = mp_tls_top;
-    return (l && l->pool == pool) ? l->ctx : NULL;
+    mp_ctx *c = mp_tls_ctx;
+    return (c && c->pool == pool) ? c : NULL;
 }
 
 /* ---- thread.c ---- */

@@ -6,7 +6,7 @@
  * [split, bottom) are private: the owner pushes and pops them with plain
  * loads and stores, no fence and no read-modify-write. The owner shares
  * jobs (moves split up) when its private part was empty before a push,
- * or when a thief asked through split_req; it takes a shared job back
+ * or when a thief asked through push_limit; it takes a shared job back
  * with a CAS that moves split down. docs/design.md gives the argument. */
 #include "internal.h"
 
@@ -34,7 +34,7 @@ static void share(mp_ctx *c, uint32_t nsplit)
                                                   memory_order_seq_cst, memory_order_relaxed))
         ;
     c->split = nsplit;
-    atomic_store_explicit(&c->split_req, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->push_limit, nsplit, memory_order_relaxed);
     mp_wake_idle(c->pool, 1);
 }
 
@@ -43,9 +43,12 @@ static void share(mp_ctx *c, uint32_t nsplit)
  * half; deeper pushes stay private until a thief asks. */
 static void push_slow(mp_ctx *c, uint32_t b)
 {
-    bool asked = atomic_load_explicit(&c->split_req, memory_order_relaxed);
-    if (c->overflow || c->pool->nworkers == 0)
+    bool asked = atomic_load_explicit(&c->push_limit, memory_order_relaxed) == UINT32_MAX;
+    if (c->overflow || c->pool->nworkers == 0) {
+        if (asked)      /* nobody can take a job from here: drop the request */
+            atomic_store_explicit(&c->push_limit, c->split, memory_order_relaxed);
         return;
+    }
     if (!asked && (b != c->split || TS_TOP(atomic_load_explicit(&c->ts, memory_order_relaxed)) != b))
         return;
     /* Share the oldest half of the private jobs (at least one). */
@@ -72,6 +75,7 @@ static bool pop_shared(mp_ctx *c, mp_job *job, uint32_t b)
                                                   memory_order_seq_cst, memory_order_relaxed)) {
             c->bottom = b;
             c->split = b;
+            atomic_store_explicit(&c->push_limit, b, memory_order_relaxed);
             return true;
         }
     }
@@ -88,6 +92,7 @@ static bool pop_shared(mp_ctx *c, mp_job *job, uint32_t b)
     atomic_store_explicit(&c->ts, TS(b, b), memory_order_release);
     c->bottom = b;
     c->split = b;
+    atomic_store_explicit(&c->push_limit, b, memory_order_relaxed);
     return false;
 }
 
@@ -98,8 +103,8 @@ static mp_job *steal(mp_ctx *self, mp_ctx *victim)
     for (int tries = 0; tries < 4; tries++) {
         uint32_t t = TS_TOP(old), s = TS_SPLIT(old);
         if (t >= s) {
-            if (!atomic_load_explicit(&victim->split_req, memory_order_relaxed))
-                atomic_store_explicit(&victim->split_req, 1, memory_order_relaxed);
+            if (atomic_load_explicit(&victim->push_limit, memory_order_relaxed) != UINT32_MAX)
+                atomic_store_explicit(&victim->push_limit, UINT32_MAX, memory_order_relaxed);
             return NULL;
         }
         if (atomic_compare_exchange_strong_explicit(&victim->ts, &old, TS(t + 1, s),
@@ -190,8 +195,10 @@ static __attribute__((noinline)) int join_full(mp_fn a, void *a_arg, mp_fn b, vo
     return r ? r : b(b_arg);
 }
 
-static __attribute__((noinline)) int join_shared(mp_ctx *ctx, mp_job *job, uint32_t i, int ra)
+static __attribute__((noinline)) int join_shared(mp_ctx *ctx, uint32_t i, int ra)
 {
+    /* The owner's own slot store: the join need not keep &job. */
+    mp_job *job = atomic_load_explicit(&ctx->slots[i], memory_order_relaxed);
     if (pop_shared(ctx, job, i))
         return ra ? ra : job->fn(job->arg);
     wait_job(ctx, job);
@@ -202,9 +209,11 @@ static __attribute__((noinline)) int join_shared(mp_ctx *ctx, mp_job *job, uint3
  * deque two more (slot, bottom); pop reloads nothing the owner stored, so
  * nested joins do not chain through store-to-load forwarding of bottom. */
 static inline __attribute__((always_inline)) int join_in(mp_ctx *ctx, mp_fn a, void *a_arg,
-                                                         mp_fn b, void *b_arg)
+                                                         mp_fn b, void *b_arg, bool count)
 {
     uint32_t i = ctx->bottom;
+    if (count)
+        mp_count(&ctx->count.jobs);
     if (MP_UNLIKELY(i >= MP_DEQUE_CAP))
         return join_full(a, a_arg, b, b_arg);
     int ra;
@@ -214,12 +223,12 @@ static inline __attribute__((always_inline)) int join_in(mp_ctx *ctx, mp_fn a, v
         job.arg = b_arg;
         atomic_store_explicit(&ctx->slots[i], &job, memory_order_relaxed);
         ctx->bottom = i + 1;
-        if (MP_UNLIKELY(i == ctx->split || atomic_load_explicit(&ctx->split_req, memory_order_relaxed)))
+        if (MP_UNLIKELY(i <= atomic_load_explicit(&ctx->push_limit, memory_order_relaxed)))
             ra = push_slow_run(ctx, i, a, a_arg);
         else
             ra = a(a_arg);
         if (MP_UNLIKELY(i < ctx->split))
-            return join_shared(ctx, &job, i, ra);
+            return join_shared(ctx, i, ra);
         /* Read b back from the job rather than keep it in callee-saved
          * registers across a. */
         b = job.fn;
@@ -233,7 +242,7 @@ static inline __attribute__((always_inline)) int join_in(mp_ctx *ctx, mp_fn a, v
 
 int mp_join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
 {
-    return join_in(ctx, a, a_arg, b, b_arg);
+    return join_in(ctx, a, a_arg, b, b_arg, false);
 }
 
 /* mp_join from a thread that has no context in the pool yet, or with bad
@@ -263,12 +272,10 @@ static __attribute__((noinline)) int join_enter(mp_pool *pool, mp_fn a, void *a_
 int mp_join(mp_pool *pool, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
 {
     /* The nested case, by far the most frequent, in a few instructions:
-     * links never name a NULL pool. */
-    mp_link *l = mp_tls_top;
-    if (MP_LIKELY(l && l->pool == pool && l->ctx && a && b)) {
-        mp_ctx *ctx = l->ctx;
-        mp_count(&ctx->count.jobs);
-        return join_in(ctx, a, a_arg, b, b_arg);
-    }
+     * the innermost link has a context of this pool (a context's pool is
+     * its link's). */
+    mp_ctx *ctx = mp_tls_ctx;
+    if (MP_LIKELY(ctx && ctx->pool == pool && a && b))
+        return join_in(ctx, a, a_arg, b, b_arg, true);
     return join_enter(pool, a, a_arg, b, b_arg);
 }
