@@ -83,7 +83,7 @@ static mp_ctx *claim_overflow(mp_pool *pool)
     c = aligned_alloc(MP_CACHELINE, sizeof *c);
     if (!c)
         return NULL;
-    memset(c, 0, sizeof *c);
+    memset(c, 0, MP_CTX_HEAD);
     c->pool = pool;
     c->overflow = true;
     c->rng = 0x2545f491u;

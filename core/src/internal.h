@@ -44,16 +44,21 @@ typedef struct mp_thread {
 } mp_thread;
 
 /* A unit of work in a deque: a join's second half, or a loop ticket. It
- * lives on the stack of the thread that pushed it. While it is private to
- * its owner only fn and arg are set; share() sets the rest before the CAS
- * that lets thieves take it. */
+ * is stored in the deque itself, entry i of jobs[]; the owner writes it at
+ * push and a thief reads it after the CAS that gave it index i. */
 typedef struct mp_job {
     mp_fn fn;
     void *arg;
+} mp_job;
+
+/* What a shared job needs besides fn and arg, in entry i of sync[]. A
+ * private job does not touch it: share() sets pending and thief before the
+ * CAS that lets thieves take the job. */
+typedef struct mp_jobsync {
     _Atomic uint32_t pending;       /* 1 until a thief has run it */
     int result;                     /* written by the thief before pending */
     _Atomic(mp_ctx *) thief;        /* who took it (for leapfrogging) */
-} mp_job;
+} mp_jobsync;
 
 /* Per-thread counters, written only by the thread that owns the context
  * (relaxed load + store: no read-modify-write on the hot path). */
@@ -100,8 +105,15 @@ struct mp_ctx {
     mp_ctx *next_overflow;          /* pool->overflow list */
     mp_counters count;
 
-    alignas(MP_CACHELINE) _Atomic(mp_job *) slots[MP_DEQUE_CAP];
+    /* The deque's entries. They need no zeroing: an entry is read only
+     * after it was written (see MP_CTX_HEAD). */
+    alignas(MP_CACHELINE) mp_job jobs[MP_DEQUE_CAP];
+    alignas(MP_CACHELINE) mp_jobsync sync[MP_DEQUE_CAP];
 };
+
+/* The part of a context that is zeroed when it is made; the entries after
+ * it are left as the allocator gave them (untouched pages stay unmapped). */
+#define MP_CTX_HEAD offsetof(mp_ctx, jobs)
 
 /* A link of the thread-local chain that says which pools this thread is
  * running work of, innermost first. `ctx` may be NULL for a call that runs

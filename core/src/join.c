@@ -1,8 +1,8 @@
 /* join.c: the split deque and fork-join (mp_join).
  *
- * A context's deque holds pointers to jobs that live on their owner's
- * stack. Indices [top, split) are shared: a thief takes the job at `top`
- * with one CAS on the packed word ts = (split << 32 | top). Indices
+ * A context's deque holds its jobs (fn, arg) in place. Indices
+ * [top, split) are shared: a thief takes the job at `top` with one CAS on
+ * the packed word ts = (split << 32 | top). Indices
  * [split, bottom) are private: the owner pushes and pops them with plain
  * loads and stores, no fence and no read-modify-write. The owner shares
  * jobs (moves split up) when its private part was empty before a push,
@@ -17,17 +17,16 @@
 #define TS_SPLIT(ts) ((uint32_t)((ts) >> 32))
 
 /* Moves split up to `nsplit` (at most bottom) and wakes a sleeper. A
- * private job has only fn and arg; the fields a thief and a waiting owner
- * use are set here, before the seq_cst CAS that publishes them (a thief
+ * private job has only fn and arg; the sync entry a thief and a waiting
+ * owner use is set here, before the seq_cst CAS that publishes it (a thief
  * reads the job after its own CAS on ts, which reads from this one or a
  * later RMW of its release sequence). A job is shared at most once: the
  * private part only grows by pushes of new jobs. */
 static void share(mp_ctx *c, uint32_t nsplit)
 {
     for (uint32_t i = c->split; i < nsplit; i++) {
-        mp_job *job = atomic_load_explicit(&c->slots[i], memory_order_relaxed);
-        atomic_store_explicit(&job->pending, 1, memory_order_relaxed);
-        atomic_store_explicit(&job->thief, NULL, memory_order_relaxed);
+        atomic_store_explicit(&c->sync[i].pending, 1, memory_order_relaxed);
+        atomic_store_explicit(&c->sync[i].thief, NULL, memory_order_relaxed);
     }
     uint64_t old = atomic_load_explicit(&c->ts, memory_order_relaxed);
     while (!atomic_compare_exchange_weak_explicit(&c->ts, &old, TS(TS_TOP(old), nsplit),
@@ -65,7 +64,7 @@ static __attribute__((noinline)) int push_slow_run(mp_ctx *c, uint32_t b, mp_fn 
 
 /* The job at index b == bottom-1 == split-1 is shared: take it back, or
  * learn it was stolen. */
-static bool pop_shared(mp_ctx *c, mp_job *job, uint32_t b)
+static bool pop_shared(mp_ctx *c, uint32_t b)
 {
     uint64_t old = atomic_load_explicit(&c->ts, memory_order_relaxed);
     for (;;) {
@@ -79,25 +78,36 @@ static bool pop_shared(mp_ctx *c, mp_job *job, uint32_t b)
             return true;
         }
     }
-    /* Stolen, and with it every older job (top == b + 1 == split). The
-     * thief reads the slot after its CAS; wait until it says it has (it
-     * sets job->thief) before this deque may reuse index b. */
-    for (unsigned spins = 0; atomic_load_explicit(&job->thief, memory_order_acquire) == NULL;
-         spins++) {
+    /* Stolen, and with it every older job (top == b + 1 == split ==
+     * bottom). Entry b stays reserved while the owner waits: bottom stays
+     * b + 1, so the joins it makes meanwhile push above it, and the thief
+     * may write the result into sync[b]. Wait until the thief has named
+     * itself (right after its CAS and its read of the entry): the owner
+     * helps in that thread's deque. */
+    for (unsigned spins = 0;
+         atomic_load_explicit(&c->sync[b].thief, memory_order_acquire) == NULL; spins++) {
         if (spins < 1024)
             mp_cpu_relax();
         else
             sched_yield();      /* the thief was preempted between its CAS and its read */
     }
+    return false;
+}
+
+/* After the wait for a stolen job at index b: the joins made meanwhile
+ * have all returned, so ts == (b+1, b+1) and no thief can change it; the
+ * deque is now empty at b. */
+static void reset_after_steal(mp_ctx *c, uint32_t b)
+{
     atomic_store_explicit(&c->ts, TS(b, b), memory_order_release);
     c->bottom = b;
     c->split = b;
     atomic_store_explicit(&c->push_limit, b, memory_order_relaxed);
-    return false;
 }
 
-/* Takes the oldest shared job of `victim`, or NULL. */
-static mp_job *steal(mp_ctx *self, mp_ctx *victim)
+/* Takes the oldest shared job of `victim` into *job and its index into
+ * *idx; false if there was none. */
+static bool steal(mp_ctx *self, mp_ctx *victim, mp_job *job, uint32_t *idx)
 {
     uint64_t old = atomic_load_explicit(&victim->ts, memory_order_acquire);
     for (int tries = 0; tries < 4; tries++) {
@@ -105,26 +115,27 @@ static mp_job *steal(mp_ctx *self, mp_ctx *victim)
         if (t >= s) {
             if (atomic_load_explicit(&victim->push_limit, memory_order_relaxed) != UINT32_MAX)
                 atomic_store_explicit(&victim->push_limit, UINT32_MAX, memory_order_relaxed);
-            return NULL;
+            return false;
         }
         if (atomic_compare_exchange_strong_explicit(&victim->ts, &old, TS(t + 1, s),
                                                     memory_order_seq_cst, memory_order_acquire)) {
-            mp_job *job = atomic_load_explicit(&victim->slots[t], memory_order_relaxed);
-            atomic_store_explicit(&job->thief, self, memory_order_release);
+            *job = victim->jobs[t];
+            *idx = t;
+            atomic_store_explicit(&victim->sync[t].thief, self, memory_order_release);
             mp_count(&self->count.steals);
-            return job;
+            return true;
         }
     }
-    return NULL;
+    return false;
 }
 
-/* Runs a job stolen from `owner`'s deque and signals the owner. */
-static void run_stolen(mp_job *job, mp_ctx *owner)
+/* Runs the job stolen from entry t of `owner`'s deque and signals the
+ * owner, which may reuse the entry once pending is 0. */
+static void run_stolen(mp_ctx *owner, mp_job job, uint32_t t)
 {
-    int r = job->fn(job->arg);
-    job->result = r;
-    /* After this store the job may be gone; owner is pool memory. */
-    atomic_store_explicit(&job->pending, 0, memory_order_seq_cst);
+    int r = job.fn(job.arg);
+    owner->sync[t].result = r;
+    atomic_store_explicit(&owner->sync[t].pending, 0, memory_order_seq_cst);
     mp_wake_ctx(owner->pool, owner);
 }
 
@@ -156,9 +167,10 @@ bool mp_steal_and_run(mp_ctx *self)
         mp_ctx *v = &pool->ctxs[(start + k) % n];
         if (v == self)
             continue;
-        mp_job *job = steal(self, v);
-        if (job) {
-            run_stolen(job, v);
+        mp_job job;
+        uint32_t t;
+        if (steal(self, v, &job, &t)) {
+            run_stolen(v, job, t);
             return true;
         }
     }
@@ -168,21 +180,23 @@ bool mp_steal_and_run(mp_ctx *self)
 /* Waits for a stolen job. Meanwhile it helps only with work of that job:
  * jobs in the deque of the thread that took it (leapfrogging), and
  * broadcast parts addressed to this thread. */
-static void wait_job(mp_ctx *ctx, mp_job *job)
+static void wait_job(mp_ctx *ctx, uint32_t i)
 {
-    mp_ctx *thief = atomic_load_explicit(&job->thief, memory_order_acquire);
+    mp_jobsync *js = &ctx->sync[i];
+    mp_ctx *thief = atomic_load_explicit(&js->thief, memory_order_acquire);
     mp_spin spin;
     mp_spin_reset(&spin);
-    while (atomic_load_explicit(&job->pending, memory_order_acquire)) {
-        mp_job *j = steal(ctx, thief);
-        if (j) {
-            run_stolen(j, thief);
+    while (atomic_load_explicit(&js->pending, memory_order_acquire)) {
+        mp_job j;
+        uint32_t t;
+        if (steal(ctx, thief, &j, &t)) {
+            run_stolen(thief, j, t);
             mp_spin_reset(&spin);
             continue;
         }
         if (mp_bcast_run_thread() || mp_spin_on(&spin, ctx->pool->spin_ns))
             continue;
-        mp_park(ctx, &job->pending);
+        mp_park(ctx, &js->pending);
         mp_spin_reset(&spin);
     }
 }
@@ -197,17 +211,21 @@ static __attribute__((noinline)) int join_full(mp_fn a, void *a_arg, mp_fn b, vo
 
 static __attribute__((noinline)) int join_shared(mp_ctx *ctx, uint32_t i, int ra)
 {
-    /* The owner's own slot store: the join need not keep &job. */
-    mp_job *job = atomic_load_explicit(&ctx->slots[i], memory_order_relaxed);
-    if (pop_shared(ctx, job, i))
-        return ra ? ra : job->fn(job->arg);
-    wait_job(ctx, job);
-    return ra ? ra : job->result;
+    if (pop_shared(ctx, i)) {
+        mp_job job = ctx->jobs[i];      /* entry i is free again once popped */
+        return ra ? ra : job.fn(job.arg);
+    }
+    wait_job(ctx, i);
+    int rb = ctx->sync[i].result;
+    reset_after_steal(ctx, i);
+    return ra ? ra : rb;
 }
 
-/* Push b, run a, pop b. A private job costs two stores (fn, arg) and the
- * deque two more (slot, bottom); pop reloads nothing the owner stored, so
- * nested joins do not chain through store-to-load forwarding of bottom. */
+/* Push b, run a, pop b. A private job costs three stores (fn and arg in
+ * its entry, bottom) and the pop one (bottom). The pop compares the index
+ * it pushed at, kept in a register, with split rather than reload bottom,
+ * and it reads b back from the entry rather than keep it in callee-saved
+ * registers across a. */
 static inline __attribute__((always_inline)) int join_in(mp_ctx *ctx, mp_fn a, void *a_arg,
                                                          mp_fn b, void *b_arg, bool count)
 {
@@ -216,24 +234,19 @@ static inline __attribute__((always_inline)) int join_in(mp_ctx *ctx, mp_fn a, v
         mp_count(&ctx->count.jobs);
     if (MP_UNLIKELY(i >= MP_DEQUE_CAP))
         return join_full(a, a_arg, b, b_arg);
+    mp_job *job = &ctx->jobs[i];
+    job->fn = b;
+    job->arg = b_arg;
+    ctx->bottom = i + 1;
     int ra;
-    {
-        mp_job job;
-        job.fn = b;
-        job.arg = b_arg;
-        atomic_store_explicit(&ctx->slots[i], &job, memory_order_relaxed);
-        ctx->bottom = i + 1;
-        if (MP_UNLIKELY(i <= atomic_load_explicit(&ctx->push_limit, memory_order_relaxed)))
-            ra = push_slow_run(ctx, i, a, a_arg);
-        else
-            ra = a(a_arg);
-        if (MP_UNLIKELY(i < ctx->split))
-            return join_shared(ctx, i, ra);
-        /* Read b back from the job rather than keep it in callee-saved
-         * registers across a. */
-        b = job.fn;
-        b_arg = job.arg;
-    }
+    if (MP_UNLIKELY(i <= atomic_load_explicit(&ctx->push_limit, memory_order_relaxed)))
+        ra = push_slow_run(ctx, i, a, a_arg);
+    else
+        ra = a(a_arg);
+    if (MP_UNLIKELY(i < ctx->split))
+        return join_shared(ctx, i, ra);
+    b = job->fn;
+    b_arg = job->arg;
     ctx->bottom = i;
     if (ra)
         return ra;
