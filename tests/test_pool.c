@@ -747,6 +747,48 @@ Test(pool, stats_follow_the_size_rule)
     mpt_destroy(pool);
 }
 
+/* A join at every level of a recursion, nothing else: tree(depth) makes
+ * 2^depth - 1 joins. */
+struct tree_arg {
+    mp_pool *pool;
+    int depth;
+};
+
+static int tree(void *arg)
+{
+    struct tree_arg *t = arg;
+    if (t->depth == 0)
+        return 0;
+    struct tree_arg l = {t->pool, t->depth - 1}, r = {t->pool, t->depth - 1};
+    return mp_join(t->pool, tree, &l, tree, &r);
+}
+
+static uint64_t stats_jobs(mp_pool *pool)
+{
+    mp_stats s;
+    s.size = sizeof s;
+    cr_assert_eq(mp_pool_stats(pool, &s), MP_OK);
+    return s.jobs;
+}
+
+Test(pool, stats_count_every_nested_join)
+{
+    /* The joins nested inside a callback take the fast path of mp_join;
+     * each is an operation started. Once the outer join has returned,
+     * every count made for it (on any thread) is visible: a stolen half
+     * completes with a seq_cst store that the caller reads. */
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        mp_pool *pool = mpt_pool(threads);
+        for (int round = 0; round < 3; round++) {
+            uint64_t before = stats_jobs(pool);
+            struct tree_arg t = {pool, 10};
+            cr_assert_eq(tree(&t), 0);
+            cr_assert_eq(stats_jobs(pool) - before, 1023u, "threads %u round %d", threads, round);
+        }
+        mpt_destroy(pool);
+    }
+}
+
 /* ------------------------------------------------------------- destroy */
 
 struct deadlk {

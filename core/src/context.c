@@ -15,6 +15,9 @@
  * the thread pointer. It costs 8 bytes of static TLS, which glibc reserves
  * room for in libraries loaded with dlopen (the bindings load it so). */
 __attribute__((tls_model("initial-exec"))) _Thread_local mp_link *mp_tls_top;
+/* mp_tls_top->ctx (NULL without a link), kept beside it so that mp_join
+ * reaches its deque with one load less. */
+__attribute__((tls_model("initial-exec"))) _Thread_local mp_ctx *mp_tls_ctx;
 
 mp_link *mp_link_find(const mp_pool *pool)
 {
@@ -31,11 +34,13 @@ void mp_link_push(mp_link *link, mp_pool *pool, mp_ctx *ctx, int index)
     link->index = index;
     link->outer = mp_tls_top;
     mp_tls_top = link;
+    mp_tls_ctx = ctx;
 }
 
 void mp_link_pop(mp_link *link)
 {
     mp_tls_top = link->outer;
+    mp_tls_ctx = link->outer ? link->outer->ctx : NULL;
 }
 
 static mp_ctx *claim_external(mp_pool *pool)
@@ -78,7 +83,7 @@ static mp_ctx *claim_overflow(mp_pool *pool)
     c = aligned_alloc(MP_CACHELINE, sizeof *c);
     if (!c)
         return NULL;
-    memset(c, 0, sizeof *c);
+    memset(c, 0, MP_CTX_HEAD);
     c->pool = pool;
     c->overflow = true;
     c->rng = 0x2545f491u;

@@ -44,15 +44,21 @@ typedef struct mp_thread {
 } mp_thread;
 
 /* A unit of work in a deque: a join's second half, or a loop ticket. It
- * lives on the stack of the thread that pushed it. */
+ * is stored in the deque itself, entry i of jobs[]; the owner writes it at
+ * push and a thief reads it after the CAS that gave it index i. */
 typedef struct mp_job {
     mp_fn fn;
     void *arg;
-    int result;                     /* written by the thief before pending */
-    _Atomic uint32_t pending;       /* 1 until a thief has run it */
-    mp_ctx *owner;                  /* who pushed it (woken on done) */
-    _Atomic(mp_ctx *) thief;        /* who took it (for leapfrogging) */
 } mp_job;
+
+/* What a shared job needs besides fn and arg, in entry i of sync[]. A
+ * private job does not touch it: share() sets pending and thief before the
+ * CAS that lets thieves take the job. */
+typedef struct mp_jobsync {
+    _Atomic uint32_t pending;       /* 1 until a thief has run it */
+    int result;                     /* written by the thief before pending */
+    _Atomic(mp_ctx *) thief;        /* who took it (for leapfrogging) */
+} mp_jobsync;
 
 /* Per-thread counters, written only by the thread that owns the context
  * (relaxed load + store: no read-modify-write on the hot path). */
@@ -75,8 +81,12 @@ struct mp_ctx {
      * (the owner lowers it when it resets an emptied deque). */
     alignas(MP_CACHELINE) _Atomic uint64_t ts;
 
-    /* A thief that found no shared job asks the owner to share more. */
-    alignas(MP_CACHELINE) _Atomic uint32_t split_req;
+    /* A push at an index <= push_limit takes the slow path. The owner
+     * keeps it equal to split (so the push that finds nothing left to
+     * steal shares); a thief that found no shared job sets it to
+     * UINT32_MAX to ask the owner to share more. One load and one compare
+     * on the owner's fast path serve both. */
+    alignas(MP_CACHELINE) _Atomic uint32_t push_limit;
 
     /* Who runs on this context, and whether it sleeps idle. */
     alignas(MP_CACHELINE) _Atomic(mp_thread *) thread;
@@ -118,13 +128,20 @@ struct mp_ctx {
     void *mb_accp;                  /* larger accumulators: where to fold */
     const void *mb_identp;          /* and the identity */
 
-    alignas(MP_CACHELINE) _Atomic(mp_job *) slots[MP_DEQUE_CAP];
+    /* The deque's entries. They need no zeroing: an entry is read only
+     * after it was written (see MP_CTX_HEAD). */
+    alignas(MP_CACHELINE) mp_job jobs[MP_DEQUE_CAP];
+    alignas(MP_CACHELINE) mp_jobsync sync[MP_DEQUE_CAP];
 };
 
 #define MP_MB_INLINE 16u
 #define MP_MB_EMPTY 0u              /* nothing, or taken back by the poster */
 #define MP_MB_POSTED 1u             /* waiting for the worker */
 #define MP_MB_TAKEN 2u              /* the worker runs it */
+
+/* The part of a context that is zeroed when it is made; the entries after
+ * it are left as the allocator gave them (untouched pages stay unmapped). */
+#define MP_CTX_HEAD offsetof(mp_ctx, jobs)
 
 /* A link of the thread-local chain that says which pools this thread is
  * running work of, innermost first. `ctx` may be NULL for a call that runs
@@ -201,6 +218,8 @@ struct mp_pool {
 
 /* ---- context.c: which context the current thread uses for a pool ---- */
 MP_HIDDEN extern __attribute__((tls_model("initial-exec"))) _Thread_local mp_link *mp_tls_top;
+/* The innermost link's context: mp_tls_top->ctx, or NULL. */
+MP_HIDDEN extern __attribute__((tls_model("initial-exec"))) _Thread_local mp_ctx *mp_tls_ctx;
 /* The innermost link of this thread for `pool`, or NULL. */
 MP_HIDDEN mp_link *mp_link_find(const mp_pool *pool);
 /* Enters `pool` from the current thread: reuses the context this thread
@@ -214,8 +233,8 @@ MP_HIDDEN void mp_link_pop(mp_link *link);
 
 static inline mp_ctx *mp_ctx_fast(const mp_pool *pool)
 {
-    mp_link *l = mp_tls_top;
-    return (l && l->pool == pool) ? l->ctx : NULL;
+    mp_ctx *c = mp_tls_ctx;
+    return (c && c->pool == pool) ? c : NULL;
 }
 
 /* ---- thread.c ---- */

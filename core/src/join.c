@@ -1,12 +1,12 @@
 /* join.c: the split deque and fork-join (mp_join).
  *
- * A context's deque holds pointers to jobs that live on their owner's
- * stack. Indices [top, split) are shared: a thief takes the job at `top`
- * with one CAS on the packed word ts = (split << 32 | top). Indices
+ * A context's deque holds its jobs (fn, arg) in place. Indices
+ * [top, split) are shared: a thief takes the job at `top` with one CAS on
+ * the packed word ts = (split << 32 | top). Indices
  * [split, bottom) are private: the owner pushes and pops them with plain
  * loads and stores, no fence and no read-modify-write. The owner shares
  * jobs (moves split up) when its private part was empty before a push,
- * or when a thief asked through split_req; it takes a shared job back
+ * or when a thief asked through push_limit; it takes a shared job back
  * with a CAS that moves split down. docs/design.md gives the argument. */
 #include "internal.h"
 
@@ -16,15 +16,24 @@
 #define TS_TOP(ts) ((uint32_t)(ts))
 #define TS_SPLIT(ts) ((uint32_t)((ts) >> 32))
 
-/* Moves split up to `nsplit` (at most bottom) and wakes a sleeper. */
+/* Moves split up to `nsplit` (at most bottom) and wakes a sleeper. A
+ * private job has only fn and arg; the sync entry a thief and a waiting
+ * owner use is set here, before the seq_cst CAS that publishes it (a thief
+ * reads the job after its own CAS on ts, which reads from this one or a
+ * later RMW of its release sequence). A job is shared at most once: the
+ * private part only grows by pushes of new jobs. */
 static void share(mp_ctx *c, uint32_t nsplit)
 {
+    for (uint32_t i = c->split; i < nsplit; i++) {
+        atomic_store_explicit(&c->sync[i].pending, 1, memory_order_relaxed);
+        atomic_store_explicit(&c->sync[i].thief, NULL, memory_order_relaxed);
+    }
     uint64_t old = atomic_load_explicit(&c->ts, memory_order_relaxed);
     while (!atomic_compare_exchange_weak_explicit(&c->ts, &old, TS(TS_TOP(old), nsplit),
                                                   memory_order_seq_cst, memory_order_relaxed))
         ;
     c->split = nsplit;
-    atomic_store_explicit(&c->split_req, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->push_limit, nsplit, memory_order_relaxed);
     mp_wake_idle(c->pool, 1);
 }
 
@@ -33,31 +42,30 @@ static void share(mp_ctx *c, uint32_t nsplit)
  * half; deeper pushes stay private until a thief asks. */
 static void push_slow(mp_ctx *c, uint32_t b)
 {
-    bool asked = atomic_load_explicit(&c->split_req, memory_order_relaxed);
-    if (c->overflow || c->pool->nworkers == 0)
+    bool asked = atomic_load_explicit(&c->push_limit, memory_order_relaxed) == UINT32_MAX;
+    if (c->overflow || c->pool->nworkers == 0) {
+        if (asked)      /* nobody can take a job from here: drop the request */
+            atomic_store_explicit(&c->push_limit, c->split, memory_order_relaxed);
         return;
+    }
     if (!asked && (b != c->split || TS_TOP(atomic_load_explicit(&c->ts, memory_order_relaxed)) != b))
         return;
     /* Share the oldest half of the private jobs (at least one). */
     share(c, c->split + (b + 2 - c->split) / 2);
 }
 
-static inline bool push(mp_ctx *c, mp_job *job)
+/* push_slow, then the join's first half: a and its argument then need not
+ * stay in callee-saved registers of the join across a call. */
+static __attribute__((noinline)) int push_slow_run(mp_ctx *c, uint32_t b, mp_fn a, void *a_arg)
 {
-    uint32_t b = c->bottom;
-    if (MP_UNLIKELY(b >= MP_DEQUE_CAP))
-        return false;
-    atomic_store_explicit(&c->slots[b], job, memory_order_relaxed);
-    c->bottom = b + 1;
-    if (MP_UNLIKELY(b == c->split || atomic_load_explicit(&c->split_req, memory_order_relaxed)))
-        push_slow(c, b);
-    return true;
+    push_slow(c, b);
+    return a(a_arg);
 }
 
-/* The job at bottom-1 is shared: take it back, or learn it was stolen. */
-static bool pop_shared(mp_ctx *c, mp_job *job)
+/* The job at index b == bottom-1 == split-1 is shared: take it back, or
+ * learn it was stolen. */
+static bool pop_shared(mp_ctx *c, uint32_t b)
 {
-    uint32_t b = c->bottom - 1;         /* == split - 1 */
     uint64_t old = atomic_load_explicit(&c->ts, memory_order_relaxed);
     for (;;) {
         if (TS_TOP(old) > b)
@@ -66,66 +74,68 @@ static bool pop_shared(mp_ctx *c, mp_job *job)
                                                   memory_order_seq_cst, memory_order_relaxed)) {
             c->bottom = b;
             c->split = b;
+            atomic_store_explicit(&c->push_limit, b, memory_order_relaxed);
             return true;
         }
     }
-    /* Stolen, and with it every older job (top == b + 1 == split). The
-     * thief reads the slot after its CAS; wait until it says it has (it
-     * sets job->thief) before this deque may reuse index b. */
-    for (unsigned spins = 0; atomic_load_explicit(&job->thief, memory_order_acquire) == NULL;
-         spins++) {
+    /* Stolen, and with it every older job (top == b + 1 == split ==
+     * bottom). Entry b stays reserved while the owner waits: bottom stays
+     * b + 1, so the joins it makes meanwhile push above it, and the thief
+     * may write the result into sync[b]. Wait until the thief has named
+     * itself (right after its CAS and its read of the entry): the owner
+     * helps in that thread's deque. */
+    for (unsigned spins = 0;
+         atomic_load_explicit(&c->sync[b].thief, memory_order_acquire) == NULL; spins++) {
         if (spins < 1024)
             mp_cpu_relax();
         else
             sched_yield();      /* the thief was preempted between its CAS and its read */
     }
-    atomic_store_explicit(&c->ts, TS(b, b), memory_order_release);
-    c->bottom = b;
-    c->split = b;
     return false;
 }
 
-/* Takes the job at bottom-1 back; false if a thief has it. */
-static inline bool pop(mp_ctx *c, mp_job *job)
+/* After the wait for a stolen job at index b: the joins made meanwhile
+ * have all returned, so ts == (b+1, b+1) and no thief can change it; the
+ * deque is now empty at b. */
+static void reset_after_steal(mp_ctx *c, uint32_t b)
 {
-    uint32_t b = c->bottom - 1;
-    if (MP_LIKELY(b >= c->split)) {
-        c->bottom = b;
-        return true;
-    }
-    return pop_shared(c, job);
+    atomic_store_explicit(&c->ts, TS(b, b), memory_order_release);
+    c->bottom = b;
+    c->split = b;
+    atomic_store_explicit(&c->push_limit, b, memory_order_relaxed);
 }
 
-/* Takes the oldest shared job of `victim`, or NULL. */
-static mp_job *steal(mp_ctx *self, mp_ctx *victim)
+/* Takes the oldest shared job of `victim` into *job and its index into
+ * *idx; false if there was none. */
+static bool steal(mp_ctx *self, mp_ctx *victim, mp_job *job, uint32_t *idx)
 {
     uint64_t old = atomic_load_explicit(&victim->ts, memory_order_acquire);
     for (int tries = 0; tries < 4; tries++) {
         uint32_t t = TS_TOP(old), s = TS_SPLIT(old);
         if (t >= s) {
-            if (!atomic_load_explicit(&victim->split_req, memory_order_relaxed))
-                atomic_store_explicit(&victim->split_req, 1, memory_order_relaxed);
-            return NULL;
+            if (atomic_load_explicit(&victim->push_limit, memory_order_relaxed) != UINT32_MAX)
+                atomic_store_explicit(&victim->push_limit, UINT32_MAX, memory_order_relaxed);
+            return false;
         }
         if (atomic_compare_exchange_strong_explicit(&victim->ts, &old, TS(t + 1, s),
                                                     memory_order_seq_cst, memory_order_acquire)) {
-            mp_job *job = atomic_load_explicit(&victim->slots[t], memory_order_relaxed);
-            atomic_store_explicit(&job->thief, self, memory_order_release);
+            *job = victim->jobs[t];
+            *idx = t;
+            atomic_store_explicit(&victim->sync[t].thief, self, memory_order_release);
             mp_count(&self->count.steals);
-            return job;
+            return true;
         }
     }
-    return NULL;
+    return false;
 }
 
-/* Runs a stolen job and signals its owner. */
-static void run_stolen(mp_job *job)
+/* Runs the job stolen from entry t of `owner`'s deque and signals the
+ * owner, which may reuse the entry once pending is 0. */
+static void run_stolen(mp_ctx *owner, mp_job job, uint32_t t)
 {
-    int r = job->fn(job->arg);
-    mp_ctx *owner = job->owner;
-    job->result = r;
-    /* After this store the job may be gone; owner is pool memory. */
-    atomic_store_explicit(&job->pending, 0, memory_order_seq_cst);
+    int r = job.fn(job.arg);
+    owner->sync[t].result = r;
+    atomic_store_explicit(&owner->sync[t].pending, 0, memory_order_seq_cst);
     mp_wake_ctx(owner->pool, owner);
 }
 
@@ -157,10 +167,11 @@ bool mp_steal_and_run(mp_ctx *self)
         mp_ctx *v = &pool->ctxs[(start + k) % n];
         if (v == self)
             continue;
-        mp_job *job = steal(self, v);
-        if (job) {
+        mp_job job;
+        uint32_t t;
+        if (steal(self, v, &job, &t)) {
             mp_set_spinning(self, 0);
-            run_stolen(job);
+            run_stolen(v, job, t);
             return true;
         }
     }
@@ -170,45 +181,82 @@ bool mp_steal_and_run(mp_ctx *self)
 /* Waits for a stolen job. Meanwhile it helps only with work of that job:
  * jobs in the deque of the thread that took it (leapfrogging), and
  * broadcast parts addressed to this thread. */
-static void wait_job(mp_ctx *ctx, mp_job *job)
+static void wait_job(mp_ctx *ctx, uint32_t i)
 {
-    mp_ctx *thief = atomic_load_explicit(&job->thief, memory_order_acquire);
+    mp_jobsync *js = &ctx->sync[i];
+    mp_ctx *thief = atomic_load_explicit(&js->thief, memory_order_acquire);
     mp_spin spin;
     mp_spin_reset(&spin);
-    while (atomic_load_explicit(&job->pending, memory_order_acquire)) {
-        mp_job *j = steal(ctx, thief);
-        if (j) {
-            run_stolen(j);
+    while (atomic_load_explicit(&js->pending, memory_order_acquire)) {
+        mp_job j;
+        uint32_t t;
+        if (steal(ctx, thief, &j, &t)) {
+            run_stolen(thief, j, t);
             mp_spin_reset(&spin);
             continue;
         }
         if (mp_bcast_run_thread() || mp_spin_on(&spin, ctx->pool->spin_ns))
             continue;
-        mp_park(ctx, &job->pending);
+        mp_park(ctx, &js->pending);
         mp_spin_reset(&spin);
     }
 }
 
-static inline __attribute__((always_inline)) int join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
+/* The slow ends of a join: the deque is full, or the job was shared when
+ * the owner came back from `a`. */
+static __attribute__((noinline)) int join_full(mp_fn a, void *a_arg, mp_fn b, void *b_arg)
 {
-    mp_job job = {.fn = b, .arg = b_arg, .result = 0, .owner = ctx};
-    atomic_init(&job.pending, 1);
-    atomic_init(&job.thief, NULL);
+    int r = a(a_arg);
+    return r ? r : b(b_arg);
+}
 
-    if (MP_UNLIKELY(!push(ctx, &job))) {
-        int r = a(a_arg);
-        return r ? r : b(b_arg);
+static __attribute__((noinline)) int join_shared(mp_ctx *ctx, uint32_t i, int ra)
+{
+    if (pop_shared(ctx, i)) {
+        mp_job job = ctx->jobs[i];      /* entry i is free again once popped */
+        return ra ? ra : job.fn(job.arg);
     }
-    int ra = a(a_arg);
-    if (MP_LIKELY(pop(ctx, &job)))
-        return ra ? ra : b(b_arg);
-    wait_job(ctx, &job);
-    return ra ? ra : job.result;
+    wait_job(ctx, i);
+    int rb = ctx->sync[i].result;
+    reset_after_steal(ctx, i);
+    return ra ? ra : rb;
+}
+
+/* Push b, run a, pop b. A private job costs three stores (fn and arg in
+ * its entry, bottom) and the pop one (bottom). The pop compares the index
+ * it pushed at, kept in a register, with split rather than reload bottom,
+ * and it reads b back from the entry rather than keep it in callee-saved
+ * registers across a. */
+static inline __attribute__((always_inline)) int join_in(mp_ctx *ctx, mp_fn a, void *a_arg,
+                                                         mp_fn b, void *b_arg, bool count)
+{
+    uint32_t i = ctx->bottom;
+    if (count)
+        mp_count(&ctx->count.jobs);
+    if (MP_UNLIKELY(i >= MP_DEQUE_CAP))
+        return join_full(a, a_arg, b, b_arg);
+    mp_job *job = &ctx->jobs[i];
+    job->fn = b;
+    job->arg = b_arg;
+    ctx->bottom = i + 1;
+    int ra;
+    if (MP_UNLIKELY(i <= atomic_load_explicit(&ctx->push_limit, memory_order_relaxed)))
+        ra = push_slow_run(ctx, i, a, a_arg);
+    else
+        ra = a(a_arg);
+    if (MP_UNLIKELY(i < ctx->split))
+        return join_shared(ctx, i, ra);
+    b = job->fn;
+    b_arg = job->arg;
+    ctx->bottom = i;
+    if (ra)
+        return ra;
+    return b(b_arg);
 }
 
 int mp_join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
 {
-    return join_in(ctx, a, a_arg, b, b_arg);
+    return join_in(ctx, a, a_arg, b, b_arg, false);
 }
 
 /* mp_join from a thread that has no context in the pool yet, or with bad
@@ -238,12 +286,10 @@ static __attribute__((noinline)) int join_enter(mp_pool *pool, mp_fn a, void *a_
 int mp_join(mp_pool *pool, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
 {
     /* The nested case, by far the most frequent, in a few instructions:
-     * links never name a NULL pool. */
-    mp_link *l = mp_tls_top;
-    if (MP_LIKELY(l && l->pool == pool && l->ctx && a && b)) {
-        mp_ctx *ctx = l->ctx;
-        mp_count(&ctx->count.jobs);
-        return join_in(ctx, a, a_arg, b, b_arg);
-    }
+     * the innermost link has a context of this pool (a context's pool is
+     * its link's). */
+    mp_ctx *ctx = mp_tls_ctx;
+    if (MP_LIKELY(ctx && ctx->pool == pool && a && b))
+        return join_in(ctx, a, a_arg, b, b_arg, true);
     return join_enter(pool, a, a_arg, b, b_arg);
 }

@@ -229,9 +229,9 @@ int mp_pool_create(const mp_config *user, mp_pool **out)
         free_pool(pool);
         return MP_ENOMEM;
     }
-    memset(pool->ctxs, 0, ctx_bytes);
     for (unsigned i = 0; i < pool->nctxs; i++) {
         mp_ctx *c = &pool->ctxs[i];
+        memset(c, 0, MP_CTX_HEAD);
         c->pool = pool;
         c->index = i < pool->nworkers ? i + 1 : 0;
         c->rng = 0x9e3779b9u * (i + 1);
