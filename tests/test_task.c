@@ -393,10 +393,15 @@ Test(task, eshutdown_on_a_pool_with_workers)
 
 /* ------------------------------------------------------------- order */
 
+/* More tasks than the queue's first ring holds, all queued while the only
+ * worker is held: the queue grows while full, and the order must hold
+ * across its rings. */
+#define ORDER_N 5000
+
 struct order {
     atomic_int next;
     atomic_int written;
-    int seen[300];
+    int seen[ORDER_N];
 };
 
 struct order_job {
@@ -408,7 +413,7 @@ static int order_fn(void *arg)
 {
     struct order_job *oj = arg;
     int pos = atomic_fetch_add(&oj->o->next, 1);
-    if (pos < 300)
+    if (pos < ORDER_N)
         oj->o->seen[pos] = oj->id;
     atomic_fetch_add(&oj->o->written, 1);
     return 0;
@@ -420,17 +425,17 @@ Test(task, tasks_start_in_submission_order)
     struct gate_job g = {0};
     cr_assert_eq(mp_submit(pool, gate_fn, &g, NULL), MP_OK);
     cr_assert(mpt_wait_at_least(&g.started, 1, 20.0));
-    struct order o = {0};
-    struct order_job jobs[300];
-    for (int i = 0; i < 300; i++) {
+    static struct order o;
+    static struct order_job jobs[ORDER_N];
+    for (int i = 0; i < ORDER_N; i++) {
         jobs[i] = (struct order_job){&o, i};
         cr_assert_eq(mp_submit(pool, order_fn, &jobs[i], NULL), MP_OK);
     }
     atomic_store(&g.open, 1);
     /* Do not wait or destroy yet: only the worker may run them. */
-    cr_assert(mpt_wait_at_least(&o.written, 300, 30.0), "the worker ran %d of 300 tasks",
-              atomic_load(&o.written));
-    for (int i = 0; i < 300; i++)
+    cr_assert(mpt_wait_at_least(&o.written, ORDER_N, 30.0), "the worker ran %d of %d tasks",
+              atomic_load(&o.written), ORDER_N);
+    for (int i = 0; i < ORDER_N; i++)
         cr_assert_eq(o.seen[i], i, "position %d ran task %d", i, o.seen[i]);
     mpt_destroy(pool);
 }

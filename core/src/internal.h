@@ -196,16 +196,25 @@ struct mp_pool {
     mp_scope *scopes;
     alignas(MP_CACHELINE) _Atomic uint32_t scope_queued;
 
-    /* Background tasks: a FIFO ring of entries guarded by tlock (task.c). */
-    alignas(MP_CACHELINE) mp_spinlock tlock;
-    struct mp_task_entry *tring;
-    uint32_t tcap;                  /* a power of two */
-    uint32_t thead, ttail;          /* free-running: ttail - thead queued */
-    bool shutdown;                  /* set under tlock by destroy */
-    alignas(MP_CACHELINE) _Atomic uint32_t tq_len;
-    _Atomic uint32_t inflight;      /* submitted, not yet finished */
-    _Atomic(mp_ctx *) destroyer;    /* woken when inflight drops to 0 */
+    /* Background tasks (task.c): a chain of bounded rings, each cell with
+     * its own sequence number; producers claim cells on the newest ring's
+     * tail, consumers on the oldest unfinished ring's head. The producers'
+     * line: */
+    alignas(MP_CACHELINE) _Atomic(struct mp_task_seg *) tq_ptail;
+    _Atomic uint32_t tq_submitted;  /* submit calls that got past the checks */
+    _Atomic uint32_t tq_shutdown;   /* set by destroy: refuse new tasks */
+    /* The consumers' line (read-mostly). */
+    alignas(MP_CACHELINE) _Atomic(struct mp_task_seg *) tq_chead;
+    _Atomic uint32_t tq_side_len;   /* entries given back, run first */
+    /* Settling: tq_submitted - tq_settled tasks are inflight. */
+    alignas(MP_CACHELINE) _Atomic uint32_t tq_settled;
+    _Atomic(mp_ctx *) destroyer;    /* woken when a task settles */
     _Atomic uint64_t tasks_run;
+    /* Under tlock: growth and the side list of given-back entries. */
+    alignas(MP_CACHELINE) mp_spinlock tlock;
+    struct mp_task_seg *tq_segs;    /* every ring made, newest first */
+    struct mp_task_entry *tq_side;  /* a ring of tq_side_cap entries */
+    uint32_t tq_side_cap, tq_side_head;
 
     /* Configuration kept for the workers. */
     int pin;
@@ -271,6 +280,9 @@ MP_HIDDEN void mp_park2(mp_ctx *ctx, _Atomic uint32_t *word, _Atomic uint32_t *m
  * parking on ctx (whoever brings *word to 0 must call mp_wake_ctx). While
  * spinning it runs broadcast parts addressed to this thread. */
 MP_HIDDEN void mp_wait_zero(mp_ctx *ctx, _Atomic uint32_t *word);
+/* Parks like mp_park, unless done(arg) (made of seq_cst loads, checked
+ * after announcing) is already true. */
+MP_HIDDEN void mp_park_until(mp_ctx *ctx, bool (*done)(void *), void *arg);
 
 MP_HIDDEN uint64_t mp_now_ns(void);
 
@@ -400,6 +412,11 @@ MP_HIDDEN bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx);
 /* The task queue's storage, made at creation and freed at destroy. */
 MP_HIDDEN int mp_task_queue_init(mp_pool *pool);
 MP_HIDDEN void mp_task_queue_free(mp_pool *pool);
+/* True if a queued task is visible (seq_cst loads: the sleep check). */
+MP_HIDDEN bool mp_task_visible(mp_pool *pool);
+/* Destroy's part: refuses new tasks, runs the queued ones (on ctx) and
+ * waits until every submitted task has settled. */
+MP_HIDDEN void mp_task_drain(mp_pool *pool, mp_ctx *ctx);
 
 /* ---- pool.c ---- */
 /* True if an idle worker would find any work (seq_cst loads). */

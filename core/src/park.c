@@ -99,6 +99,18 @@ void mp_park2(mp_ctx *ctx, _Atomic uint32_t *word, _Atomic uint32_t *more)
     atomic_fetch_sub_explicit(&t->waiting, 1, memory_order_relaxed);
 }
 
+void mp_park_until(mp_ctx *ctx, bool (*done)(void *), void *arg)
+{
+    mp_thread *t = atomic_load_explicit(&ctx->thread, memory_order_relaxed);
+    uint32_t p = atomic_load_explicit(&t->park, memory_order_acquire);
+    atomic_fetch_add_explicit(&t->waiting, 1, memory_order_seq_cst);
+    if (!done(arg) && !mp_bcast_pending_thread_sc()) {
+        mp_count(&ctx->count.sleeps);
+        mp_futex_wait(&t->park, p, NULL);
+    }
+    atomic_fetch_sub_explicit(&t->waiting, 1, memory_order_relaxed);
+}
+
 void mp_spinlock_wait(mp_spinlock *l)
 {
     for (unsigned n = 0;; n++) {

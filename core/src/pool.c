@@ -72,7 +72,7 @@ bool mp_work_visible(mp_pool *pool, mp_ctx *self)
            mp_flat_open(pool, self, memory_order_seq_cst) ||
            mp_any_shared(pool) ||
            atomic_load_explicit(&pool->scope_queued, memory_order_seq_cst) != 0 ||
-           atomic_load_explicit(&pool->tq_len, memory_order_seq_cst) != 0 ||
+           mp_task_visible(pool) ||
            atomic_load_explicit(&pool->stop, memory_order_seq_cst) != 0;
 }
 
@@ -322,19 +322,12 @@ int mp_pool_destroy(mp_pool *pool)
     if (mp_link_find(pool))
         return MP_EDEADLK;
 
-    mp_spin_lock(&pool->tlock);
-    pool->shutdown = true;
-    mp_spin_unlock(&pool->tlock);
-
-    /* Run what is queued, helped by the workers; then wait for the tasks
-     * that other threads are running. */
+    /* Refuse new tasks, run what is queued, helped by the workers; then
+     * wait for the tasks that other threads are running. */
     mp_link link;
     mp_ctx *ctx;
     mp_enter(pool, &link, &ctx, true);
-    atomic_store_explicit(&pool->destroyer, ctx, memory_order_seq_cst);
-    while (mp_task_run_one(pool, ctx))
-        ;
-    mp_wait_zero(ctx, &pool->inflight);
+    mp_task_drain(pool, ctx);
     mp_leave(&link);
 
     stop_workers(pool, pool->nworkers);

@@ -1,13 +1,25 @@
 /* task.c: background tasks (mp_submit and the task handles).
  *
- * The queue is a ring of entries (fn, arg, record) under one mutex, grown
- * by doubling when full; workers take a batch of entries per lock when the
- * queue is long. A detached task is only its entry: no heap record. A task
- * with a handle also has a heap record with a reference count (one for the
- * queue, one for the handle); its state moves PENDING -> RUNNING -> DONE or
+ * The queue is a bounded ring of cells, each with its own sequence number
+ * (after Vyukov's MPMC queue): a producer claims the cell at the ring's
+ * tail with a CAS, writes the entry (fn, arg, record) and publishes it by
+ * storing the cell's sequence; a consumer claims one cell or a batch of
+ * consecutive published cells at the head with a CAS, copies them and
+ * frees the cells for the next lap. Producers and consumers share no lock
+ * and no counter. When the ring is full a producer makes one twice as
+ * large under a lock, links it after the full one and closes the full
+ * one's tail; consumers move on once the closed ring is empty, so a single
+ * producer's tasks leave in the order it submitted them. Rings are freed
+ * at destroy (all of them together hold less than twice the last one), so
+ * a detached submit allocates nothing once the ring is large enough.
+ *
+ * A detached task is only its entry: no heap record. A task with a handle
+ * also has a heap record with a reference count (one for the queue, one
+ * for the handle); its state moves PENDING -> RUNNING -> DONE or
  * PENDING -> CANCELLED by CAS, so exactly one thread runs it, or nobody.
- * The pool counts tasks `inflight` (submitted, not finished or cancelled);
- * mp_pool_destroy waits for that count to reach 0. */
+ * A task is inflight from submit until it settles: tq_submitted (counted
+ * by producers) minus tq_settled (counted by whoever ran or cancelled it);
+ * mp_pool_destroy waits for the two to meet. */
 #include "internal.h"
 
 #include <limits.h>
@@ -32,43 +44,207 @@ typedef struct mp_task_entry {
     mp_task *task;                  /* NULL for a detached task */
 } mp_task_entry;
 
-#define MP_TASK_RING_INITIAL 256u
+/* A cell holds the entry for position p once seq == p + 1; it is free for
+ * position p when seq == p (p + cap after the consumer of p - cap). Two
+ * cells to a cache line. */
+typedef struct mp_task_cell {
+    _Atomic uint64_t seq;
+    mp_task_entry e;
+} mp_task_cell;
+
+/* The tail's top bit: the ring is closed, producers go to `next`. */
+#define SEG_CLOSED (UINT64_C(1) << 63)
+
+typedef struct mp_task_seg {
+    alignas(MP_CACHELINE) _Atomic uint64_t tail;    /* producers' next position */
+    alignas(MP_CACHELINE) _Atomic uint64_t head;    /* consumers' next position */
+    alignas(MP_CACHELINE) _Atomic(struct mp_task_seg *) next; /* set before closing */
+    uint64_t mask;                  /* capacity - 1, a power of two */
+    struct mp_task_seg *older;      /* pool->tq_segs list */
+    alignas(MP_CACHELINE) mp_task_cell cells[];
+} mp_task_seg;
+
+#define MP_TASK_RING_INITIAL 1024u
+#define MP_TASK_SIDE_INITIAL 64u
+
+/* Tasks a worker takes from the queue at once: a share of the queue (so a
+ * long queue of tiny tasks costs one claim per batch), one when the queue
+ * is short (so long tasks spread over the workers). */
+#define MP_TASK_BATCH_MAX 16u
+
+static mp_task_seg *seg_new(uint64_t cap)
+{
+    if (cap > (SIZE_MAX - sizeof(mp_task_seg)) / sizeof(mp_task_cell))
+        return NULL;
+    mp_task_seg *g = aligned_alloc(MP_CACHELINE, sizeof *g + cap * sizeof(mp_task_cell));
+    if (!g)
+        return NULL;
+    atomic_init(&g->tail, 0);
+    atomic_init(&g->head, 0);
+    atomic_init(&g->next, NULL);
+    g->mask = cap - 1;
+    g->older = NULL;
+    for (uint64_t i = 0; i < cap; i++)
+        atomic_init(&g->cells[i].seq, i);
+    return g;
+}
 
 int mp_task_queue_init(mp_pool *pool)
 {
-    pool->tring = malloc(MP_TASK_RING_INITIAL * sizeof *pool->tring);
-    pool->tcap = MP_TASK_RING_INITIAL;
-    return pool->tring ? MP_OK : MP_ENOMEM;
+    mp_task_seg *g = seg_new(MP_TASK_RING_INITIAL);
+    pool->tq_side = malloc(MP_TASK_SIDE_INITIAL * sizeof *pool->tq_side);
+    if (!g || !pool->tq_side) {
+        free(g);
+        return MP_ENOMEM;
+    }
+    pool->tq_side_cap = MP_TASK_SIDE_INITIAL;
+    pool->tq_segs = g;
+    atomic_init(&pool->tq_ptail, g);
+    atomic_init(&pool->tq_chead, g);
+    return MP_OK;
 }
 
 void mp_task_queue_free(mp_pool *pool)
 {
-    free(pool->tring);
+    for (mp_task_seg *g = pool->tq_segs, *o; g; g = o) {
+        o = g->older;
+        free(g);
+    }
+    free(pool->tq_side);
 }
 
-/* Makes room for `more` entries; under tlock. */
-static bool reserve(mp_pool *pool, uint32_t more)
+/* The ring `g` was full at position `t`: make the next one, twice as
+ * large, unless another producer did. Returns the ring to try next, NULL
+ * when no memory could be had. */
+static mp_task_seg *grow(mp_pool *pool, mp_task_seg *g, uint64_t t)
 {
-    uint32_t count = pool->ttail - pool->thead;
-    if (count + more <= pool->tcap)
-        return true;
-    uint32_t cap = pool->tcap;
-    while (count + more > cap) {
-        if (cap > UINT32_MAX / 2)
-            return false;
-        cap *= 2;
+    mp_task_seg *next = NULL;
+    mp_spin_lock(&pool->tlock);
+    uint64_t now = atomic_load_explicit(&g->tail, memory_order_relaxed);
+    if (now & SEG_CLOSED) {
+        next = atomic_load_explicit(&g->next, memory_order_acquire);
+    } else if (now != t ||
+               atomic_load_explicit(&g->cells[t & g->mask].seq, memory_order_acquire) == t) {
+        next = g;                   /* room after all: try again */
+    } else if (g->mask < UINT32_MAX && (next = seg_new((g->mask + 1) * 2)) != NULL) {
+        atomic_store_explicit(&g->next, next, memory_order_release);
+        /* Producers that load the closed tail go to `next`; the claims
+         * made before stay in g, and consumers empty g before they move. */
+        atomic_fetch_or_explicit(&g->tail, SEG_CLOSED, memory_order_acq_rel);
+        atomic_store_explicit(&pool->tq_ptail, next, memory_order_release);
+        next->older = pool->tq_segs;
+        pool->tq_segs = next;
     }
-    mp_task_entry *ring = malloc((size_t)cap * sizeof *ring);
-    if (!ring)
-        return false;
-    for (uint32_t i = 0; i < count; i++)
-        ring[i] = pool->tring[(pool->thead + i) & (pool->tcap - 1)];
-    free(pool->tring);
-    pool->tring = ring;
-    pool->tcap = cap;
-    pool->thead = 0;
-    pool->ttail = count;
+    mp_spin_unlock(&pool->tlock);
+    return next;
+}
+
+/* Claims a cell and publishes the entry in it. */
+static bool enqueue(mp_pool *pool, mp_task_entry e)
+{
+    mp_task_seg *g = atomic_load_explicit(&pool->tq_ptail, memory_order_acquire);
+    uint64_t t = atomic_load_explicit(&g->tail, memory_order_relaxed);
+    mp_task_cell *c;
+    for (;;) {
+        if (t & SEG_CLOSED) {
+            g = atomic_load_explicit(&g->next, memory_order_acquire);
+            t = atomic_load_explicit(&g->tail, memory_order_relaxed);
+            continue;
+        }
+        c = &g->cells[t & g->mask];
+        uint64_t s = atomic_load_explicit(&c->seq, memory_order_acquire);
+        int64_t d = (int64_t)(s - t);
+        if (d == 0) {
+            if (atomic_compare_exchange_weak_explicit(&g->tail, &t, t + 1, memory_order_relaxed,
+                                                      memory_order_relaxed))
+                break;
+        } else if (d < 0) {
+            /* Full: the cell still holds the entry of the previous lap. */
+            g = grow(pool, g, t);
+            if (!g)
+                return false;
+            t = atomic_load_explicit(&g->tail, memory_order_relaxed);
+        } else {
+            t = atomic_load_explicit(&g->tail, memory_order_relaxed);
+        }
+    }
+    c->e = e;
+    /* The publication that a sleeping worker's last check reads (seq_cst,
+     * followed by mp_wake_idle's load of `sleepers`). */
+    atomic_store_explicit(&c->seq, t + 1, memory_order_seq_cst);
     return true;
+}
+
+/* Is the cell of position p published? */
+static inline bool cell_full(mp_task_seg *g, uint64_t p)
+{
+    return atomic_load_explicit(&g->cells[p & g->mask].seq, memory_order_acquire) == p + 1;
+}
+
+/* Takes up to MP_TASK_BATCH_MAX entries from the rings into out. */
+static uint32_t dequeue(mp_pool *pool, mp_task_entry *out)
+{
+    mp_task_seg *g = atomic_load_explicit(&pool->tq_chead, memory_order_acquire);
+    uint64_t h = atomic_load_explicit(&g->head, memory_order_relaxed);
+    for (;;) {
+        uint64_t s = atomic_load_explicit(&g->cells[h & g->mask].seq, memory_order_acquire);
+        int64_t d = (int64_t)(s - (h + 1));
+        if (d == 0) {
+            /* A share of the queue: 2^k when the cell 2^k * 2N - 1 ahead
+             * is published, without reading the producers' tail. */
+            uint64_t span = 2u * (uint64_t)pool->nthreads;
+            uint32_t want = 1;
+            while (want < MP_TASK_BATCH_MAX && cell_full(g, h + span * want * 2 - 1))
+                want *= 2;
+            uint32_t got = 1;
+            while (got < want && cell_full(g, h + got))
+                got++;
+            if (!atomic_compare_exchange_weak_explicit(&g->head, &h, h + got,
+                                                       memory_order_relaxed,
+                                                       memory_order_relaxed))
+                continue;
+            /* The cells are ours until we free them. */
+            for (uint32_t i = 0; i < got; i++) {
+                mp_task_cell *c = &g->cells[(h + i) & g->mask];
+                out[i] = c->e;
+                atomic_store_explicit(&c->seq, h + i + g->mask + 1, memory_order_release);
+            }
+            return got;
+        }
+        if (d > 0) {                /* taken by another consumer */
+            h = atomic_load_explicit(&g->head, memory_order_relaxed);
+            continue;
+        }
+        /* Nothing published at h: empty, unless g is closed there (an
+         * idle worker polls here: it reads the producers' tail only once
+         * g has a successor). */
+        mp_task_seg *next = atomic_load_explicit(&g->next, memory_order_acquire);
+        if (!next || atomic_load_explicit(&g->tail, memory_order_acquire) != (h | SEG_CLOSED))
+            return 0;
+        atomic_compare_exchange_strong_explicit(&pool->tq_chead, &g, next,
+                                                memory_order_acq_rel, memory_order_acquire);
+        g = atomic_load_explicit(&pool->tq_chead, memory_order_acquire);
+        h = atomic_load_explicit(&g->head, memory_order_relaxed);
+    }
+}
+
+bool mp_task_visible(mp_pool *pool)
+{
+    if (atomic_load_explicit(&pool->tq_side_len, memory_order_seq_cst) != 0)
+        return true;
+    mp_task_seg *g = atomic_load_explicit(&pool->tq_chead, memory_order_seq_cst);
+    for (;;) {
+        uint64_t h = atomic_load_explicit(&g->head, memory_order_seq_cst);
+        uint64_t s = atomic_load_explicit(&g->cells[h & g->mask].seq, memory_order_seq_cst);
+        int64_t d = (int64_t)(s - (h + 1));
+        if (d == 0)
+            return true;
+        if (d > 0)
+            continue;               /* taken meanwhile: look again */
+        if (atomic_load_explicit(&g->tail, memory_order_seq_cst) != (h | SEG_CLOSED))
+            return false;
+        g = atomic_load_explicit(&g->next, memory_order_seq_cst);
+    }
 }
 
 static void unref(mp_task *t)
@@ -77,18 +253,17 @@ static void unref(mp_task *t)
         free(t);
 }
 
-/* `n` tasks of the pool have settled: the destroyer waits for 0. */
-static void inflight_done(mp_pool *pool, uint32_t n)
+/* `n` tasks of the pool have settled: the destroyer waits for them. */
+static void settled(mp_pool *pool, uint32_t n)
 {
-    if (atomic_fetch_sub_explicit(&pool->inflight, n, memory_order_seq_cst) == n) {
-        mp_ctx *d = atomic_load_explicit(&pool->destroyer, memory_order_seq_cst);
-        if (d)
-            mp_wake_ctx(pool, d);
-    }
+    atomic_fetch_add_explicit(&pool->tq_settled, n, memory_order_seq_cst);
+    mp_ctx *d = atomic_load_explicit(&pool->destroyer, memory_order_seq_cst);
+    if (MP_UNLIKELY(d != NULL))
+        mp_wake_ctx(pool, d);
 }
 
 /* The task will never run again (done or cancelled): wake its waiters.
- * The caller then counts it out of `inflight` (a worker once per batch). */
+ * The caller then counts it settled (a worker once per batch). */
 static void settle(mp_task *t, uint32_t state)
 {
     atomic_store_explicit(&t->state, state, memory_order_seq_cst);
@@ -120,34 +295,23 @@ int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **out)
         t->pool = pool;
     }
 
-    /* After an idle spell none of the lines this call touches is in this
-     * CPU's cache, and the lock's exchange and the counters' locked adds
-     * would fetch them one after another: ask for the counters' line and
-     * for `sleepers` (read by mp_wake_idle) now, alongside the lock's. */
-    __builtin_prefetch(&pool->tq_len, 1);
-    __builtin_prefetch(&pool->sleepers, 0);
-    mp_spin_lock(&pool->tlock);
-    int rc = pool->shutdown ? MP_ESHUTDOWN : !reserve(pool, 1) ? MP_ENOMEM : MP_OK;
-    if (rc != MP_OK) {
-        mp_spin_unlock(&pool->tlock);
+    /* Counted before the check of `tq_shutdown`, destroy stores that flag
+     * before it reads the count (all seq_cst): either this call sees the
+     * flag, or destroy sees the count and waits for this task. */
+    atomic_fetch_add_explicit(&pool->tq_submitted, 1, memory_order_seq_cst);
+    int rc = atomic_load_explicit(&pool->tq_shutdown, memory_order_seq_cst) ? MP_ESHUTDOWN
+             : enqueue(pool, (mp_task_entry){fn, arg, t})                 ? MP_OK
+                                                                            : MP_ENOMEM;
+    if (MP_UNLIKELY(rc != MP_OK)) {
+        settled(pool, 1);
         free(t);
         return rc;
     }
-    pool->tring[pool->ttail++ & (pool->tcap - 1)] = (mp_task_entry){fn, arg, t};
-    atomic_fetch_add_explicit(&pool->inflight, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pool->tq_len, 1, memory_order_seq_cst);
-    mp_spin_unlock(&pool->tlock);
-
     mp_wake_idle(pool, 1);
     if (out)
         *out = t;
     return MP_OK;
 }
-
-/* Tasks a worker takes from the queue under one lock: a share of the queue
- * (so a long queue of tiny tasks costs one lock per batch), one when the
- * queue is short (so long tasks spread over the workers). */
-#define MP_TASK_BATCH_MAX 16u
 
 /* True when the worker should go back to foreground work. */
 static bool foreground_waiting(mp_pool *pool, mp_ctx *ctx)
@@ -156,31 +320,73 @@ static bool foreground_waiting(mp_pool *pool, mp_ctx *ctx)
            (mp_bcast_pending(ctx) || mp_flat_open(pool, ctx, memory_order_relaxed));
 }
 
-bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx)
+/* Takes entries given back by workers, oldest first; under tlock. */
+static uint32_t side_take(mp_pool *pool, mp_task_entry *out)
 {
-    if (atomic_load_explicit(&pool->tq_len, memory_order_relaxed) == 0)
-        return false;
-    mp_task_entry batch[MP_TASK_BATCH_MAX];
-    mp_spin_lock(&pool->tlock);
-    uint32_t len = pool->ttail - pool->thead;
+    uint32_t len = atomic_load_explicit(&pool->tq_side_len, memory_order_relaxed);
     uint32_t got = len / (2 * pool->nthreads);
     got = got < 1 ? 1 : got > MP_TASK_BATCH_MAX ? MP_TASK_BATCH_MAX : got;
     if (got > len)
         got = len;
     for (uint32_t i = 0; i < got; i++)
-        batch[i] = pool->tring[pool->thead++ & (pool->tcap - 1)];
-    atomic_fetch_sub_explicit(&pool->tq_len, got, memory_order_relaxed);
+        out[i] = pool->tq_side[pool->tq_side_head++ & (pool->tq_side_cap - 1)];
+    atomic_store_explicit(&pool->tq_side_len, len - got, memory_order_relaxed);
+    return got;
+}
+
+/* Gives `n` entries back in front of the side list, keeping their order;
+ * false when the list could not grow (then the caller runs them). */
+static bool side_give(mp_pool *pool, const mp_task_entry *e, uint32_t n)
+{
+    mp_spin_lock(&pool->tlock);
+    uint32_t len = atomic_load_explicit(&pool->tq_side_len, memory_order_relaxed);
+    if (len + n > pool->tq_side_cap) {
+        uint32_t cap = pool->tq_side_cap;
+        while (len + n > cap)
+            cap *= 2;
+        mp_task_entry *side = malloc((size_t)cap * sizeof *side);
+        if (!side) {
+            mp_spin_unlock(&pool->tlock);
+            return false;
+        }
+        for (uint32_t i = 0; i < len; i++)
+            side[i] = pool->tq_side[(pool->tq_side_head + i) & (pool->tq_side_cap - 1)];
+        free(pool->tq_side);
+        pool->tq_side = side;
+        pool->tq_side_cap = cap;
+        pool->tq_side_head = 0;
+    }
+    for (uint32_t k = n; k > 0; k--)
+        pool->tq_side[--pool->tq_side_head & (pool->tq_side_cap - 1)] = e[k - 1];
+    /* A publication like a submit's (seq_cst, then mp_wake_idle). */
+    atomic_store_explicit(&pool->tq_side_len, len + n, memory_order_seq_cst);
     mp_spin_unlock(&pool->tlock);
+    mp_wake_idle(pool, 1);
+    return true;
+}
+
+bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx)
+{
+    mp_task_entry batch[MP_TASK_BATCH_MAX];
+    uint32_t got = 0;
+    if (MP_UNLIKELY(atomic_load_explicit(&pool->tq_side_len, memory_order_relaxed) != 0)) {
+        mp_spin_lock(&pool->tlock);
+        got = side_take(pool, batch);
+        mp_spin_unlock(&pool->tlock);
+    }
+    if (!got)
+        got = dequeue(pool, batch);
     if (!got)
         return false;
     mp_set_spinning(ctx, 0);
 
-    uint32_t ran = 0;
+    uint32_t ran = 0, done = 0;
     for (uint32_t i = 0; i < got; i++) {
         mp_task *t = batch[i].task;
         if (!t) {
             batch[i].fn(batch[i].arg);
             ran++;
+            done++;
         } else {
             uint32_t expect = T_PENDING;
             if (atomic_compare_exchange_strong_explicit(&t->state, &expect, T_RUNNING,
@@ -188,27 +394,47 @@ bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx)
                                                         memory_order_relaxed)) {
                 run(t);
                 ran++;
+                done++;
             }
             unref(t);
         }
-        if (i + 1 < got && foreground_waiting(pool, ctx)) {
-            /* Give the rest back, at the head: they keep their order. */
-            uint32_t rest = got - i - 1;
-            mp_spin_lock(&pool->tlock);
-            if (reserve(pool, rest)) {
-                for (uint32_t k = got; k > i + 1; k--)
-                    pool->tring[--pool->thead & (pool->tcap - 1)] = batch[k - 1];
-                atomic_fetch_add_explicit(&pool->tq_len, rest, memory_order_seq_cst);
-                got = i + 1;
-            }
-            mp_spin_unlock(&pool->tlock);
-        }
+        if (i + 1 < got && foreground_waiting(pool, ctx) &&
+            side_give(pool, batch + i + 1, got - i - 1))
+            break;
     }
-    if (ran) {
+    if (ran)
         atomic_fetch_add_explicit(&pool->tasks_run, ran, memory_order_relaxed);
-        inflight_done(pool, ran);
-    }
+    if (done)
+        settled(pool, done);
     return true;
+}
+
+static bool drained(void *arg)
+{
+    mp_pool *pool = arg;
+    /* Settled first: a task counted there was counted submitted before. */
+    uint32_t s = atomic_load_explicit(&pool->tq_settled, memory_order_seq_cst);
+    return s == atomic_load_explicit(&pool->tq_submitted, memory_order_seq_cst) ||
+           mp_task_visible(pool);
+}
+
+void mp_task_drain(mp_pool *pool, mp_ctx *ctx)
+{
+    atomic_store_explicit(&pool->tq_shutdown, 1, memory_order_seq_cst);
+    atomic_store_explicit(&pool->destroyer, ctx, memory_order_seq_cst);
+    mp_spin spin;
+    mp_spin_reset(&spin);
+    for (;;) {
+        while (mp_task_run_one(pool, ctx))
+            mp_spin_reset(&spin);
+        uint32_t s = atomic_load_explicit(&pool->tq_settled, memory_order_seq_cst);
+        if (s == atomic_load_explicit(&pool->tq_submitted, memory_order_seq_cst))
+            return;
+        if (mp_bcast_run_thread() || mp_spin_on(&spin, pool->spin_ns))
+            continue;
+        mp_park_until(ctx, drained, pool);
+        mp_spin_reset(&spin);
+    }
 }
 
 int mp_task_wait(mp_task *t)
@@ -225,7 +451,7 @@ int mp_task_wait(mp_task *t)
         bool entered = mp_enter(pool, &link, &ctx, false);
         run(t);
         atomic_fetch_add_explicit(&pool->tasks_run, 1, memory_order_relaxed);
-        inflight_done(pool, 1);
+        settled(pool, 1);
         if (entered)
             mp_leave(&link);    /* the last touch of the pool */
         return t->result;
@@ -272,7 +498,7 @@ int mp_task_cancel(mp_task *t)
                                                 memory_order_acq_rel, memory_order_acquire)) {
         /* Still queued: whoever dequeues it drops it. */
         settle(t, T_CANCELLED);
-        inflight_done(t->pool, 1);
+        settled(t->pool, 1);
         return MP_OK;
     }
     return s == T_CANCELLED ? MP_OK : MP_EBUSY;
