@@ -201,13 +201,14 @@ struct mp_pool {
      * tail, consumers on the oldest unfinished ring's head. The producers'
      * line: */
     alignas(MP_CACHELINE) _Atomic(struct mp_task_seg *) tq_ptail;
-    _Atomic uint32_t tq_submitted;  /* submit calls that got past the checks */
     _Atomic uint32_t tq_shutdown;   /* set by destroy: refuse new tasks */
+    struct mp_task_seg *tq_first;   /* the first ring: counts start there */
     /* The consumers' line (read-mostly). */
     alignas(MP_CACHELINE) _Atomic(struct mp_task_seg *) tq_chead;
     _Atomic uint32_t tq_side_len;   /* entries given back, run first */
-    /* Settling: tq_submitted - tq_settled tasks are inflight. */
-    alignas(MP_CACHELINE) _Atomic uint32_t tq_settled;
+    /* Tasks settled (ran, cancelled, refused); the cells claimed in all
+     * rings minus this many are inflight. */
+    alignas(MP_CACHELINE) _Atomic uint64_t tq_settled;
     _Atomic(mp_ctx *) destroyer;    /* woken when a task settles */
     _Atomic uint64_t tasks_run;
     /* Under tlock: growth and the side list of given-back entries. */

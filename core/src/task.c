@@ -17,9 +17,10 @@
  * also has a heap record with a reference count (one for the queue, one
  * for the handle); its state moves PENDING -> RUNNING -> DONE or
  * PENDING -> CANCELLED by CAS, so exactly one thread runs it, or nobody.
- * A task is inflight from submit until it settles: tq_submitted (counted
- * by producers) minus tq_settled (counted by whoever ran or cancelled it);
- * mp_pool_destroy waits for the two to meet. */
+ * A task is inflight from its claim of a cell until it settles: the cells
+ * claimed in all rings (the rings' tails) minus tq_settled (counted by
+ * whoever ran or cancelled it, or by a submit refused at shutdown, whose
+ * cell is published empty); mp_pool_destroy waits for the two to meet. */
 #include "internal.h"
 
 #include <limits.h>
@@ -99,6 +100,7 @@ int mp_task_queue_init(mp_pool *pool)
     }
     pool->tq_side_cap = MP_TASK_SIDE_INITIAL;
     pool->tq_segs = g;
+    pool->tq_first = g;
     atomic_init(&pool->tq_ptail, g);
     atomic_init(&pool->tq_chead, g);
     return MP_OK;
@@ -130,7 +132,7 @@ static mp_task_seg *grow(mp_pool *pool, mp_task_seg *g, uint64_t t)
         atomic_store_explicit(&g->next, next, memory_order_release);
         /* Producers that load the closed tail go to `next`; the claims
          * made before stay in g, and consumers empty g before they move. */
-        atomic_fetch_or_explicit(&g->tail, SEG_CLOSED, memory_order_acq_rel);
+        atomic_fetch_or_explicit(&g->tail, SEG_CLOSED, memory_order_seq_cst);
         atomic_store_explicit(&pool->tq_ptail, next, memory_order_release);
         next->older = pool->tq_segs;
         pool->tq_segs = next;
@@ -139,8 +141,9 @@ static mp_task_seg *grow(mp_pool *pool, mp_task_seg *g, uint64_t t)
     return next;
 }
 
-/* Claims a cell and publishes the entry in it. */
-static bool enqueue(mp_pool *pool, mp_task_entry e)
+/* Claims a cell and publishes the entry in it, or an empty entry when the
+ * pool is shutting down (MP_ESHUTDOWN). */
+static int enqueue(mp_pool *pool, mp_task_entry e)
 {
     mp_task_seg *g = atomic_load_explicit(&pool->tq_ptail, memory_order_acquire);
     uint64_t t = atomic_load_explicit(&g->tail, memory_order_relaxed);
@@ -155,24 +158,46 @@ static bool enqueue(mp_pool *pool, mp_task_entry e)
         uint64_t s = atomic_load_explicit(&c->seq, memory_order_acquire);
         int64_t d = (int64_t)(s - t);
         if (d == 0) {
-            if (atomic_compare_exchange_weak_explicit(&g->tail, &t, t + 1, memory_order_relaxed,
+            /* The claim counts the task (seq_cst: see mp_task_drain). */
+            if (atomic_compare_exchange_weak_explicit(&g->tail, &t, t + 1, memory_order_seq_cst,
                                                       memory_order_relaxed))
                 break;
         } else if (d < 0) {
             /* Full: the cell still holds the entry of the previous lap. */
             g = grow(pool, g, t);
             if (!g)
-                return false;
+                return MP_ENOMEM;
             t = atomic_load_explicit(&g->tail, memory_order_relaxed);
         } else {
             t = atomic_load_explicit(&g->tail, memory_order_relaxed);
         }
     }
+    /* Destroy stores the flag before it counts the claims, this call
+     * claimed before it loads the flag (all seq_cst): either it sees the
+     * flag, or destroy counts the claim and waits for the task. */
+    int rc = MP_OK;
+    if (MP_UNLIKELY(atomic_load_explicit(&pool->tq_shutdown, memory_order_seq_cst))) {
+        e = (mp_task_entry){NULL, NULL, NULL};
+        rc = MP_ESHUTDOWN;
+    }
     c->e = e;
     /* The publication that a sleeping worker's last check reads (seq_cst,
      * followed by mp_wake_idle's load of `sleepers`). */
     atomic_store_explicit(&c->seq, t + 1, memory_order_seq_cst);
-    return true;
+    return rc;
+}
+
+/* The cells claimed so far in all rings (seq_cst loads, oldest first). */
+static uint64_t claimed(mp_pool *pool)
+{
+    uint64_t n = 0;
+    for (mp_task_seg *g = pool->tq_first;;) {
+        uint64_t t = atomic_load_explicit(&g->tail, memory_order_seq_cst);
+        n += t & ~SEG_CLOSED;
+        if (!(t & SEG_CLOSED))
+            return n;
+        g = atomic_load_explicit(&g->next, memory_order_seq_cst);
+    }
 }
 
 /* Is the cell of position p published? */
@@ -254,7 +279,7 @@ static void unref(mp_task *t)
 }
 
 /* `n` tasks of the pool have settled: the destroyer waits for them. */
-static void settled(mp_pool *pool, uint32_t n)
+static void settled(mp_pool *pool, uint64_t n)
 {
     atomic_fetch_add_explicit(&pool->tq_settled, n, memory_order_seq_cst);
     mp_ctx *d = atomic_load_explicit(&pool->destroyer, memory_order_seq_cst);
@@ -295,15 +320,10 @@ int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **out)
         t->pool = pool;
     }
 
-    /* Counted before the check of `tq_shutdown`, destroy stores that flag
-     * before it reads the count (all seq_cst): either this call sees the
-     * flag, or destroy sees the count and waits for this task. */
-    atomic_fetch_add_explicit(&pool->tq_submitted, 1, memory_order_seq_cst);
-    int rc = atomic_load_explicit(&pool->tq_shutdown, memory_order_seq_cst) ? MP_ESHUTDOWN
-             : enqueue(pool, (mp_task_entry){fn, arg, t})                 ? MP_OK
-                                                                            : MP_ENOMEM;
+    int rc = enqueue(pool, (mp_task_entry){fn, arg, t});
     if (MP_UNLIKELY(rc != MP_OK)) {
-        settled(pool, 1);
+        if (rc == MP_ESHUTDOWN)
+            settled(pool, 1);       /* its empty cell counts as a task */
         free(t);
         return rc;
     }
@@ -380,13 +400,14 @@ bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx)
         return false;
     mp_set_spinning(ctx, 0);
 
-    uint32_t ran = 0, done = 0;
+    uint32_t ran = 0;
     for (uint32_t i = 0; i < got; i++) {
         mp_task *t = batch[i].task;
-        if (!t) {
+        if (!batch[i].fn) {
+            /* The empty cell of a submit refused at shutdown. */
+        } else if (!t) {
             batch[i].fn(batch[i].arg);
             ran++;
-            done++;
         } else {
             uint32_t expect = T_PENDING;
             if (atomic_compare_exchange_strong_explicit(&t->state, &expect, T_RUNNING,
@@ -394,7 +415,6 @@ bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx)
                                                         memory_order_relaxed)) {
                 run(t);
                 ran++;
-                done++;
             }
             unref(t);
         }
@@ -402,20 +422,19 @@ bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx)
             side_give(pool, batch + i + 1, got - i - 1))
             break;
     }
-    if (ran)
+    if (ran) {
         atomic_fetch_add_explicit(&pool->tasks_run, ran, memory_order_relaxed);
-    if (done)
-        settled(pool, done);
+        settled(pool, ran);
+    }
     return true;
 }
 
 static bool drained(void *arg)
 {
     mp_pool *pool = arg;
-    /* Settled first: a task counted there was counted submitted before. */
-    uint32_t s = atomic_load_explicit(&pool->tq_settled, memory_order_seq_cst);
-    return s == atomic_load_explicit(&pool->tq_submitted, memory_order_seq_cst) ||
-           mp_task_visible(pool);
+    /* Settled first: a task counted there was claimed before. */
+    uint64_t s = atomic_load_explicit(&pool->tq_settled, memory_order_seq_cst);
+    return s == claimed(pool) || mp_task_visible(pool);
 }
 
 void mp_task_drain(mp_pool *pool, mp_ctx *ctx)
@@ -427,8 +446,8 @@ void mp_task_drain(mp_pool *pool, mp_ctx *ctx)
     for (;;) {
         while (mp_task_run_one(pool, ctx))
             mp_spin_reset(&spin);
-        uint32_t s = atomic_load_explicit(&pool->tq_settled, memory_order_seq_cst);
-        if (s == atomic_load_explicit(&pool->tq_submitted, memory_order_seq_cst))
+        uint64_t s = atomic_load_explicit(&pool->tq_settled, memory_order_seq_cst);
+        if (s == claimed(pool))
             return;
         if (mp_bcast_run_thread() || mp_spin_on(&spin, pool->spin_ns))
             continue;
