@@ -440,6 +440,76 @@ Test(task, tasks_start_in_submission_order)
     mpt_destroy(pool);
 }
 
+/* A worker running a batch of queued tasks gives the rest back when a
+ * broadcast is published, runs its part at once, then takes the rest in
+ * their order. */
+#define GIVE_N 100
+#define GIVE_BCAST -1
+
+struct give {
+    atomic_int next;
+    int log[GIVE_N + 1];
+    atomic_int part0_ran;
+};
+
+struct give_job {
+    struct give *g;
+    int id;
+};
+
+static void give_log(struct give *g, int what)
+{
+    int pos = atomic_fetch_add(&g->next, 1);
+    if (pos <= GIVE_N)
+        g->log[pos] = what;
+}
+
+static int give_fn(void *arg)
+{
+    struct give_job *j = arg;
+    give_log(j->g, j->id);
+    /* The first task of the batch returns once the broadcast is out. */
+    if (j->id == 0)
+        mpt_wait_at_least(&j->g->part0_ran, 1, 20.0);
+    return 0;
+}
+
+static int give_part(void *arg, unsigned index, unsigned count)
+{
+    struct give *g = arg;
+    (void)count;
+    if (index == 0)
+        atomic_store(&g->part0_ran, 1);
+    else
+        give_log(g, GIVE_BCAST);
+    return 0;
+}
+
+Test(task, a_batch_is_given_back_for_a_broadcast_and_keeps_its_order)
+{
+    mp_pool *pool = mpt_pool(2);
+    struct gate_job gate = {0};
+    cr_assert_eq(mp_submit(pool, gate_fn, &gate, NULL), MP_OK);
+    cr_assert(mpt_wait_at_least(&gate.started, 1, 20.0));
+    static struct give g;
+    static struct give_job jobs[GIVE_N];
+    for (int i = 0; i < GIVE_N; i++) {
+        jobs[i] = (struct give_job){&g, i};
+        cr_assert_eq(mp_submit(pool, give_fn, &jobs[i], NULL), MP_OK);
+    }
+    atomic_store(&gate.open, 1);
+    cr_assert(mpt_wait_at_least(&g.next, 1, 20.0), "the worker started the first task");
+    cr_assert_eq(mp_broadcast(pool, give_part, &g), MP_OK);
+    cr_assert(mpt_wait_at_least(&g.next, GIVE_N + 1, 30.0), "%d of %d logged",
+              atomic_load(&g.next), GIVE_N + 1);
+    cr_assert_eq(g.log[0], 0);
+    cr_assert_eq(g.log[1], GIVE_BCAST, "the worker ran task %d before its broadcast part",
+                 g.log[1]);
+    for (int i = 1; i < GIVE_N; i++)
+        cr_assert_eq(g.log[i + 1], i, "position %d ran task %d", i + 1, g.log[i + 1]);
+    mpt_destroy(pool);
+}
+
 /* ----------------------------------------------------------- nesting */
 
 struct chain_job {
