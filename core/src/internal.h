@@ -153,8 +153,9 @@ typedef struct mp_link {
     struct mp_link *outer;
 } mp_link;
 
-/* A spin lock for critical sections of a few stores (the task queue),
- * where a mutex's sleeping and waking would cost more than the section.
+/* A spin lock for short critical sections (the task queue's growth and
+ * its side list), where a mutex's sleeping and waking would cost more
+ * than the section.
  * A waiter yields its CPU after a short spin, in case the holder was
  * preempted. */
 typedef struct mp_spinlock {
