@@ -84,25 +84,29 @@ void mp_park(mp_ctx *ctx, _Atomic uint32_t *word)
     mp_park2(ctx, word, NULL);
 }
 
+struct park_words {
+    _Atomic uint32_t *word, *more;
+};
+
+static bool words_done(void *p)
+{
+    const struct park_words *w = p;
+    return atomic_load_explicit(w->word, memory_order_seq_cst) == 0 ||
+           (w->more && atomic_load_explicit(w->more, memory_order_seq_cst) != 0);
+}
+
 void mp_park2(mp_ctx *ctx, _Atomic uint32_t *word, _Atomic uint32_t *more)
 {
-    mp_thread *t = atomic_load_explicit(&ctx->thread, memory_order_relaxed);
-    uint32_t p = atomic_load_explicit(&t->park, memory_order_acquire);
-    /* A count, not a flag: threads that share the last-resort record may
-     * wait at the same time. */
-    atomic_fetch_add_explicit(&t->waiting, 1, memory_order_seq_cst);
-    if (atomic_load_explicit(word, memory_order_seq_cst) != 0 && !mp_bcast_pending_thread_sc() &&
-        !(more && atomic_load_explicit(more, memory_order_seq_cst) != 0)) {
-        mp_count(&ctx->count.sleeps);
-        mp_futex_wait(&t->park, p, NULL);
-    }
-    atomic_fetch_sub_explicit(&t->waiting, 1, memory_order_relaxed);
+    struct park_words w = {word, more};
+    mp_park_until(ctx, words_done, &w);
 }
 
 void mp_park_until(mp_ctx *ctx, bool (*done)(void *), void *arg)
 {
     mp_thread *t = atomic_load_explicit(&ctx->thread, memory_order_relaxed);
     uint32_t p = atomic_load_explicit(&t->park, memory_order_acquire);
+    /* A count, not a flag: threads that share the last-resort record may
+     * wait at the same time. */
     atomic_fetch_add_explicit(&t->waiting, 1, memory_order_seq_cst);
     if (!done(arg) && !mp_bcast_pending_thread_sc()) {
         mp_count(&ctx->count.sleeps);
