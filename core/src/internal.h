@@ -210,6 +210,7 @@ struct mp_pool {
     /* Tasks settled (ran, cancelled, refused); the cells claimed in all
      * rings minus this many are inflight. */
     alignas(MP_CACHELINE) _Atomic uint64_t tq_settled;
+    _Atomic uint32_t tq_settling;   /* unanchored settlers inside settled() */
     _Atomic(mp_ctx *) destroyer;    /* woken when a task settles */
     _Atomic uint64_t tasks_run;
     /* Under tlock: growth and the side list of given-back entries. */
@@ -322,6 +323,27 @@ static inline bool mp_spin_on(mp_spin *s, uint64_t spin_ns)
     if (s->deadline == 0)
         s->deadline = t + spin_ns;
     return t < s->deadline;
+}
+
+/* Size arithmetic that says when it does not fit in a size_t, for every
+ * size the library computes from a caller's numbers. */
+static inline bool mp_size_mul(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+
+static inline bool mp_size_add(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_add_overflow(a, b, out);
+}
+
+/* x rounded up to a multiple of `to` (a power of two). */
+static inline bool mp_size_round_up(size_t x, size_t to, size_t *out)
+{
+    if (!mp_size_add(x, to - 1, out))
+        return false;
+    *out &= ~(to - 1);
+    return true;
 }
 
 MP_HIDDEN void mp_spinlock_wait(mp_spinlock *l);

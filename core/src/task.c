@@ -24,6 +24,7 @@
 #include "internal.h"
 
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -75,9 +76,11 @@ typedef struct mp_task_seg {
 
 static mp_task_seg *seg_new(uint64_t cap)
 {
-    if (cap > (SIZE_MAX - sizeof(mp_task_seg)) / sizeof(mp_task_cell))
+    size_t bytes;
+    if (cap > SIZE_MAX || !mp_size_mul((size_t)cap, sizeof(mp_task_cell), &bytes) ||
+        !mp_size_add(bytes, sizeof(mp_task_seg), &bytes))
         return NULL;
-    mp_task_seg *g = aligned_alloc(MP_CACHELINE, sizeof *g + cap * sizeof(mp_task_cell));
+    mp_task_seg *g = aligned_alloc(MP_CACHELINE, bytes);
     if (!g)
         return NULL;
     atomic_init(&g->tail, 0);
@@ -278,13 +281,28 @@ static void unref(mp_task *t)
         free(t);
 }
 
-/* `n` tasks of the pool have settled: the destroyer waits for them. */
+/* `n` tasks of the pool have settled: the destroyer waits for them. The
+ * caller keeps the pool alive across the call by other means: a worker
+ * (destroy joins it), or the destroyer itself. */
 static void settled(mp_pool *pool, uint64_t n)
 {
     atomic_fetch_add_explicit(&pool->tq_settled, n, memory_order_seq_cst);
     mp_ctx *d = atomic_load_explicit(&pool->destroyer, memory_order_seq_cst);
     if (MP_UNLIKELY(d != NULL))
         mp_wake_ctx(pool, d);
+}
+
+/* The same from a thread that holds nothing of the pool (a handle's
+ * cancel or inline run, a submit refused at shutdown): once tq_settled
+ * counts its task, the destroyer may go on, while this thread still reads
+ * `destroyer` and wakes it. tq_settling brackets the call; destroy waits
+ * for it to be 0 after the counts met (mp_task_drain). */
+static void settled_unanchored(mp_pool *pool, uint64_t n)
+{
+    atomic_fetch_add_explicit(&pool->tq_settling, 1, memory_order_seq_cst);
+    settled(pool, n);
+    /* The last touch of the pool. */
+    atomic_fetch_sub_explicit(&pool->tq_settling, 1, memory_order_release);
 }
 
 /* The task will never run again (done or cancelled): wake its waiters.
@@ -323,7 +341,7 @@ int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **out)
     int rc = enqueue(pool, (mp_task_entry){fn, arg, t});
     if (MP_UNLIKELY(rc != MP_OK)) {
         if (rc == MP_ESHUTDOWN)
-            settled(pool, 1);       /* its empty cell counts as a task */
+            settled_unanchored(pool, 1);    /* its empty cell counts as a task */
         free(t);
         return rc;
     }
@@ -362,9 +380,12 @@ static bool side_give(mp_pool *pool, const mp_task_entry *e, uint32_t n)
     uint32_t len = atomic_load_explicit(&pool->tq_side_len, memory_order_relaxed);
     if (len + n > pool->tq_side_cap) {
         uint32_t cap = pool->tq_side_cap;
-        while (len + n > cap)
+        while (len + n > cap && cap <= UINT32_MAX / 2)
             cap *= 2;
-        mp_task_entry *side = malloc((size_t)cap * sizeof *side);
+        size_t bytes;
+        mp_task_entry *side = NULL;
+        if (len + n <= cap && mp_size_mul(cap, sizeof *side, &bytes))
+            side = malloc(bytes);
         if (!side) {
             mp_spin_unlock(&pool->tlock);
             return false;
@@ -448,12 +469,17 @@ void mp_task_drain(mp_pool *pool, mp_ctx *ctx)
             mp_spin_reset(&spin);
         uint64_t s = atomic_load_explicit(&pool->tq_settled, memory_order_seq_cst);
         if (s == claimed(pool))
-            return;
+            break;
         if (mp_bcast_run_thread() || mp_spin_on(&spin, pool->spin_ns))
             continue;
         mp_park_until(ctx, drained, pool);
         mp_spin_reset(&spin);
     }
+    /* Every task has settled; a thread that counted one without holding
+     * the pool may still be waking this one. It has nothing left to wait
+     * for: a few instructions and at most one futex_wake. */
+    while (atomic_load_explicit(&pool->tq_settling, memory_order_acquire) != 0)
+        sched_yield();
 }
 
 int mp_task_wait(mp_task *t)
@@ -470,7 +496,9 @@ int mp_task_wait(mp_task *t)
         bool entered = mp_enter(pool, &link, &ctx, false);
         run(t);
         atomic_fetch_add_explicit(&pool->tasks_run, 1, memory_order_relaxed);
-        settled(pool, 1);
+        /* Unanchored: without memory for a slot, ctx is NULL and nothing
+         * holds the pool once the task counts as settled. */
+        settled_unanchored(pool, 1);
         if (entered)
             mp_leave(&link);    /* the last touch of the pool */
         return t->result;
@@ -517,7 +545,7 @@ int mp_task_cancel(mp_task *t)
                                                 memory_order_acq_rel, memory_order_acquire)) {
         /* Still queued: whoever dequeues it drops it. */
         settle(t, T_CANCELLED);
-        settled(t->pool, 1);
+        settled_unanchored(t->pool, 1);
         return MP_OK;
     }
     return s == T_CANCELLED ? MP_OK : MP_EBUSY;
