@@ -209,13 +209,14 @@ int mp_reduce(mp_pool *pool, size_t n, size_t grain, unsigned flags, void *acc,
 
     /* One cache line (or more) per accumulator: no false sharing. An
      * accumulator too large to have one per part cannot be had either. */
-    if (acc_size > (SIZE_MAX - MP_CACHELINE) / MP_REDUCE_PARTS_MAX)
+    size_t stride, bytes;
+    if (!mp_size_round_up(acc_size, MP_CACHELINE, &stride) ||
+        !mp_size_mul(parts, stride, &bytes))
         return MP_ENOMEM;
-    size_t stride = (acc_size + MP_CACHELINE - 1) / MP_CACHELINE * MP_CACHELINE;
     alignas(MP_CACHELINE) unsigned char local[MP_REDUCE_PARTS_MAX * MP_ACC_INLINE_MAX];
     unsigned char *accs = local;
-    if (parts * stride > sizeof local) {
-        accs = aligned_alloc(MP_CACHELINE, parts * stride);
+    if (bytes > sizeof local) {
+        accs = aligned_alloc(MP_CACHELINE, bytes);
         if (!accs)
             return MP_ENOMEM;
     }

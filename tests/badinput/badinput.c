@@ -242,23 +242,58 @@ static void sizes(mp_pool *pool)
 /* A huge accumulator size cannot be copied into per-part accumulators:
  * MP_ENOMEM, before anything reads past the caller's buffer. (The caller's
  * buffer is small here: the call must refuse before using it.) Its own
- * test (badinput_huge_acc), so that a crash here does not hide the rest. */
+ * test (badinput_huge_acc), so that a crash here does not hide the rest.
+ *
+ * mp_reduce computes three sizes from acc_size: the stride (acc_size
+ * rounded up to a cache line), parts * stride, and a copy of acc_size
+ * bytes for the single-part path with an unaligned accumulator. The sweep
+ * tries every acc_size within 130 of each value where one of them wraps,
+ * for several part counts (MP_DETERMINISTIC with grain 1 makes exactly
+ * `parts` parts), and the dynamic and static splits, whose part counts the
+ * pool chooses. Values below 2^40 are left out: an allocation of that
+ * size may succeed. */
+static void huge_acc_one(mp_pool *pool, size_t parts, size_t acc_size)
+{
+    alignas(max_align_t) unsigned char small_acc[64] = {0};
+    atomic_store(&called, 0);
+    EXPECT(mp_reduce(pool, parts, 1, MP_DETERMINISTIC, small_acc, acc_size, map0, combine0,
+                     NULL),
+           MP_ENOMEM);
+    EXPECT(mp_reduce(pool, 100000, 1, 0, small_acc, acc_size, map0, combine0, NULL),
+           MP_ENOMEM);
+    EXPECT(mp_reduce(pool, 100000, 1, MP_SPLIT_STATIC, small_acc, acc_size, map0, combine0,
+                     NULL),
+           MP_ENOMEM);
+    /* one part, an unaligned accumulator: it must be copied */
+    EXPECT(mp_reduce(pool, 1, 0, 0, small_acc + 1, acc_size, map0, combine0, NULL), MP_ENOMEM);
+    CHECK(atomic_load(&called) == 0, "a callback ran although the call was refused "
+          "(parts %zu, acc_size %zu)", parts, acc_size);
+}
+
 static void huge_acc(mp_pool *pool)
 {
-    static const size_t huge[] = {SIZE_MAX, SIZE_MAX / 2, SIZE_MAX / 64 + 1,
-                                  (size_t)1 << 50};
-    alignas(max_align_t) unsigned char small_acc[64] = {0};
-    for (size_t h = 0; h < sizeof huge / sizeof huge[0]; h++) {
-        atomic_store(&called, 0);
-        EXPECT(mp_reduce(pool, 100000, 1, 0, small_acc, huge[h], map0, combine0, NULL),
-               MP_ENOMEM);
-        EXPECT(mp_reduce(pool, 100000, 1, MP_DETERMINISTIC, small_acc, huge[h], map0,
-                         combine0, NULL),
-               MP_ENOMEM);
-        /* one part, an unaligned accumulator: it must be copied */
-        EXPECT(mp_reduce(pool, 1, 0, 0, small_acc + 1, huge[h], map0, combine0, NULL),
-               MP_ENOMEM);
-        CHECK(atomic_load(&called) == 0, "a callback ran although the call was refused");
+    static const size_t part_counts[] = {2, 3, 7, 8, 63, MP_REDUCE_PARTS_MAX};
+    const size_t floor = (size_t)1 << 40;
+    for (size_t k = 0; k < sizeof part_counts / sizeof part_counts[0]; k++) {
+        size_t parts = part_counts[k];
+        /* where stride wraps, where parts * stride wraps (the largest
+         * stride that fits, and the acc_size that rounds up to it), and
+         * powers of two near both */
+        const size_t edges[] = {SIZE_MAX,
+                                SIZE_MAX / parts,
+                                SIZE_MAX / parts / MP_ACC_INLINE_MAX * MP_ACC_INLINE_MAX,
+                                (size_t)1 << 58,
+                                (size_t)1 << 63,
+                                floor + 130};
+        for (size_t e = 0; e < sizeof edges / sizeof edges[0]; e++)
+            for (long d = -130; d <= 130; d++) {
+                size_t acc_size = edges[e] + (size_t)d;
+                if ((d > 0 && acc_size < edges[e]) || (d < 0 && acc_size > edges[e]))
+                    continue;               /* past either end of size_t */
+                if (acc_size < floor)
+                    continue;
+                huge_acc_one(pool, parts, acc_size);
+            }
     }
 }
 
