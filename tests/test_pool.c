@@ -789,6 +789,54 @@ Test(pool, stats_count_every_nested_join)
     }
 }
 
+/* 40 outside threads inside mp_join at once: 32 take the external slots,
+ * the others overflow slots, and every join is counted wherever it ran.
+ * (The sum once walked the context array only and reported 32.) */
+#define OVERFLOW_CALLERS 40
+
+struct overflow_arg {
+    mp_pool *pool;
+    atomic_int inside;
+};
+
+static int wait_for_all_inside(void *arg)
+{
+    struct overflow_arg *o = arg;
+    atomic_fetch_add(&o->inside, 1);
+    MPT_CHECK(mpt_wait_at_least(&o->inside, OVERFLOW_CALLERS, 20.0));
+    return 0;
+}
+
+static int nothing(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+static void *overflow_caller(void *arg)
+{
+    struct overflow_arg *o = arg;
+    MPT_CHECK(mp_join(o->pool, wait_for_all_inside, o, nothing, NULL) == 0);
+    return NULL;
+}
+
+Test(pool, stats_count_the_joins_of_overflow_slots)
+{
+    mp_pool *pool = mpt_pool(2);
+    struct overflow_arg o = {.pool = pool};
+    atomic_init(&o.inside, 0);
+    uint64_t before = stats_jobs(pool);
+    pthread_t th[OVERFLOW_CALLERS];
+    for (int i = 0; i < OVERFLOW_CALLERS; i++)
+        cr_assert_eq(pthread_create(&th[i], NULL, overflow_caller, &o), 0);
+    for (int i = 0; i < OVERFLOW_CALLERS; i++)
+        pthread_join(th[i], NULL);
+    MPT_ASSERT_CLEAN();
+    cr_assert_eq(atomic_load(&o.inside), OVERFLOW_CALLERS);
+    cr_assert_eq(stats_jobs(pool) - before, (uint64_t)OVERFLOW_CALLERS);
+    mpt_destroy(pool);
+}
+
 /* ------------------------------------------------------------- destroy */
 
 struct deadlk {

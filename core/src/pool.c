@@ -91,7 +91,11 @@ static void worker_sleep(mp_ctx *self)
     mp_pool *pool = self->pool;
     mp_thread *t = atomic_load_explicit(&self->thread, memory_order_relaxed);
     uint32_t p = atomic_load_explicit(&t->park, memory_order_acquire);
-    atomic_store_explicit(&self->sleeping, 1, memory_order_relaxed);
+    /* seq_cst, not only before the seq_cst `sleepers` increment: a
+     * broadcaster reads `sleeping` without reading `sleepers`
+     * (mp_wake_ctx), so this store itself must be in the total order
+     * before the checks below (docs/design.md, "Idling"). */
+    atomic_store_explicit(&self->sleeping, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&pool->sleepers, 1, memory_order_seq_cst);
     if (!mp_work_visible(pool, self)) {
         mp_count(&self->count.sleeps);
@@ -295,6 +299,13 @@ int mp_pool_thread_index(const mp_pool *pool)
     return l ? l->index : -1;
 }
 
+static void add_counters(mp_stats *s, const mp_counters *c)
+{
+    s->jobs += atomic_load_explicit(&c->jobs, memory_order_relaxed);
+    s->steals += atomic_load_explicit(&c->steals, memory_order_relaxed);
+    s->sleeps += atomic_load_explicit(&c->sleeps, memory_order_relaxed);
+}
+
 int mp_pool_stats(const mp_pool *pool, mp_stats *out)
 {
     if (!pool || !out || out->size < offsetof(mp_stats, jobs) + sizeof out->jobs)
@@ -302,12 +313,15 @@ int mp_pool_stats(const mp_pool *pool, mp_stats *out)
     mp_stats s;
     memset(&s, 0, sizeof s);
     s.size = sizeof s;
-    for (unsigned i = 0; i < pool->nctxs; i++) {
-        const mp_counters *c = &pool->ctxs[i].count;
-        s.jobs += atomic_load_explicit(&c->jobs, memory_order_relaxed);
-        s.steals += atomic_load_explicit(&c->steals, memory_order_relaxed);
-        s.sleeps += atomic_load_explicit(&c->sleeps, memory_order_relaxed);
-    }
+    /* Every context: workers, external slots and the overflow slots (a
+     * list that only grows; acquire pairs with the release that linked
+     * each slot). */
+    for (unsigned i = 0; i < pool->nctxs; i++)
+        add_counters(&s, &pool->ctxs[i].count);
+    for (const mp_ctx *c = atomic_load_explicit(&pool->overflow,
+                                                memory_order_acquire);
+         c; c = c->next_overflow)
+        add_counters(&s, &c->count);
     s.wakeups = atomic_load_explicit(&pool->wakeups, memory_order_relaxed);
     s.tasks_run = atomic_load_explicit(&pool->tasks_run, memory_order_relaxed);
     size_t n = out->size < sizeof s ? out->size : sizeof s;
