@@ -5,9 +5,12 @@
  * Spin explores every interleaving of the processes below, which is the
  * sequentially consistent execution the design's argument relies on: the
  * words that matter (work, shared job, sleepers, sleeping, waiting,
- * pending) are accessed with seq_cst operations, or with relaxed ones that
- * the design shows are ordered by a seq_cst operation (`sleeping = 1`
- * before `sleepers += 1`). One step of a process is one atomic access.
+ * pending, and with BCAST bseq_pub and remaining) are accessed with
+ * seq_cst operations, or with relaxed ones that the design shows to be
+ * ordered by a seq_cst operation. `sleeping = 1` is a seq_cst store: a
+ * broadcaster reads `sleeping` without reading `sleepers`, so ordering it
+ * before `sleepers += 1` is not enough (BUG_BCAST_RELAXED_SLEEPING below).
+ * One step of a process is one atomic access.
  *
  * Processes:
  *  - W idle workers (worker_sleep in pool.c): look for work; if none,
@@ -23,6 +26,21 @@
  *    the waiting-inside-a-call pattern: p = park; waiting += 1; re-check
  *    pending; futex_wait(park, p); waiting -= 1. The worker that ran `b`
  *    stores pending = 0 and then reads `waiting` (mp_wake_ctx).
+ *  - with -DBCAST (the test uses -DJOBS=1): the joiner is worker 0 (a job it runs
+ *    calls mp_join) and `b` is an mp_broadcast, run by whichever thread
+ *    gets `b`: the joiner when it takes `b` back (the other worker is
+ *    idle), or the worker that stole it (the joiner waits inside its
+ *    join). The broadcaster stores bseq_pub (seq_cst), calls mp_wake_ctx
+ *    for every worker context: load waiting, then sleeping (seq_cst), and
+ *    if either is set park += 1 and futex_wake; it never reads
+ *    `sleepers`. It runs its own part and part 0, then waits for
+ *    `remaining` to reach 0 (waiting-inside-a-call pattern). A part ends
+ *    with remaining -= 1 (seq_cst RMW); the one that brings it to 0 calls
+ *    mp_wake_ctx on the broadcaster's context. An idle worker runs its
+ *    part from find_work and re-checks `bseq_pub > bseen` before
+ *    sleeping; the joiner waiting inside its join runs its part from the
+ *    wait loop (mp_bcast_run_thread) and re-checks pending broadcasts
+ *    before sleeping (mp_bcast_pending_thread_sc in mp_park_until).
  *
  * The futex: futex_wait(word, p) atomically compares the word with p and,
  * if equal, queues the thread; futex_wake dequeues every queued thread of
@@ -30,9 +48,10 @@
  *
  * Properties:
  *  - when no process can move any more (spin's `timeout`), every job was
- *    run, `b` was run and the joiner returned: nobody sleeps while work is
- *    visible and no waker is left to wake it (a lost wake-up fails this
- *    assertion);
+ *    run, `b` was run and the joiner returned (with -DBCAST also: every
+ *    broadcast part ran and the broadcaster returned): nobody sleeps
+ *    while work is visible and no waker is left to wake it (a lost
+ *    wake-up fails this assertion);
  *  - no invalid end state (a deadlock other than workers idle in their
  *    futex wait);
  *  - with -DNP (pan -l): no cycle without progress (nobody spins forever
@@ -48,6 +67,17 @@
  *                      `waiting` is a flag, not a count: one clears the
  *                      other's announcement (the engine had this bug in its
  *                      last-resort record until `waiting` became a count)
+ *  -DBUG_BCAST_RELAXED_SLEEPING (with BCAST) an idle worker's
+ *                      `sleeping = 1` is a relaxed store: C11 lets it reach
+ *                      a broadcaster, which reads `sleeping` but not
+ *                      `sleepers`, only after the worker's re-check. Spin
+ *                      runs sequentially consistent interleavings only, so
+ *                      the model delays the store for mp_wake_ctx's load
+ *                      until after the re-check (mp_wake_idle still sees
+ *                      it: it reads `sleepers` first, which orders it)
+ *  -DBUG_BCAST_WAIT_UNCHECKED (with BCAST) the joiner's last check before
+ *                      sleeping inside its join leaves out pending
+ *                      broadcast parts
  *
  * -DSHARED_RECORD checks the last-resort case as the engine does it: two
  * joiners share one record and `waiting` counts them; it must hold.
@@ -60,6 +90,10 @@
 #define JOBS 2
 #endif
 
+#if defined(BUG_BCAST_RELAXED_SLEEPING) || defined(BUG_BCAST_WAIT_UNCHECKED)
+#define BCAST
+#endif
+
 #if defined(BUG_SHARED_FLAG) || defined(SHARED_RECORD)
 #define JOINERS 2
 #define SHARED
@@ -67,8 +101,17 @@
 #define JOINERS 1
 #endif
 
-/* Parking records: one per worker, then the joiners'. */
+#if defined(BCAST) && defined(SHARED)
+#error "BCAST and SHARED_RECORD are separate instances"
+#endif
+
+/* Parking records: one per worker, then the joiners' (with BCAST the
+ * joiner is worker 0 and has no record of its own). */
+#ifdef BCAST
+#define NREC (W)
+#else
 #define NREC (W + JOINERS)
+#endif
 
 byte work = 0;                  /* published jobs not yet taken */
 bool shared_b[JOINERS];         /* a joiner's `b` is stealable */
@@ -81,11 +124,28 @@ byte park[NREC];
 bool infutex[NREC];             /* queued in futex_wait on park[i] */
 byte waiting[NREC];             /* a count: a shared record has several */
 
+#ifdef BCAST
+byte bseq = 0;                  /* bseq_pub: 1 once the broadcast is published */
+byte bseen[W];                  /* ctx->bseen of each worker */
+byte remaining = 0;             /* b.remaining: parts not yet finished */
+byte bowner;                    /* the broadcaster's record (b.waiter) */
+bool bdone = false;             /* the broadcaster returned */
+#ifdef BUG_BCAST_RELAXED_SLEEPING
+bool sleeping_out[W];           /* the relaxed `sleeping = 1` has reached
+                                 * the other threads' mp_wake_ctx */
+#define SLEEPING_SEEN(w) (sleeping[w] && sleeping_out[w])
+#else
+#define SLEEPING_SEEN(w) (sleeping[w])
+#endif
+#endif
+
 /* The record a joiner sleeps on: its own, or with SHARED_RECORD (and
  * BUG_SHARED_FLAG) one record shared by both, as the engine's last-resort
  * record (thread.c) is shared by every thread that got no record of its
  * own. */
-#ifdef SHARED
+#ifdef BCAST
+#define JREC(j) (0)
+#elif defined(SHARED)
 #define JREC(j) (W)
 #else
 #define JREC(j) (W + (j))
@@ -127,23 +187,166 @@ inline wake_joiner(j) {
     fi
 }
 
+#ifdef BCAST
+/* mp_wake_ctx(ctx) of worker context r: ctx->thread is fixed here (record
+ * r); load waiting, and only if it is 0 load sleeping. */
+inline wake_ctx(r) {
+    if
+    :: waiting[r] > 0 -> park[r]++; futex_wake(r)
+    :: else ->
+        if
+        :: SLEEPING_SEEN(r) -> park[r]++; futex_wake(r)
+        :: else -> skip
+        fi
+    fi
+}
+
+/* The end of run_part: fetch_sub(remaining, 1) (seq_cst); the part that
+ * brings it to 0 wakes the broadcaster. */
+inline part_done() {
+    atomic { old = (remaining == 1); remaining-- };
+    if
+    :: old -> old = false; wake_ctx(bowner)
+    :: else -> skip
+    fi
+}
+
+/* mp_broadcast called by worker `me` (uses the caller's p, i, old). */
+inline broadcast(me) {
+    atomic { remaining = W + 1; bowner = me };   /* the record, not yet shared */
+    bseq = 1;                    /* the seq_cst store of bseq_pub */
+    i = 0;
+    do
+    :: i < W -> wake_ctx(i); i++
+    :: else -> break
+    od;
+    i = 0;
+    bseen[me] = bseq;            /* mp_bcast_run_pending: its own part */
+    part_done();
+    part_done();                 /* run_part(&b, 0) */
+    /* mp_wait_zero(ctx, &b.remaining): mp_bcast_run_thread and the
+     * pending-broadcast check of mp_park_until find nothing, the
+     * broadcaster has run its own part. */
+    do
+    :: remaining == 0 -> break
+    :: else ->
+        p = park[me];
+        waiting[me]++;
+        if
+        :: remaining > 0 -> futex_wait(me, p); !infutex[me]
+        :: else -> skip
+        fi;
+        waiting[me]--;
+        p = 0
+    od;
+    bdone = true
+}
+#endif
+
+/* mp_join: the joiner's side (uses the caller's p, i, old, got and, with
+ * BCAST, visible). */
+inline join(j) {
+    pending[j] = true;
+    shared_b[j] = true;          /* the seq_cst CAS that shares b */
+    wake_one_idle();
+    /* run a (nothing to model), then pop b */
+    atomic { got = shared_b[j]; shared_b[j] = false };
+    if
+#ifdef BCAST
+    :: got -> broadcast(JREC(j)); pending[j] = false   /* not stolen: run it here */
+#else
+    :: got -> pending[j] = false   /* not stolen: run it here */
+#endif
+    :: else ->
+        /* wait_job: spin, then park until pending == 0 (mp_park) */
+        do
+        :: !pending[j] -> break
+#ifdef BCAST
+        /* mp_bcast_run_thread: a part addressed to this worker */
+        :: atomic { pending[j] && bseq > bseen[JREC(j)] -> bseen[JREC(j)] = bseq };
+            part_done()
+        :: atomic { pending[j] && bseq <= bseen[JREC(j)] } ->
+            p = park[JREC(j)];
+            waiting[JREC(j)]++;
+            visible = !pending[j];
+#ifndef BUG_BCAST_WAIT_UNCHECKED
+            visible = visible || bseq > bseen[JREC(j)];  /* mp_bcast_pending_thread_sc */
+#endif
+            if
+            :: !visible -> futex_wait(JREC(j), p); !infutex[JREC(j)]
+            :: else -> skip
+            fi;
+            waiting[JREC(j)]--;
+            p = 0; visible = false
+#else
+        :: else ->
+            p = park[JREC(j)];
+#ifdef BUG_SHARED_FLAG
+            waiting[JREC(j)] = 1;
+#else
+            waiting[JREC(j)]++;
+#endif
+#ifdef BUG_WAIT_NO_RECHECK
+            futex_wait(JREC(j), p);
+            !infutex[JREC(j)];
+#else
+            if
+            :: pending[j] -> futex_wait(JREC(j), p); !infutex[JREC(j)]
+            :: else -> skip
+            fi;
+#endif
+#ifdef BUG_SHARED_FLAG
+            waiting[JREC(j)] = 0;
+#else
+            waiting[JREC(j)]--;
+#endif
+            p = 0
+#endif
+        od
+    fi;
+    joined[j] = true
+}
+
 proctype worker(byte me) {
     byte p, i, j;
     bool old;
     bool visible;
+#ifdef BCAST
+    bool got;
+    if
+    :: me == 0 -> join(0)        /* worker 0 runs a job that calls mp_join */
+    :: else -> skip
+    fi;
+#endif
 end_idle:
     do
-    :: /* find_work: a stealable `b` first, then a job */
+    :: /* find_work: (with BCAST a broadcast part,) a stealable `b`, a job */
         if
+#ifdef BCAST
+        :: atomic { bseq > bseen[me] -> bseen[me] = bseq };
+            part_done()          /* a broadcast part */
+        :: atomic { j < JOINERS && shared_b[j] -> shared_b[j] = false };
+            /* run b (the broadcast), then pending = 0 (seq_cst), then
+             * mp_wake_ctx on the joiner (worker 0) */
+progress_b:  broadcast(me);
+            pending[j] = false;
+            wake_ctx(JREC(j));
+            j = 0
+#else
         :: atomic { j < JOINERS && shared_b[j] -> shared_b[j] = false };
             /* run b, then pending = 0 (seq_cst), then mp_wake_ctx */
 progress_b:  pending[j] = false;
             wake_joiner(j);
             j = 0
+#endif
         :: atomic { j < JOINERS && !shared_b[j] -> j++ }
         :: atomic { j >= JOINERS && work > 0 -> work--; j = 0 };
 progress_job: skip
+#ifdef BCAST
+        :: atomic { j >= JOINERS && work == 0 && bseq <= bseen[me] -> j = 0 };
+#else
         :: atomic { j >= JOINERS && work == 0 -> j = 0 };
+#endif
             /* nothing found: worker_sleep */
 #ifndef BUG_PARK_LATE
             p = park[me];
@@ -161,6 +364,12 @@ progress_job: skip
             :: else -> break
             od;
             i = 0;
+#ifdef BCAST
+            visible = visible || bseq > bseen[me];   /* mp_bcast_pending_sc */
+#endif
+#endif
+#ifdef BUG_BCAST_RELAXED_SLEEPING
+            sleeping_out[me] = true;   /* the relaxed store arrives only now */
 #endif
 #ifdef BUG_PARK_LATE
             p = park[me];
@@ -172,6 +381,9 @@ end_sleep:      !infutex[me]
             :: else -> skip
             fi;
             sleeping[me] = false;
+#ifdef BUG_BCAST_RELAXED_SLEEPING
+            sleeping_out[me] = false;
+#endif
             sleepers--;
             p = 0; visible = false
         fi
@@ -199,52 +411,27 @@ proctype publisher() {
     od
 }
 
+#ifndef BCAST
 proctype joiner(byte j) {
     byte p, i;
     bool old;
     bool got;
-    pending[j] = true;
-    shared_b[j] = true;          /* the seq_cst CAS that shares b */
-    wake_one_idle();
-    /* run a (nothing to model), then pop b */
-    atomic { got = shared_b[j]; shared_b[j] = false };
-    if
-    :: got -> pending[j] = false   /* not stolen: run it here */
-    :: else ->
-        /* wait_job: spin, then park until pending == 0 (mp_park) */
-        do
-        :: !pending[j] -> break
-        :: else ->
-            p = park[JREC(j)];
-#ifdef BUG_SHARED_FLAG
-            waiting[JREC(j)] = 1;
-#else
-            waiting[JREC(j)]++;
-#endif
-#ifdef BUG_WAIT_NO_RECHECK
-            futex_wait(JREC(j), p);
-            !infutex[JREC(j)];
-#else
-            if
-            :: pending[j] -> futex_wait(JREC(j), p); !infutex[JREC(j)]
-            :: else -> skip
-            fi;
-#endif
-#ifdef BUG_SHARED_FLAG
-            waiting[JREC(j)] = 0;
-#else
-            waiting[JREC(j)]--;
-#endif
-            p = 0
-        od
-    fi;
-    joined[j] = true
+    join(j)
 }
+#endif
 
 proctype monitor() {
     byte j;
     timeout ->
         assert(work == 0);   /* the publisher has ended: all JOBS were published */
+#ifdef BCAST
+        assert(bseq == 1 && bdone && remaining == 0);   /* the broadcaster returned */
+        j = 0;
+        do
+        :: j < W -> assert(bseen[j] == bseq); j++       /* every part ran */
+        :: else -> break
+        od;
+#endif
         j = 0;
         do
         :: j < JOINERS -> assert(joined[j] && !pending[j] && !shared_b[j]); j++
@@ -261,11 +448,13 @@ init {
         :: else -> break
         od;
         run publisher();
+#ifndef BCAST
         i = 0;
         do
         :: i < JOINERS -> run joiner(i); i++
         :: else -> break
         od;
+#endif
         run monitor()
     }
 }
