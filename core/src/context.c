@@ -55,7 +55,10 @@ static mp_ctx *claim_external(mp_pool *pool)
         /* Thieves scan external slots below ext_high only. It is raised
          * (seq_cst) before this slot can publish a job, so a sleeper that
          * sees the job's publication also scans the slot. */
-        unsigned high = atomic_load_explicit(&pool->ext_high, memory_order_relaxed);
+        /* seq_cst even when it finds ext_high high enough: the slot's
+         * later job publication must follow a seq_cst access of ext_high
+         * that a sleeper's scan is ordered against. */
+        unsigned high = atomic_load_explicit(&pool->ext_high, memory_order_seq_cst);
         while (high < i + 1 &&
                !atomic_compare_exchange_weak_explicit(&pool->ext_high, &high, i + 1,
                                                       memory_order_seq_cst,

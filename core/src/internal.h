@@ -40,6 +40,7 @@ typedef struct mp_ctx mp_ctx;
 typedef struct mp_thread {
     alignas(MP_CACHELINE) _Atomic uint32_t park;  /* futex word */
     _Atomic uint32_t waiting;       /* threads asleep in a wait (or about to) */
+    _Atomic uint64_t woken_at;      /* the latest waker's clock (a hint) */
     struct mp_thread *next_free;
 } mp_thread;
 
@@ -63,7 +64,7 @@ typedef struct mp_jobsync {
 /* Per-thread counters, written only by the thread that owns the context
  * (relaxed load + store: no read-modify-write on the hot path). */
 typedef struct mp_counters {
-    _Atomic uint64_t jobs, steals, sleeps, tasks_run;
+    _Atomic uint64_t jobs, steals, sleeps;
 } mp_counters;
 
 /*
@@ -162,6 +163,22 @@ typedef struct mp_spinlock {
     _Atomic uint32_t locked;
 } mp_spinlock;
 
+/* warm.c: what a call knows of wake-ups, and what a worker knows of the
+ * calls' rhythm. Hints only (relaxed). */
+typedef struct mp_warm_est {
+    _Atomic uint64_t key;           /* mp_warm_key of a loop, 0: empty */
+    _Atomic uint64_t alone_ns;      /* the loop done alone, estimated */
+} mp_warm_est;
+
+typedef struct mp_warm {
+    _Atomic uint64_t wake_ns;       /* from a wake to the worker running */
+    _Atomic uint64_t timer_late_ns; /* how late a worker's timer fires */
+    _Atomic uint64_t last_call;     /* when the latest stamped call came */
+    _Atomic uint64_t period;        /* the calls' interval, 0: none */
+    _Atomic uint64_t jitter;        /* mean deviation from it */
+    mp_warm_est est[64];
+} mp_warm;
+
 typedef struct mp_bcast mp_bcast;
 typedef struct mp_task_node mp_task_node;
 typedef struct mp_spawn mp_spawn;
@@ -219,6 +236,8 @@ struct mp_pool {
     struct mp_task_entry *tq_side;  /* a ring of tq_side_cap entries */
     uint32_t tq_side_cap, tq_side_head;
 
+    alignas(MP_CACHELINE) mp_warm warm;
+
     /* Configuration kept for the workers. */
     int pin;
     char name[16];
@@ -265,6 +284,9 @@ struct timespec;
 /* Sleeps while *addr == val, at most *timeout (NULL: no limit). */
 MP_HIDDEN void mp_futex_wait(_Atomic uint32_t *addr, uint32_t val, const struct timespec *timeout);
 MP_HIDDEN void mp_futex_wake(_Atomic uint32_t *addr, int n);
+/* Sleeps while *addr == val, until the monotonic clock reads deadline_ns;
+ * false when it returned because the deadline passed. */
+MP_HIDDEN bool mp_futex_wait_until(_Atomic uint32_t *addr, uint32_t val, uint64_t deadline_ns);
 /* Wakes up to n idle workers; costs one load when none sleeps. The caller
  * must have published its work with a seq_cst operation. */
 MP_HIDDEN void mp_wake_idle(mp_pool *pool, unsigned n);
@@ -273,19 +295,33 @@ MP_HIDDEN void mp_wake_idle(mp_pool *pool, unsigned n);
 MP_HIDDEN void mp_wake_worker(mp_pool *pool, mp_ctx *w);
 /* Wakes the thread running on ctx, if it is parked or about to park. */
 MP_HIDDEN void mp_wake_ctx(mp_pool *pool, mp_ctx *ctx);
-/* Parks the calling thread (running on ctx) until mp_wake_ctx, unless
- * *word is already 0 or a broadcast part is pending for any worker context
- * of this thread (checked after announcing). */
-MP_HIDDEN void mp_park(mp_ctx *ctx, _Atomic uint32_t *word);
-/* The same, and also returns at once when *more != 0 (work arrived). */
-MP_HIDDEN void mp_park2(mp_ctx *ctx, _Atomic uint32_t *word, _Atomic uint32_t *more);
-/* Waits until *word == 0, spinning for the pool's spin window and then
- * parking on ctx (whoever brings *word to 0 must call mp_wake_ctx). While
- * spinning it runs broadcast parts addressed to this thread. */
+/* What a thread waits for inside a call: every such wait (a stolen join,
+ * a loop's or a broadcast's parts, a scope, destroy's drain) is one
+ * mp_wait, so the spin-then-sleep policy is written once. */
+typedef struct mp_waiter {
+    /* The wait is over once *word == 0; or, when word is NULL, once
+     * done(arg) (seq_cst loads). */
+    _Atomic uint32_t *word;
+    /* Work for `help` arrived once *more != 0, or more_fn(arg) (seq_cst
+     * loads); NULL: never. Part of the last check before sleeping, so
+     * that whoever publishes such work and then calls mp_wake_ctx wakes
+     * this thread. */
+    _Atomic uint32_t *more;
+    bool (*done)(void *arg);
+    bool (*more_fn)(void *arg);
+    /* Runs one piece of the work this wait may help with (NULL: none);
+     * true if it ran any. */
+    bool (*help)(mp_ctx *ctx, void *arg);
+    void *arg;
+} mp_waiter;
+
+/* Waits until w->done: helps, runs broadcast parts addressed to this
+ * thread, spins for the pool's spin window, then parks on ctx's thread
+ * until mp_wake_ctx (whoever ends the wait, or publishes work for `help`,
+ * must call it after its seq_cst store). */
+MP_HIDDEN void mp_wait(mp_ctx *ctx, const mp_waiter *w);
+/* mp_wait until *word == 0. */
 MP_HIDDEN void mp_wait_zero(mp_ctx *ctx, _Atomic uint32_t *word);
-/* Parks like mp_park, unless done(arg) (made of seq_cst loads, checked
- * after announcing) is already true. */
-MP_HIDDEN void mp_park_until(mp_ctx *ctx, bool (*done)(void *), void *arg);
 
 MP_HIDDEN uint64_t mp_now_ns(void);
 
@@ -441,6 +477,24 @@ MP_HIDDEN bool mp_task_visible(mp_pool *pool);
 /* Destroy's part: refuses new tasks, runs the queued ones (on ctx) and
  * waits until every submitted task has settled. */
 MP_HIDDEN void mp_task_drain(mp_pool *pool, mp_ctx *ctx);
+
+/* ---- warm.c: when to wake a sleeping worker, when to keep watch ---- */
+MP_HIDDEN void mp_warm_init(mp_warm *w);
+/* The key of a loop: its function and the size class of n. */
+MP_HIDDEN uint64_t mp_warm_key(const void *fn, size_t n);
+/* A cold call (a worker it needs is not polling): is waking worth it? */
+MP_HIDDEN bool mp_warm_should_wake(mp_pool *pool, uint64_t key);
+/* How long the loop `key` takes alone, as the caller measured it. */
+MP_HIDDEN void mp_warm_record(mp_pool *pool, uint64_t key, uint64_t alone_ns);
+/* A worker ran latency_ns after a wake-up was sent. */
+MP_HIDDEN void mp_warm_woke(mp_pool *pool, uint64_t latency_ns);
+/* A call arrived at `now` (a cold call's caller, or a worker on watch). */
+MP_HIDDEN void mp_warm_stamp(mp_pool *pool, uint64_t now);
+/* For a worker about to sleep at `now`: when to wake up to keep watch
+ * until *until for the next call, or 0 (no rhythm: sleep until woken). */
+MP_HIDDEN uint64_t mp_warm_watch_from(mp_pool *pool, uint64_t now, uint64_t *until);
+/* A worker's timer fired late_ns after its deadline. */
+MP_HIDDEN void mp_warm_timer_late(mp_pool *pool, uint64_t late_ns);
 
 /* ---- pool.c ---- */
 /* True if an idle worker would find any work (seq_cst loads). */

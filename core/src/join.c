@@ -180,26 +180,23 @@ bool mp_steal_and_run(mp_ctx *self)
 
 /* Waits for a stolen job. Meanwhile it helps only with work of that job:
  * jobs in the deque of the thread that took it (leapfrogging), and
- * broadcast parts addressed to this thread. */
+ * broadcast parts addressed to this thread (mp_wait). */
+static bool leapfrog(mp_ctx *ctx, void *p)
+{
+    mp_ctx *thief = atomic_load_explicit(&((mp_jobsync *)p)->thief, memory_order_acquire);
+    mp_job j;
+    uint32_t t;
+    if (!steal(ctx, thief, &j, &t))
+        return false;
+    run_stolen(thief, j, t);
+    return true;
+}
+
 static void wait_job(mp_ctx *ctx, uint32_t i)
 {
     mp_jobsync *js = &ctx->sync[i];
-    mp_ctx *thief = atomic_load_explicit(&js->thief, memory_order_acquire);
-    mp_spin spin;
-    mp_spin_reset(&spin);
-    while (atomic_load_explicit(&js->pending, memory_order_acquire)) {
-        mp_job j;
-        uint32_t t;
-        if (steal(ctx, thief, &j, &t)) {
-            run_stolen(thief, j, t);
-            mp_spin_reset(&spin);
-            continue;
-        }
-        if (mp_bcast_run_thread() || mp_spin_on(&spin, ctx->pool->spin_ns))
-            continue;
-        mp_park(ctx, &js->pending);
-        mp_spin_reset(&spin);
-    }
+    struct mp_waiter w = {&js->pending, NULL, NULL, NULL, leapfrog, js};
+    mp_wait(ctx, &w);
 }
 
 /* The slow ends of a join: the deque is full, or the job was shared when

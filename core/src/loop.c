@@ -14,15 +14,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int loop_work(void *p)
+/* Claims and runs parts until none is left; returns how many it ran. */
+static size_t claim_parts(mp_loop *L)
 {
-    mp_loop *L = p;
+    size_t ran = 0;
     while (!atomic_load_explicit(&L->err, memory_order_relaxed)) {
         size_t i = atomic_fetch_add_explicit(&L->next, 1, memory_order_relaxed);
         if (i >= L->parts)
             break;
         mp_loop_error(L, mp_run_part(L, i));
+        ran++;
     }
+    return ran;
+}
+
+static int loop_work(void *p)
+{
+    claim_parts(p);
     return 0;
 }
 
@@ -94,12 +102,31 @@ static bool run_flat(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
     atomic_store_explicit(&pool->flat_waiter, ctx, memory_order_relaxed);
     atomic_store_explicit(&pool->flat_seq, s + 1, memory_order_seq_cst);
     size_t helpers = L->parts - 1;
-    mp_wake_idle(pool, helpers < pool->nworkers ? (unsigned)helpers : pool->nworkers);
+    unsigned want = helpers < pool->nworkers ? (unsigned)helpers : pool->nworkers;
+    /* A cold call (a worker sleeps) wakes it only when the loop is long
+     * enough to pay for the wake-up; the caller claims whatever nobody
+     * else does (warm.c). */
+    uint64_t t0 = 0, key = 0;
+    if (atomic_load_explicit(&pool->sleepers, memory_order_relaxed) != 0) {
+        t0 = mp_now_ns();
+        key = mp_loop_key(L);
+        mp_warm_stamp(pool, t0);
+        if (!mp_warm_should_wake(pool, key))
+            want = 0;
+    }
+    if (want)
+        mp_wake_idle(pool, want);
 
-    loop_work(L);
+    size_t mine = claim_parts(L);
+    if (t0 && mine)
+        mp_warm_record(pool, key, (mp_now_ns() - t0) * L->parts / mine);
 
     atomic_store_explicit(&pool->flat_seq, s + 2, memory_order_seq_cst);
-    mp_wait_zero(ctx, &pool->flat_active);
+    /* The seq_cst load pairs with a worker's seq_cst announce-then-check
+     * (store-buffering): either it sees the worker's increment, or the
+     * worker sees the loop closed. mp_wait_zero's own loads are acquire. */
+    if (atomic_load_explicit(&pool->flat_active, memory_order_seq_cst) != 0)
+        mp_wait_zero(ctx, &pool->flat_active);
     atomic_store_explicit(&pool->flat_busy, 0, memory_order_release);
     return true;
 }

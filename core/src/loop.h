@@ -48,6 +48,13 @@ static inline void mp_loop_error(mp_loop *L, int r)
                                                 memory_order_relaxed);
 }
 
+/* The key of L for warm.c: its function and the size class of n. */
+static inline uint64_t mp_loop_key(const mp_loop *L)
+{
+    size_t n = L->base * L->parts + L->rem;
+    return mp_warm_key(L->map ? (const void *)L->map : (const void *)L->body, n);
+}
+
 /* handoff.c: runs every part of L, addressing parts 1.. to other workers'
  * mailboxes. False (nothing run) when the pool's loop slot is taken. */
 MP_HIDDEN bool mp_handoff_run(mp_pool *pool, mp_ctx *ctx, mp_loop *L);

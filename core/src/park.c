@@ -14,6 +14,7 @@
  * futex_wait return at once: no wake-up is lost. See docs/design.md. */
 #include "internal.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <sched.h>
 #include <linux/futex.h>
@@ -33,6 +34,16 @@ void mp_futex_wait(_Atomic uint32_t *addr, uint32_t val, const struct timespec *
     syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, val, timeout, NULL, 0);
 }
 
+bool mp_futex_wait_until(_Atomic uint32_t *addr, uint32_t val, uint64_t deadline_ns)
+{
+    struct timespec ts = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
+    /* WAIT_BITSET takes an absolute CLOCK_MONOTONIC time; FUTEX_WAKE wakes
+     * it like a plain wait (its bitset matches any). */
+    long r = syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_BITSET_PRIVATE, val, &ts, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
+    return !(r == -1 && errno == ETIMEDOUT);
+}
+
 void mp_futex_wake(_Atomic uint32_t *addr, int n)
 {
     syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
@@ -40,6 +51,8 @@ void mp_futex_wake(_Atomic uint32_t *addr, int n)
 
 static void wake(mp_pool *pool, mp_thread *t)
 {
+    /* For the wake-up's cost (warm.c): the wakee reads it when it runs. */
+    atomic_store_explicit(&t->woken_at, mp_now_ns(), memory_order_relaxed);
     atomic_fetch_add_explicit(&t->park, 1, memory_order_release);
     /* All waiters: a record shared as a last resort (thread.c) may have
      * several; a thread's own record has at most one. */
@@ -79,40 +92,60 @@ void mp_wake_ctx(mp_pool *pool, mp_ctx *ctx)
         wake(pool, t);
 }
 
-void mp_park(mp_ctx *ctx, _Atomic uint32_t *word)
+/* Is the wait over? Acquire while spinning, seq_cst (`sc`) in the last
+ * check before sleeping. */
+static bool over(const mp_waiter *w, bool sc)
 {
-    mp_park2(ctx, word, NULL);
+    if (!w->word)
+        return w->done(w->arg);
+    if (sc)
+        return atomic_load_explicit(w->word, memory_order_seq_cst) == 0;
+    return atomic_load_explicit(w->word, memory_order_acquire) == 0;
 }
 
-struct park_words {
-    _Atomic uint32_t *word, *more;
-};
-
-static bool words_done(void *p)
+static bool more_work(const mp_waiter *w)
 {
-    const struct park_words *w = p;
-    return atomic_load_explicit(w->word, memory_order_seq_cst) == 0 ||
-           (w->more && atomic_load_explicit(w->more, memory_order_seq_cst) != 0);
+    return (w->more && atomic_load_explicit(w->more, memory_order_seq_cst) != 0) ||
+           (w->more_fn && w->more_fn(w->arg));
 }
 
-void mp_park2(mp_ctx *ctx, _Atomic uint32_t *word, _Atomic uint32_t *more)
-{
-    struct park_words w = {word, more};
-    mp_park_until(ctx, words_done, &w);
-}
-
-void mp_park_until(mp_ctx *ctx, bool (*done)(void *), void *arg)
+/* Parks until mp_wake_ctx, unless the wait is over, its helper has work,
+ * or a broadcast part is pending for a worker context of this thread:
+ * checked with seq_cst loads after announcing (see the top). */
+static void park(mp_ctx *ctx, const mp_waiter *w)
 {
     mp_thread *t = atomic_load_explicit(&ctx->thread, memory_order_relaxed);
     uint32_t p = atomic_load_explicit(&t->park, memory_order_acquire);
     /* A count, not a flag: threads that share the last-resort record may
      * wait at the same time. */
     atomic_fetch_add_explicit(&t->waiting, 1, memory_order_seq_cst);
-    if (!done(arg) && !mp_bcast_pending_thread_sc()) {
+    if (!over(w, true) && !more_work(w) && !mp_bcast_pending_thread_sc()) {
         mp_count(&ctx->count.sleeps);
         mp_futex_wait(&t->park, p, NULL);
     }
     atomic_fetch_sub_explicit(&t->waiting, 1, memory_order_relaxed);
+}
+
+void mp_wait(mp_ctx *ctx, const mp_waiter *w)
+{
+    mp_spin spin;
+    mp_spin_reset(&spin);
+    while (!over(w, false)) {
+        if ((w->help && w->help(ctx, w->arg)) || mp_bcast_run_thread()) {
+            mp_spin_reset(&spin);
+            continue;
+        }
+        if (mp_spin_on(&spin, ctx->pool->spin_ns))
+            continue;
+        park(ctx, w);
+        mp_spin_reset(&spin);
+    }
+}
+
+void mp_wait_zero(mp_ctx *ctx, _Atomic uint32_t *word)
+{
+    struct mp_waiter w = {word, NULL, NULL, NULL, NULL, NULL};
+    mp_wait(ctx, &w);
 }
 
 void mp_spinlock_wait(mp_spinlock *l)
@@ -125,17 +158,5 @@ void mp_spinlock_wait(mp_spinlock *l)
             mp_cpu_relax();
         else
             sched_yield();
-    }
-}
-
-void mp_wait_zero(mp_ctx *ctx, _Atomic uint32_t *word)
-{
-    mp_spin spin;
-    mp_spin_reset(&spin);
-    while (atomic_load_explicit(word, memory_order_acquire) != 0) {
-        if (mp_bcast_run_thread() || mp_spin_on(&spin, ctx->pool->spin_ns))
-            continue;
-        mp_park(ctx, word);
-        mp_spin_reset(&spin);
     }
 }

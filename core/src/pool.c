@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 void mp_config_init(mp_config *cfg)
 {
@@ -86,7 +87,10 @@ static bool find_work(mp_ctx *self)
            mp_steal_and_run(self) || mp_scope_run_one(pool) || mp_task_run_one(pool, self);
 }
 
-static void worker_sleep(mp_ctx *self)
+/* Sleeps until woken, or, when calls come at a regular period, until
+ * shortly before the next one is due (warm.c). Returns true when it woke
+ * by its timer to keep watch until *until. */
+static bool worker_sleep(mp_ctx *self, uint64_t *until)
 {
     mp_pool *pool = self->pool;
     mp_thread *t = atomic_load_explicit(&self->thread, memory_order_relaxed);
@@ -97,12 +101,30 @@ static void worker_sleep(mp_ctx *self)
      * before the checks below (docs/design.md, "Idling"). */
     atomic_store_explicit(&self->sleeping, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&pool->sleepers, 1, memory_order_seq_cst);
+    bool watch = false;
     if (!mp_work_visible(pool, self)) {
         mp_count(&self->count.sleeps);
-        mp_futex_wait(&t->park, p, NULL);
+        uint64_t now = mp_now_ns();
+        uint64_t from = mp_warm_watch_from(pool, now, until);
+        if (from == 0) {
+            mp_futex_wait(&t->park, p, NULL);
+        } else if (from > now && mp_futex_wait_until(&t->park, p, from)) {
+            /* woken (or the word moved): not by the timer */
+        } else {
+            watch = true;
+            if (from > now)
+                mp_warm_timer_late(pool, mp_now_ns() - from);
+        }
+        uint64_t sent = atomic_load_explicit(&t->woken_at, memory_order_relaxed);
+        if (!watch && sent > now) {
+            uint64_t ran = mp_now_ns();
+            if (ran > sent)
+                mp_warm_woke(pool, ran - sent);
+        }
     }
     atomic_store_explicit(&self->sleeping, 0, memory_order_relaxed);
     atomic_fetch_sub_explicit(&pool->sleepers, 1, memory_order_relaxed);
+    return watch;
 }
 
 /* The idle spin adapts to how work arrives. A worker spins for `window`
@@ -140,11 +162,19 @@ static void *worker_main(void *arg)
     if (pool->on_thread_start)
         pool->on_thread_start(pool->hook_arg, self->index);
 
+    /* A worker keeping watch wakes by a timer: let it fire on time. */
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+
     mp_spin spin;
     mp_spin_reset(&spin);
     uint64_t window = pool->spin_ns;
+    bool watching = false;              /* woke by its timer, spins until spin.deadline */
     for (;;) {
         if (find_work(self)) {
+            if (watching) {             /* the call it kept watch for */
+                mp_warm_stamp(pool, mp_now_ns());
+                watching = false;
+            }
             mp_set_spinning(self, 1);   /* polling again */
             mp_spin_reset(&spin);
             continue;
@@ -156,10 +186,14 @@ static void *worker_main(void *arg)
             continue;
         }
         mp_set_spinning(self, 0);
-        uint64_t gave_up = spin.deadline;
-        worker_sleep(self);
-        window = next_window(pool, window, gave_up);
+        uint64_t gave_up = watching ? 0 : spin.deadline;
+        uint64_t until = 0;
+        watching = worker_sleep(self, &until);
         mp_spin_reset(&spin);
+        if (watching)
+            spin.deadline = until;      /* mp_spin_on spins until then */
+        else
+            window = next_window(pool, window, gave_up);
     }
     mp_set_spinning(self, 0);
 
@@ -225,6 +259,7 @@ int mp_pool_create(const mp_config *user, mp_pool **out)
     pool->hook_arg = cfg.hook_arg;
     pthread_mutex_init(&pool->bmu, NULL);
     pthread_mutex_init(&pool->smu, NULL);
+    mp_warm_init(&pool->warm);
 
     size_t ctx_bytes = sizeof(mp_ctx) * pool->nctxs;
     pool->ctxs = aligned_alloc(MP_CACHELINE, ctx_bytes);

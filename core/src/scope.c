@@ -136,6 +136,15 @@ int mp_scope_spawn(mp_scope *s, mp_fn fn, void *arg)
     return MP_OK;
 }
 
+/* The caller's wait: until the body and every task have finished, running
+ * tasks of its own scope meanwhile. */
+static bool scope_help(mp_ctx *ctx, void *p)
+{
+    mp_scope *s = p;
+    (void)ctx;
+    return atomic_load_explicit(&s->queued, memory_order_relaxed) && run_one_of(s->pool, s);
+}
+
 int mp_scope_run(mp_pool *pool, mp_scope_fn body, void *arg)
 {
     if (!pool || !body)
@@ -153,19 +162,9 @@ int mp_scope_run(mp_pool *pool, mp_scope_fn body, void *arg)
     fail(&s, body(&s, arg));
     finish_one(&s);
 
-    mp_spin spin;
-    mp_spin_reset(&spin);
-    while (atomic_load_explicit(&s.pending, memory_order_acquire) != 0) {
-        if ((atomic_load_explicit(&s.queued, memory_order_relaxed) && run_one_of(pool, &s)) ||
-            mp_bcast_run_thread()) {
-            mp_spin_reset(&spin);
-            continue;
-        }
-        if (mp_spin_on(&spin, pool->spin_ns))
-            continue;
-        mp_park2(ctx, &s.pending, &s.queued);
-        mp_spin_reset(&spin);
-    }
+    /* A spawn increments `queued` (seq_cst) and then wakes this thread. */
+    struct mp_waiter w = {&s.pending, &s.queued, NULL, NULL, scope_help, &s};
+    mp_wait(ctx, &w);
     if (entered)
         mp_leave(&link);
     return atomic_load_explicit(&s.err, memory_order_relaxed);

@@ -148,13 +148,17 @@ static mp_task_seg *grow(mp_pool *pool, mp_task_seg *g, uint64_t t)
  * pool is shutting down (MP_ESHUTDOWN). */
 static int enqueue(mp_pool *pool, mp_task_entry e)
 {
+    /* seq_cst loads of a tail: a claim made after seeing a ring closed
+     * follows the close in the total order, so destroy's walk, which loads
+     * the tails in order, cannot stop at that ring while missing the claim
+     * in its successor (see mp_task_drain). */
     mp_task_seg *g = atomic_load_explicit(&pool->tq_ptail, memory_order_acquire);
-    uint64_t t = atomic_load_explicit(&g->tail, memory_order_relaxed);
+    uint64_t t = atomic_load_explicit(&g->tail, memory_order_seq_cst);
     mp_task_cell *c;
     for (;;) {
         if (t & SEG_CLOSED) {
             g = atomic_load_explicit(&g->next, memory_order_acquire);
-            t = atomic_load_explicit(&g->tail, memory_order_relaxed);
+            t = atomic_load_explicit(&g->tail, memory_order_seq_cst);
             continue;
         }
         c = &g->cells[t & g->mask];
@@ -170,9 +174,9 @@ static int enqueue(mp_pool *pool, mp_task_entry e)
             g = grow(pool, g, t);
             if (!g)
                 return MP_ENOMEM;
-            t = atomic_load_explicit(&g->tail, memory_order_relaxed);
+            t = atomic_load_explicit(&g->tail, memory_order_seq_cst);
         } else {
-            t = atomic_load_explicit(&g->tail, memory_order_relaxed);
+            t = atomic_load_explicit(&g->tail, memory_order_seq_cst);
         }
     }
     /* Destroy stores the flag before it counts the claims, this call
@@ -450,31 +454,37 @@ bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx)
     return true;
 }
 
-static bool drained(void *arg)
+/* Destroy's wait: until every claimed task has settled. */
+static bool all_settled(void *arg)
 {
     mp_pool *pool = arg;
     /* Settled first: a task counted there was claimed before. */
     uint64_t s = atomic_load_explicit(&pool->tq_settled, memory_order_seq_cst);
-    return s == claimed(pool) || mp_task_visible(pool);
+    return s == claimed(pool);
+}
+
+static bool run_queued(mp_ctx *ctx, void *arg)
+{
+    return mp_task_run_one(arg, ctx);
+}
+
+static bool queued(void *arg)
+{
+    return mp_task_visible(arg);
 }
 
 void mp_task_drain(mp_pool *pool, mp_ctx *ctx)
 {
     atomic_store_explicit(&pool->tq_shutdown, 1, memory_order_seq_cst);
     atomic_store_explicit(&pool->destroyer, ctx, memory_order_seq_cst);
-    mp_spin spin;
-    mp_spin_reset(&spin);
-    for (;;) {
-        while (mp_task_run_one(pool, ctx))
-            mp_spin_reset(&spin);
-        uint64_t s = atomic_load_explicit(&pool->tq_settled, memory_order_seq_cst);
-        if (s == claimed(pool))
-            break;
-        if (mp_bcast_run_thread() || mp_spin_on(&spin, pool->spin_ns))
-            continue;
-        mp_park_until(ctx, drained, pool);
-        mp_spin_reset(&spin);
-    }
+    struct mp_waiter w = {NULL, NULL, all_settled, queued, run_queued, pool};
+    while (mp_task_run_one(pool, ctx))
+        ;
+    mp_wait(ctx, &w);
+    /* Entries of tasks cancelled while queued count as settled but still
+     * hold a reference to their record: take them out. */
+    while (mp_task_run_one(pool, ctx))
+        ;
     /* Every task has settled; a thread that counted one without holding
      * the pool may still be waking this one. It has nothing left to wait
      * for: a few instructions and at most one futex_wake. */

@@ -49,6 +49,7 @@ mp_thread *mp_thread_alloc(void)
             return NULL;
         atomic_init(&t->park, 0);
         atomic_init(&t->waiting, 0);
+        atomic_init(&t->woken_at, 0);
     }
     t->next_free = NULL;
     return t;

@@ -1,0 +1,165 @@
+/* warm.c: when a call wakes a sleeping worker, and when an idle worker
+ * wakes up by itself to keep watch for the next call.
+ *
+ * Waking a worker that sleeps in the kernel costs its waker a system call
+ * and the work a wake-up latency (the time until the worker runs). A loop
+ * whose share for the other threads is shorter than that gains nothing
+ * from the worker and loses the system call: the caller is better off
+ * doing all of it. So a loop that finds a worker asleep (a "cold" call)
+ * wakes it only when the work it expects is long enough: the estimate of
+ * the same loop (its function and the size class of n) done alone, from
+ * the caller's own time in earlier cold calls, against the measured cost
+ * of a wake-up. A loop not seen yet wakes the worker, as if it were long:
+ * its first cold call measures it, and from then on a short one costs the
+ * caller two clock reads over the work done alone.
+ *
+ * Calls that come at a regular period (an audio callback, a frame) should
+ * find the worker awake, without the worker spinning through the whole
+ * gap. Cold calls, and calls that a worker on watch picks up, stamp their
+ * arrival; when the intervals are regular, a worker that goes to sleep
+ * sets a timer for shortly before the next call is due, and then spins
+ * (keeps watch) until a little after it. When two calls in a row did not
+ * come, it forgets the period and sleeps until woken.
+ *
+ * Every estimate is a hint, read and written with relaxed atomics: a lost
+ * update costs one wrong decision, never a lost wake-up. A loop's caller
+ * runs every part that no worker has taken (handoff.c, loop.c), so a
+ * wake-up it leaves out delays nothing it waits for. See docs/design.md,
+ * "Bursts and periods". */
+#include "internal.h"
+
+/* The estimates of loops done alone, by key. */
+#define KEY_BITS 6
+
+/* A first guess of a wake-up's cost before one was measured. */
+#define WAKE_NS_INITIAL 20000u
+
+/* A worker on watch wakes this much before the call is due, on top of
+ * how late its timer fires, and spins until this much after it (or a
+ * quarter of the jitter more). */
+#define WATCH_LEAD_NS 20000u
+#define WATCH_SLACK_NS 30000u
+
+/* Periods a worker keeps watch for: from a little above the spin window
+ * (shorter gaps are covered by the spin) to 100 ms. */
+#define PERIOD_MAX_NS 100000000u
+
+/* Intervals count as regular while their mean deviation stays under an
+ * eighth of the period. */
+#define REGULAR_SHIFT 3
+
+static inline uint64_t ld(const _Atomic uint64_t *a)
+{
+    return atomic_load_explicit(a, memory_order_relaxed);
+}
+
+static inline void st(_Atomic uint64_t *a, uint64_t v)
+{
+    atomic_store_explicit(a, v, memory_order_relaxed);
+}
+
+/* avg += (x - avg) / 2^shift */
+static inline uint64_t ewma(uint64_t avg, uint64_t x, unsigned shift)
+{
+    return avg == 0 ? x : avg - (avg >> shift) + (x >> shift);
+}
+
+void mp_warm_init(mp_warm *w)
+{
+    st(&w->wake_ns, WAKE_NS_INITIAL);
+}
+
+uint64_t mp_warm_key(const void *fn, size_t n)
+{
+    unsigned size_class = n ? 64u - (unsigned)__builtin_clzll((unsigned long long)n) : 0;
+    return ((uint64_t)(uintptr_t)fn ^ ((uint64_t)size_class << 56)) | 1u;
+}
+
+static mp_warm_est *slot(mp_warm *w, uint64_t key)
+{
+    return &w->est[(key * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - KEY_BITS)];
+}
+
+bool mp_warm_should_wake(mp_pool *pool, uint64_t key)
+{
+    mp_warm *w = &pool->warm;
+    mp_warm_est *e = slot(w, key);
+    if (ld(&e->key) != key)
+        return true;                    /* unknown: as if long (and measured) */
+    /* The caller's share must outlast the worker's way in. */
+    return ld(&e->alone_ns) / pool->nthreads > ld(&w->wake_ns);
+}
+
+void mp_warm_record(mp_pool *pool, uint64_t key, uint64_t alone_ns)
+{
+    mp_warm_est *e = slot(&pool->warm, key);
+    if (ld(&e->key) != key) {
+        st(&e->key, key);
+        st(&e->alone_ns, alone_ns);
+    } else {
+        st(&e->alone_ns, ewma(ld(&e->alone_ns), alone_ns, 1));
+    }
+}
+
+/* A wake-up that took longer than this says the machine is overloaded,
+ * not what the next one costs: it counts as this much. */
+#define WAKE_NS_MAX 1000000u
+
+void mp_warm_woke(mp_pool *pool, uint64_t latency_ns)
+{
+    mp_warm *w = &pool->warm;
+    if (latency_ns > WAKE_NS_MAX)
+        latency_ns = WAKE_NS_MAX;
+    st(&w->wake_ns, ewma(ld(&w->wake_ns), latency_ns, 2));
+}
+
+void mp_warm_stamp(mp_pool *pool, uint64_t now)
+{
+    mp_warm *w = &pool->warm;
+    uint64_t last = ld(&w->last_call);
+    st(&w->last_call, now);
+    if (last == 0 || now <= last)
+        return;
+    uint64_t gap = now - last;
+    uint64_t period = ld(&w->period);
+    if (gap <= pool->spin_ns || gap > PERIOD_MAX_NS) {
+        /* back to back (the spin covers it) or too far apart to watch */
+        st(&w->period, 0);
+        return;
+    }
+    uint64_t dev = period > gap ? period - gap : gap - period;
+    if (period == 0 || dev > period / 2) {
+        st(&w->period, gap);            /* a new rhythm: start over */
+        st(&w->jitter, gap >> REGULAR_SHIFT);
+        return;
+    }
+    st(&w->period, ewma(period, gap, 2));
+    st(&w->jitter, ewma(ld(&w->jitter), dev, 2));
+}
+
+uint64_t mp_warm_watch_from(mp_pool *pool, uint64_t now, uint64_t *until)
+{
+    mp_warm *w = &pool->warm;
+    uint64_t period = ld(&w->period), last = ld(&w->last_call);
+    if (pool->spin_ns == 0 || period == 0 || last == 0 ||
+        ld(&w->jitter) > period >> REGULAR_SHIFT)
+        return 0;
+    uint64_t slack = WATCH_SLACK_NS + (ld(&w->jitter) >> 2);
+    uint64_t due = last + period;
+    if (now >= due + slack)
+        due += period;                  /* one call missed: watch for the next */
+    if (now >= due + slack) {
+        st(&w->period, 0);              /* two missed: the rhythm is gone */
+        return 0;
+    }
+    uint64_t lead = WATCH_LEAD_NS + ld(&w->timer_late_ns);
+    uint64_t from = due > lead ? due - lead : 0;
+    *until = due + slack;
+    return from > now ? from : now;
+}
+
+void mp_warm_timer_late(mp_pool *pool, uint64_t late_ns)
+{
+    mp_warm *w = &pool->warm;
+    st(&w->timer_late_ns, ewma(ld(&w->timer_late_ns), late_ns, 2));
+}
