@@ -101,8 +101,11 @@ typedef struct mp_config {
                                   before it sleeps in the kernel (a worker
                                   whose spins keep finding nothing spins
                                   down to spin_us / 8, and back to spin_us
-                                  when work comes soon after it gave up);
-                                  0 = sleep at once */
+                                  when work comes soon after it gave up;
+                                  when calls come at a regular period it
+                                  also wakes by a timer shortly before the
+                                  next one and spins around it);
+                                  0 = sleep at once, and no such watch */
     int         pin;           /* 0 = no pinning, 1 = pin worker i to CPU i
                                   of the process's affinity mask */
     const char *name;          /* worker thread name prefix, NULL =
