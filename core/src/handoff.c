@@ -54,7 +54,7 @@ bool mp_mbox_run(mp_ctx *self)
     return true;
 }
 
-static void post(mp_ctx *ctx, mp_ctx *w, mp_loop *L, size_t i, bool wake)
+static void post(mp_ctx *ctx, mp_ctx *w, mp_loop *L, size_t i)
 {
     size_t b, e;
     mp_part_range(L, i, &b, &e);
@@ -81,8 +81,7 @@ static void post(mp_ctx *ctx, mp_ctx *w, mp_loop *L, size_t i, bool wake)
      * post, or the wake below sees it asleep (docs/design.md). */
     atomic_store_explicit(&w->mb_word, ((MB_GEN(old) + 1) << 2) | MP_MB_POSTED,
                           memory_order_seq_cst);
-    if (wake)
-        mp_wake_worker(ctx->pool, w);
+    mp_wake_worker(ctx->pool, w);
 }
 
 /* Takes part i back from w's mailbox if the worker has not taken it:
@@ -140,31 +139,15 @@ bool mp_handoff_run(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
     if (atomic_load_explicit(&pool->flat_busy, memory_order_relaxed) ||
         atomic_exchange_explicit(&pool->flat_busy, 1, memory_order_acquire))
         return false;
-    /* A cold call (a worker it posts to is not polling) wakes sleepers
-     * only when the loop is long enough to pay for it (warm.c); parts
-     * left to a worker that does not come are taken back below. */
-    size_t targets = L->parts - 1 < pool->nworkers ? L->parts - 1 : pool->nworkers;
-    uint64_t t0 = 0, key = 0;
-    bool wake = true;
-    for (size_t k = 0; k < targets && !t0; k++) {
-        mp_ctx *w = other_worker(pool, ctx, k);
-        if (w && !atomic_load_explicit(&w->spinning, memory_order_relaxed)) {
-            t0 = mp_now_ns();
-            key = mp_loop_key(L);
-            mp_warm_stamp(pool, t0);
-            wake = mp_warm_should_wake(pool, key);
-        }
-    }
     size_t posted = 0;
     for (; posted + 1 < L->parts; posted++) {
         mp_ctx *w = other_worker(pool, ctx, posted);
         if (!w)
             break;
-        post(ctx, w, L, posted + 1, wake);
+        post(ctx, w, L, posted + 1);
     }
     mp_loop_error(L, mp_run_part(L, 0));
-    if (t0)
-        mp_warm_record(pool, key, (mp_now_ns() - t0) * L->parts);
+    mp_loop_measured(L, 1);
     for (size_t i = posted + 1; i < L->parts; i++)       /* no worker left for these */
         if (!atomic_load_explicit(&L->err, memory_order_relaxed))
             mp_loop_error(L, mp_run_part(L, i));

@@ -102,24 +102,9 @@ static bool run_flat(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
     atomic_store_explicit(&pool->flat_waiter, ctx, memory_order_relaxed);
     atomic_store_explicit(&pool->flat_seq, s + 1, memory_order_seq_cst);
     size_t helpers = L->parts - 1;
-    unsigned want = helpers < pool->nworkers ? (unsigned)helpers : pool->nworkers;
-    /* A cold call (a worker sleeps) wakes it only when the loop is long
-     * enough to pay for the wake-up; the caller claims whatever nobody
-     * else does (warm.c). */
-    uint64_t t0 = 0, key = 0;
-    if (atomic_load_explicit(&pool->sleepers, memory_order_relaxed) != 0) {
-        t0 = mp_now_ns();
-        key = mp_loop_key(L);
-        mp_warm_stamp(pool, t0);
-        if (!mp_warm_should_wake(pool, key))
-            want = 0;
-    }
-    if (want)
-        mp_wake_idle(pool, want);
+    mp_wake_idle(pool, helpers < pool->nworkers ? (unsigned)helpers : pool->nworkers);
 
-    size_t mine = claim_parts(L);
-    if (t0 && mine)
-        mp_warm_record(pool, key, (mp_now_ns() - t0) * L->parts / mine);
+    mp_loop_measured(L, claim_parts(L));
 
     atomic_store_explicit(&pool->flat_seq, s + 2, memory_order_seq_cst);
     /* The seq_cst load pairs with a worker's seq_cst announce-then-check
@@ -128,6 +113,28 @@ static bool run_flat(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
     if (atomic_load_explicit(&pool->flat_active, memory_order_seq_cst) != 0)
         mp_wait_zero(ctx, &pool->flat_active);
     atomic_store_explicit(&pool->flat_busy, 0, memory_order_release);
+    return true;
+}
+
+/* A cold call (a worker sleeps) wakes it only when the loop is long
+ * enough to pay for the wake-up (warm.c). When it is not, the caller runs
+ * every part itself, in order, without publishing anything: no worker
+ * would come in time. True when it did so. Otherwise L notes the call as
+ * cold, and the path that publishes it records the loop's time. */
+static bool resting_and_short(mp_pool *pool, mp_loop *L)
+{
+    if (atomic_load_explicit(&pool->sleepers, memory_order_relaxed) == 0)
+        return false;
+    uint64_t t0 = mp_now_ns();
+    uint64_t key = mp_loop_key(L);
+    mp_warm_stamp(pool, t0);
+    if (mp_warm_should_wake(pool, key)) {
+        L->cold_t0 = t0;
+        L->cold_key = key;
+        return false;
+    }
+    claim_parts(L);
+    mp_warm_record(pool, key, mp_now_ns() - t0);
     return true;
 }
 
@@ -142,6 +149,8 @@ static void run_loop(mp_pool *pool, mp_loop *L)
         mp_count(&ctx->count.jobs);
         if (pool->nthreads == 1)
             loop_work(L);
+        else if (resting_and_short(pool, L))
+            ;
         else if (L->handoff && mp_handoff_run(pool, ctx, L))
             ;
         else if (!run_flat(pool, ctx, L))

@@ -17,6 +17,7 @@ typedef struct mp_loop {
     size_t stride, acc_size;
     const void *identity;
     bool handoff;                   /* MP_SPLIT_STATIC: address parts to workers */
+    uint64_t cold_t0, cold_key;     /* a cold call: when it began, its warm.c key */
     _Atomic size_t next;            /* the next part to claim */
     _Atomic int err;                /* the first error */
 } mp_loop;
@@ -53,6 +54,14 @@ static inline uint64_t mp_loop_key(const mp_loop *L)
 {
     size_t n = L->base * L->parts + L->rem;
     return mp_warm_key(L->map ? (const void *)L->map : (const void *)L->body, n);
+}
+
+/* After the caller's own share of a cold call that woke workers: the
+ * loop's time alone, from the caller's `ran` parts out of all. */
+static inline void mp_loop_measured(mp_loop *L, size_t ran)
+{
+    if (L->cold_t0 && ran)
+        mp_warm_record(L->pool, L->cold_key, (mp_now_ns() - L->cold_t0) * L->parts / ran);
 }
 
 /* handoff.c: runs every part of L, addressing parts 1.. to other workers'
