@@ -17,14 +17,22 @@
  * pool runs its pending tasks when it is destroyed; A is destroyed before
  * B at the end.
  *
- * usage: mp_stress [--seconds S] [--threads T] [--seed N] [--grace S]
- * (--grace: how long after the time limit the run may take to finish before
- * it is declared hung and aborted; default 150 s. --no-nested-broadcast:
- * broadcast only from the driving threads, never from inside callbacks)
- * Prints its figures and exits 0 only if nothing was lost or wrong.
+ * usage: mp_stress [--seconds S] [--ops N] [--threads T] [--seed N] [--grace S]
+ *                  [--progress S] [--no-nested-broadcast]
+ * (--seconds: run for S seconds, 20 by default; --ops: run until N
+ * operations are done (nested ones count, as in the figures), with no time
+ * limit unless --seconds is also given, then whichever comes first.
+ * --grace: the run is declared hung and aborted when no operation has
+ * finished for S seconds, or when it is still busy S seconds after its
+ * time limit; default 150 s. --progress: print the count every S seconds.
+ * --no-nested-broadcast: broadcast only from the driving threads, never
+ * from inside callbacks.)
+ * Prints its figures and exits 0 only if nothing was lost or wrong; exits 2
+ * on a bad argument.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -646,20 +654,42 @@ static int submit_detached(const struct env *e, int p, uint64_t seed, int depth)
     return rc;
 }
 
-/* Cancelled records are kept to the end: a task whose cancel succeeded
- * must never run, not even later. */
+/* Cancelled records are kept: a task whose cancel succeeded must never
+ * run, not even later (its queue entry stays behind until a worker drops
+ * it). The last GRAVEYARD_KEEP of them are kept to the end, after both
+ * pools are destroyed; an older one is checked and freed when the
+ * GRAVEYARD_KEEP-th later one is buried, so that a run of 10^8 operations
+ * (half a cancelled task each) does not hold gigabytes. By then some four
+ * million more tasks have been submitted, and the queues drain all the
+ * time; if the entry still ran, it would use freed memory, which ASan
+ * reports. A run of 20 s buries fewer than GRAVEYARD_KEEP records and
+ * keeps them all. */
+#define GRAVEYARD_KEEP ((size_t)1 << 20)
 static pthread_mutex_t graveyard_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct trec **graveyard;
-static size_t graveyard_len, graveyard_cap;
+static struct trec **graveyard; /* a ring of GRAVEYARD_KEEP, oldest at graveyard_head */
+static size_t graveyard_len, graveyard_head;
+static size_t ran_after_cancel;
 
 static void bury(struct trec *r)
 {
     pthread_mutex_lock(&graveyard_lock);
-    if (graveyard_len == graveyard_cap) {
-        graveyard_cap = graveyard_cap ? graveyard_cap * 2 : 1024;
-        graveyard = realloc(graveyard, graveyard_cap * sizeof *graveyard);
+    if (!graveyard) {
+        graveyard = malloc(GRAVEYARD_KEEP * sizeof *graveyard);
+        if (!graveyard) {
+            fprintf(stderr, "stress: out of memory\n");
+            abort();
+        }
     }
-    graveyard[graveyard_len++] = r;
+    if (graveyard_len == GRAVEYARD_KEEP) {
+        struct trec *old = graveyard[graveyard_head];
+        if (atomic_load(&old->runs) != 0)
+            ran_after_cancel++;
+        free(old);
+        graveyard[graveyard_head] = r;
+        graveyard_head = (graveyard_head + 1) % GRAVEYARD_KEEP;
+    } else {
+        graveyard[(graveyard_head + graveyard_len++) % GRAVEYARD_KEEP] = r;
+    }
     pthread_mutex_unlock(&graveyard_lock);
 }
 
@@ -888,12 +918,17 @@ struct driver {
     double deadline;
 };
 
+/* --ops: the drivers stop once this many operations are done (0: no
+ * such limit). */
+static unsigned long long ops_target;
+
 static void *drive(void *arg)
 {
     struct driver *d = arg;
     uint64_t s = d->seed;
     uint64_t last_jobs[2] = {0, 0};
-    while (now_s() < d->deadline && !atomic_load(&stop_now)) {
+    while (now_s() < d->deadline && !atomic_load(&stop_now) &&
+           (ops_target == 0 || atomic_load(&n_ops) < ops_target)) {
         if (pick(&s, 16) == 0) {
             /* Statistics read while the other threads keep the pools busy:
              * the counters only grow. */
@@ -915,65 +950,151 @@ static void *drive(void *arg)
     return NULL;
 }
 
-static double watchdog_deadline;
+static double run_start;
+static double watchdog_deadline; /* the time limit plus the grace; 0 for none */
 static double watchdog_grace = 150;
+static double progress_every;    /* --progress; 0 for none */
 
+static void hung(int stalled)
+{
+    fprintf(stderr,
+            "stress: MISMATCH: %s %.0f s%s (a deadlock?); %llu operations done, tasks run %lld of "
+            "%lld\n",
+            stalled ? "no operation finished for" : "no end in sight", watchdog_grace,
+            stalled ? "" : " after the time limit", (unsigned long long)atomic_load(&n_ops),
+            (long long)atomic_load(&tasks_run), (long long)atomic_load(&tasks_expected));
+    fflush(stderr);
+    abort();
+}
+
+/* Aborts the run when it is still busy --grace seconds after its time
+ * limit, or when no operation has finished for --grace seconds (the
+ * drivers always have one under way until they stop, and the teardown
+ * after they stop takes well under a second); prints --progress lines. */
 static void *watchdog(void *arg)
 {
     (void)arg;
+    unsigned long long last_ops = atomic_load(&n_ops);
+    double last_change = now_s();
+    double next_report = run_start + progress_every;
     while (!atomic_load(&stop_now)) {
-        if (now_s() > watchdog_deadline) {
-            fprintf(stderr,
-                    "stress: MISMATCH: no end in sight %.0f s after the time limit (a deadlock?); "
-                    "%llu operations done, tasks run %lld of %lld\n",
-                    watchdog_grace, (unsigned long long)atomic_load(&n_ops),
-                    (long long)atomic_load(&tasks_run), (long long)atomic_load(&tasks_expected));
-            fflush(stderr);
-            abort();
+        double t = now_s();
+        unsigned long long ops = atomic_load(&n_ops);
+        if (ops != last_ops) {
+            last_ops = ops;
+            last_change = t;
+        }
+        if (watchdog_deadline > 0 && t > watchdog_deadline)
+            hung(0);
+        if (t - last_change > watchdog_grace)
+            hung(1);
+        if (progress_every > 0 && t >= next_report) {
+            double rate = ops / (t - run_start);
+            if (ops_target && ops < ops_target && rate > 0)
+                printf("stress: %.0f s, %llu of %llu operations (%.0f per second), about %.0f s "
+                       "to go\n",
+                       t - run_start, ops, ops_target, rate, (double)(ops_target - ops) / rate);
+            else
+                printf("stress: %.0f s, %llu operations (%.0f per second)\n", t - run_start, ops,
+                       rate);
+            next_report += progress_every;
         }
         usleep(100000);
     }
     return NULL;
 }
 
-static void usage(const char *argv0)
+static const char *prog = "mp_stress";
+
+static void usage(void)
 {
     fprintf(stderr,
-            "usage: %s [--seconds S] [--threads T] [--seed N] [--grace S] [--no-nested-broadcast]\n",
-            argv0);
+            "usage: %s [--seconds S] [--ops N] [--threads T] [--seed N] [--grace S] "
+            "[--progress S] [--no-nested-broadcast]\n",
+            prog);
     exit(2);
+}
+
+static void bad_value(const char *opt, const char *val, const char *want)
+{
+    fprintf(stderr, "%s: %s wants %s, not '%s'\n", prog, opt, want, val);
+    usage();
+}
+
+/* A number of seconds: positive, finite, and the whole argument. */
+static double seconds_arg(const char *opt, const char *val)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(val, &end);
+    if (end == val || *end || errno || !(v > 0) || v > 1e9)
+        bad_value(opt, val, "a number of seconds > 0");
+    return v;
+}
+
+/* A whole number from min to max, and the whole argument (strtoull alone
+ * takes "-1", " 7" and "7x"). */
+static unsigned long long count_arg(const char *opt, const char *val, int base,
+                                    unsigned long long min, unsigned long long max,
+                                    const char *want)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(val, &end, base);
+    if (val[0] < '0' || val[0] > '9' || end == val || *end || errno || v < min || v > max)
+        bad_value(opt, val, want);
+    return v;
 }
 
 int main(int argc, char **argv)
 {
-    double seconds = 20;
+    double seconds = 0;
     unsigned threads = 4;
     uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    if (argc > 0 && argv[0][0])
+        prog = argv[0];
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
         if (strcmp(opt, "--no-nested-broadcast") == 0) {
             nested_broadcast = 0;
             continue;
         }
-        if (i + 1 >= argc)
-            usage(argv[0]);
+        if (strcmp(opt, "--seconds") && strcmp(opt, "--ops") && strcmp(opt, "--threads") &&
+            strcmp(opt, "--seed") && strcmp(opt, "--grace") && strcmp(opt, "--progress")) {
+            fprintf(stderr, "%s: unknown option '%s'\n", prog, opt);
+            usage();
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "%s: %s needs a value\n", prog, opt);
+            usage();
+        }
         const char *val = argv[++i];
         if (strcmp(opt, "--seconds") == 0)
-            seconds = atof(val);
+            seconds = seconds_arg(opt, val);
+        else if (strcmp(opt, "--ops") == 0)
+            ops_target = count_arg(opt, val, 10, 1, ULLONG_MAX, "a number of operations >= 1");
         else if (strcmp(opt, "--threads") == 0)
-            threads = (unsigned)atoi(val);
+            threads = (unsigned)count_arg(opt, val, 10, 1, 64, "a number of threads from 1 to 64");
         else if (strcmp(opt, "--seed") == 0)
-            seed = strtoull(val, NULL, 0);
+            seed = count_arg(opt, val, 0, 0, UINT64_MAX, "a whole number");
         else if (strcmp(opt, "--grace") == 0)
-            watchdog_grace = atof(val);
+            watchdog_grace = seconds_arg(opt, val);
         else
-            usage(argv[0]);
+            progress_every = seconds_arg(opt, val);
     }
-    if (seconds <= 0 || threads == 0 || threads > 64)
-        usage(argv[0]);
+    if (seconds == 0 && ops_target == 0)
+        seconds = 20;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    printf("stress: %.0f s, %u external threads, seed %" PRIu64 "%s\n", seconds, threads, seed,
-           nested_broadcast ? "" : ", no nested broadcasts");
+    if (ops_target == 0)
+        printf("stress: %.0f s, %u external threads, seed %" PRIu64 "%s\n", seconds, threads,
+               seed, nested_broadcast ? "" : ", no nested broadcasts");
+    else if (seconds == 0)
+        printf("stress: until %llu operations, %u external threads, seed %" PRIu64 "%s\n",
+               ops_target, threads, seed, nested_broadcast ? "" : ", no nested broadcasts");
+    else
+        printf("stress: until %llu operations or %.0f s, %u external threads, seed %" PRIu64
+               "%s\n",
+               ops_target, seconds, threads, seed, nested_broadcast ? "" : ", no nested broadcasts");
 
     struct env env;
     memset(&env, 0, sizeof env);
@@ -995,7 +1116,10 @@ int main(int argc, char **argv)
     env.closing[POOL_B] = &closing_b;
 
     double start = now_s();
-    watchdog_deadline = start + seconds + watchdog_grace;
+    run_start = start;
+    /* No time limit: a deadline no run reaches. */
+    double deadline = seconds > 0 ? start + seconds : start + 1e12;
+    watchdog_deadline = seconds > 0 ? deadline + watchdog_grace : 0;
     pthread_t dog;
     pthread_create(&dog, NULL, watchdog, NULL);
 
@@ -1005,7 +1129,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < threads; i++) {
         drivers[i].env = env;
         drivers[i].seed = splitmix(&ss);
-        drivers[i].deadline = start + seconds;
+        drivers[i].deadline = deadline;
         if (pthread_create(&th[i], NULL, drive, &drivers[i]) != 0) {
             fprintf(stderr, "stress: cannot start thread %u\n", i);
             return 1;
@@ -1027,11 +1151,11 @@ int main(int argc, char **argv)
     pthread_join(dog, NULL);
     double elapsed = now_s() - start;
 
-    size_t ran_after_cancel = 0;
     for (size_t i = 0; i < graveyard_len; i++) {
-        if (atomic_load(&graveyard[i]->runs) != 0)
+        struct trec *r = graveyard[(graveyard_head + i) % GRAVEYARD_KEEP];
+        if (atomic_load(&r->runs) != 0)
             ran_after_cancel++;
-        free(graveyard[i]);
+        free(r);
     }
     free(graveyard);
     if (ran_after_cancel)
