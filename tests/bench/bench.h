@@ -62,6 +62,15 @@ int      bench_tick(void *unused);
 void     bench_ticks_reset(void);
 uint64_t bench_ticks(void);             /* acquire load */
 
+/* The bursts and periods (harness.c, 9 and 10) time a runtime's calls in
+ * blocks of this many, alternating with as many sequential calls, and go
+ * on for at least BENCH_PACED_MIN_MS of the runtime's blocks: the kernel
+ * brings another running thread's CPU time up to date at its tick (4 ms at
+ * HZ=250), so a shorter stretch would not say what the other threads
+ * burnt. */
+#define BENCH_PACED_BLOCK 20u
+#define BENCH_PACED_MIN_MS 50u
+
 /* ---------------------------------------------------------------- backends */
 typedef int (*bench_job_fn)(void *arg);
 

@@ -6,9 +6,10 @@
  *   --quick        fewer samples: under a minute on 2 cores
  *   --threads T    threads of every pool, the calling thread counted
  *                  (default: the CPUs this process may run on)
- *   --plot FILE    draw the counting curves with gnuplot into FILE (SVG)
+ *   --plot FILE    draw the counting curves with gnuplot into FILE (SVG),
+ *                  and the burst speed-ups into FILE-burst.svg
  *   --only LIST    run only these workloads: forkjoin, fib, count, wakeup,
- *                  idle, tasks, sort, allocs
+ *                  idle, tasks, sort, allocs, burst, periodic
  *
  * Every batch of samples runs in a fresh runner process (see bench.h for
  * why), and the runtimes take turns batch by batch, in a rotating order,
@@ -22,6 +23,7 @@
  */
 #define _GNU_SOURCE
 
+#include "bench.h"
 #include "bench_config.h"
 
 #include <errno.h>
@@ -45,7 +47,7 @@ extern char **environ;
 /* ---------------------------------------------------------------- runtimes */
 enum rt {
     MICROPOOL, MICROPOOL_HANDLES, SEQ, SEQ_QUICKSORT, CVPOOL, FUTEX, NULLJOIN,
-    GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB, ALLOCS, RT_COUNT
+    GOMP_ACTIVE, GOMP_PASSIVE, GOMP_DEFAULT, LLVM_OMP, LLVM_OMP_BT0, TBB, ALLOCS, RT_COUNT
 };
 
 struct runtime {
@@ -53,7 +55,7 @@ struct runtime {
     const char *label;       /* in tables */
     const char *exe;         /* runner program, beside this one */
     const char *backend;     /* backend inside the runner */
-    const char *wait_policy; /* OMP_WAIT_POLICY for it; NULL: unset */
+    const char *env;         /* a setting of one of env_owned; NULL: none */
     const char *skip;        /* why it does not run, NULL if it does */
 };
 
@@ -69,11 +71,16 @@ static struct runtime rts[RT_COUNT] = {
     [NULLJOIN] = { "nulljoin", "no-op join through a library call, 1 thread (floor)",
                    "micropool-bench-run", "nulljoin", NULL, NULL },
     [GOMP_ACTIVE] = { "gomp-active", "GCC OpenMP, active wait", "micropool-bench-gomp", "omp",
-                      "active", MP_BENCH_GOMP_MISSING },
+                      "OMP_WAIT_POLICY=active", MP_BENCH_GOMP_MISSING },
     [GOMP_PASSIVE] = { "gomp-passive", "GCC OpenMP, passive wait", "micropool-bench-gomp", "omp",
-                       "passive", MP_BENCH_GOMP_MISSING },
+                       "OMP_WAIT_POLICY=passive", MP_BENCH_GOMP_MISSING },
+    [GOMP_DEFAULT] = { "gomp-default", "GCC OpenMP, default wait", "micropool-bench-gomp", "omp",
+                       NULL, MP_BENCH_GOMP_MISSING },
     [LLVM_OMP] = { "llvm-omp", "LLVM OpenMP", "micropool-bench-llvm-omp", "omp", NULL,
                    MP_BENCH_LLVM_OMP_MISSING },
+    [LLVM_OMP_BT0] = { "llvm-omp-blocktime0", "LLVM OpenMP, KMP_BLOCKTIME=0",
+                       "micropool-bench-llvm-omp", "omp", "KMP_BLOCKTIME=0",
+                       MP_BENCH_LLVM_OMP_MISSING },
     [TBB] = { "tbb", "oneTBB", "micropool-bench-tbb", "tbb", NULL, MP_BENCH_TBB_MISSING },
     [ALLOCS] = { "micropool", "micropool", "micropool-bench-allocs", NULL, NULL, NULL },
 };
@@ -142,14 +149,36 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The median of a series, NAN when there is none. */
-static double median(enum rt rt, const char *workload, const char *param)
+/* The q-quantile of a series (0.5: the median, 1: the largest), between
+ * the two nearest samples; NAN when there is none. */
+static double quantile(enum rt rt, const char *workload, const char *param, double q)
 {
     struct series *s = series_of(rt, workload, param, 0);
     if (!s || s->n == 0)
         return NAN;
     qsort(s->v, s->n, sizeof *s->v, cmp_double);
-    return s->n % 2 ? s->v[s->n / 2] : (s->v[s->n / 2 - 1] + s->v[s->n / 2]) / 2;
+    double at = q * (double)(s->n - 1);
+    size_t lo = (size_t)at;
+    if (lo + 1 >= s->n)
+        return s->v[s->n - 1];
+    return s->v[lo] + (at - (double)lo) * (s->v[lo + 1] - s->v[lo]);
+}
+
+static double median(enum rt rt, const char *workload, const char *param)
+{
+    return quantile(rt, workload, param, 0.5);
+}
+
+/* The sum of a series, NAN when there is none. */
+static double total(enum rt rt, const char *workload, const char *param)
+{
+    struct series *s = series_of(rt, workload, param, 0);
+    if (!s || s->n == 0)
+        return NAN;
+    double sum = 0;
+    for (size_t i = 0; i < s->n; i++)
+        sum += s->v[i];
+    return sum;
 }
 
 static size_t count_of(enum rt rt, const char *workload, const char *param)
@@ -160,8 +189,21 @@ static size_t count_of(enum rt rt, const char *workload, const char *param)
 
 /* ---------------------------------------------------------------- runners */
 
-/* The environment of a runner: ours without OMP_WAIT_POLICY, plus the
- * runtime's own policy. */
+/* The variables a runtime's row may set: no runner inherits them from our
+ * environment, so that a row without a setting has the runtime's
+ * default. (libomp reads OMP_WAIT_POLICY too.) */
+static const char *const env_owned[] = { "OMP_WAIT_POLICY=", "KMP_BLOCKTIME=" };
+
+static int env_is_owned(const char *var)
+{
+    for (size_t i = 0; i < sizeof env_owned / sizeof env_owned[0]; i++)
+        if (!strncmp(var, env_owned[i], strlen(env_owned[i])))
+            return 1;
+    return 0;
+}
+
+/* The environment of a runner: ours without the owned variables, plus
+ * the runtime's own setting. */
 static char **runner_env(const struct runtime *r)
 {
     size_t n = 0;
@@ -172,13 +214,10 @@ static char **runner_env(const struct runtime *r)
         return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "OMP_WAIT_POLICY=", 16) != 0)
+        if (!env_is_owned(environ[i]))
             env[k++] = environ[i];
-    static char policy[64];
-    if (r->wait_policy) {
-        snprintf(policy, sizeof policy, "OMP_WAIT_POLICY=%s", r->wait_policy);
-        env[k++] = policy;
-    }
+    if (r->env)
+        env[k++] = (char *)r->env;
     env[k] = NULL;
     return env;
 }
@@ -785,6 +824,315 @@ static void bench_allocs(void)
         fprintf(stderr, "micropool-bench: micropool allocated on the heap after warm-up\n");
 }
 
+/* ---------------------------------------------------------------- bursts, periods */
+static const enum rt paced_rts[] = { SEQ, MICROPOOL, GOMP_DEFAULT, GOMP_ACTIVE, GOMP_PASSIVE,
+                                     LLVM_OMP, LLVM_OMP_BT0, TBB };
+
+/* A figure of a paced workload (see harness.c, 9 and 10): under PARAM the
+ * runtime's calls, under PARAM/seq the sequential count's in the same
+ * process, under PARAM/wall_ns, /cpu_ns and /caller_ns the time of the
+ * runtime's blocks in each batch. q < 0: the sum over the batches. */
+static double paced(enum rt id, const char *workload, const char *param, const char *suffix,
+                    double q)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s%s%s", param, *suffix ? "/" : "", suffix);
+    return q < 0 ? total(id, workload, key) : quantile(id, workload, key, q);
+}
+
+/* The CPU time of the runtime's blocks over their wall time, all batches
+ * together, in % of one CPU: of the whole process, or beyond the calling
+ * thread's. (getrusage truncates each reading to microseconds, so the
+ * latter can come out a hair below 0.) */
+static double paced_cpu(enum rt id, const char *workload, const char *param, int beyond)
+{
+    double cpu = paced(id, workload, param, "cpu_ns", -1);
+    if (beyond)
+        cpu -= paced(id, workload, param, "caller_ns", -1);
+    double pct = 100 * cpu / paced(id, workload, param, "wall_ns", -1);
+    return pct < 0 ? 0 : pct;
+}
+
+/* The sequential call's q-quantile over the runtime's, in one process. */
+static double paced_speedup(enum rt id, const char *workload, const char *param, double q)
+{
+    return ratio(paced(id, workload, param, "seq", q), paced(id, workload, param, "", q));
+}
+
+/* The paced rows that have figures, in their order. */
+static size_t paced_columns(const char *workload, const char *param, enum rt *cols)
+{
+    size_t k = 0;
+    for (size_t j = 0; j < LEN(paced_rts); j++)
+        if (count_of(paced_rts[j], workload, param))
+            cols[k++] = paced_rts[j];
+    return k;
+}
+
+/* bursts: n = 2^e after a gap of G us */
+static const unsigned burst_gaps_full[] = { 0, 5, 10, 20, 50, 100, 200, 500, 1000, 5000 };
+static const unsigned burst_gaps_quick[] = { 0, 20, 200, 1000 };
+static const int burst_exps_full[] = { 12, 14, 17, 20 };
+static const int burst_exps_quick[] = { 14, 17 };
+
+struct burst_grid {
+    const unsigned *gaps;
+    size_t n_gaps;
+    const int *exps;
+    size_t n_exps;
+};
+
+static struct burst_grid burst_grid(void)
+{
+    if (quick)
+        return (struct burst_grid){ burst_gaps_quick, LEN(burst_gaps_quick), burst_exps_quick,
+                                    LEN(burst_exps_quick) };
+    return (struct burst_grid){ burst_gaps_full, LEN(burst_gaps_full), burst_exps_full,
+                                LEN(burst_exps_full) };
+}
+
+static void burst_param(char *buf, size_t size, int e, unsigned gap)
+{
+    snprintf(buf, size, "%llu:%u", 1ull << e, gap);
+}
+
+typedef double (*burst_cell)(enum rt id, const char *param);
+
+static double burst_x(enum rt id, const char *param)
+{
+    return paced_speedup(id, "burst", param, 0.5);
+}
+
+static double burst_beyond(enum rt id, const char *param)
+{
+    return paced_cpu(id, "burst", param, 1);
+}
+
+/* One row per n and gap, one column per runtime. */
+static void burst_table(const struct burst_grid *g, const enum rt *cols, size_t k, burst_cell cell,
+                        const char *unit)
+{
+    printf("| n | gap (us) | sequential call (us) |");
+    for (size_t j = 0; j < k; j++)
+        printf(" %s |", rts[cols[j]].label);
+    printf("\n|---:|---:|---:|");
+    for (size_t j = 0; j < k; j++)
+        printf("---:|");
+    printf("\n");
+    for (size_t e = 0; e < g->n_exps; e++)
+        for (size_t i = 0; i < g->n_gaps; i++) {
+            char param[32], a[32];
+            burst_param(param, sizeof param, g->exps[e], g->gaps[i]);
+            printf("| 2^%d | %u | %s |", g->exps[e], g->gaps[i],
+                   fmt(a, sizeof a, paced(SEQ, "burst", param, "seq", 0.5) / 1e3, 2));
+            for (size_t j = 0; j < k; j++) {
+                double v = cell(cols[j], param);
+                printf(" %s%s |", fmt(a, sizeof a, v, 2), isnan(v) ? "" : unit);
+            }
+            printf("\n");
+        }
+}
+
+/* figures the targets section reads; NAN: not measured */
+static double fig_burst_x = NAN, fig_burst_p99 = NAN, fig_warm_rel = NAN, fig_warm_cpu = NAN;
+static char fig_burst_x_at[32], fig_burst_p99_at[32], fig_warm_rel_at[32];
+static double fig_per_x[2] = { NAN, NAN }, fig_per_p99[2] = { NAN, NAN };
+static double fig_per_cpu[2] = { NAN, NAN }, fig_per_share[2] = { NAN, NAN };
+
+/* Keeps the smallest (sign 1) or largest (sign -1) v, and where it was. */
+static void keep_extreme(double *fig, char *at, size_t size, double v, int sign, const char *where)
+{
+    if (isnan(v))
+        return;
+    if (isnan(*fig) || sign * v < sign * *fig) {
+        *fig = v;
+        if (at)
+            snprintf(at, size, "%s", where);
+    }
+}
+
+static void plot_bursts(const char *svg, const struct burst_grid *g, const enum rt *cols, size_t k);
+
+static void bench_burst(const char *plot)
+{
+    struct plan p = quick ? (struct plan){ 2, 120, 300 } : (struct plan){ 2, 250, 500 };
+    struct burst_grid g = burst_grid();
+    static char store[LEN(burst_exps_full) * LEN(burst_gaps_full)][32];
+    const char *params[LEN(store) + 1];
+    size_t np = 0;
+    for (size_t e = 0; e < g.n_exps; e++)
+        for (size_t i = 0; i < g.n_gaps; i++) {
+            burst_param(store[np], sizeof store[np], g.exps[e], g.gaps[i]);
+            params[np] = store[np];
+            np++;
+        }
+    params[np] = NULL;
+    heading("9. Bursts: counting to n after a gap of serial work");
+    collect("burst", paced_rts, LEN(paced_rts), p, params);
+    enum rt cols[LEN(paced_rts)];
+    size_t k = paced_columns("burst", store[0], cols);
+
+    printf("Speed-up over the sequential count (median call; above 1: faster):\n\n");
+    burst_table(&g, cols, k, burst_x, "");
+    printf("\nCPU burnt beyond the caller's own, in %% of one CPU, over the calls and their gaps:\n\n");
+    burst_table(&g, cols, k, burst_beyond, "%");
+    printf("\nmicropool's call times against the sequential count's, in the same process:\n\n");
+    printf("| n | gap (us) | micropool p50 (us) | sequential p50 (us) | speed-up | micropool p99 (us) | sequential p99 (us) | p99 / sequential p99 |\n");
+    printf("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < np; i++) {
+        char a[32], b[32], c[32], d[32], e[32], f[32];
+        double p50 = paced(MICROPOOL, "burst", store[i], "", 0.5);
+        double s50 = paced(MICROPOOL, "burst", store[i], "seq", 0.5);
+        double p99 = paced(MICROPOOL, "burst", store[i], "", 0.99);
+        double s99 = paced(MICROPOOL, "burst", store[i], "seq", 0.99);
+        printf("| 2^%d | %u | %s | %s | %s | %s | %s | %s |\n", g.exps[i / g.n_gaps],
+               g.gaps[i % g.n_gaps], fmt(a, sizeof a, p50 / 1e3, 2), fmt(b, sizeof b, s50 / 1e3, 2),
+               fmt(c, sizeof c, ratio(s50, p50), 2), fmt(d, sizeof d, p99 / 1e3, 2),
+               fmt(e, sizeof e, s99 / 1e3, 2), fmt(f, sizeof f, ratio(p99, s99), 2));
+    }
+    printf("\nEach call follows a gap of G us in which the caller spins on the clock (serial work, "
+           "not a sleep); the sequential count of n runs in the same process with the same gaps, "
+           "in blocks of %u calls that alternate with the runtime's (the first call of a block is "
+           "not timed: it follows the other block's calls). micropool: mp_reduce(n, grain 1, "
+           "MP_SPLIT_STATIC); OpenMP: a parallel region, one share per thread; oneTBB: "
+           "parallel_reduce with static_partitioner; the sequential row: the same loop in both "
+           "blocks, the protocol's own noise. CPU beyond the caller: getrusage(RUSAGE_SELF) minus "
+           "the calling thread's RUSAGE_THREAD over the runtime's blocks (at least %u ms of them "
+           "per batch), over their wall time, all batches together.\n",
+           BENCH_PACED_BLOCK, BENCH_PACED_MIN_MS);
+    skipped_rows(paced_rts, LEN(paced_rts));
+    printf("\n");
+    for (size_t j = 0; j < k; j++) {
+        enum rt id = cols[j];
+        for (size_t i = 0; i < np; i++) {
+            const char *param = store[i];
+            size_t n = count_of(id, "burst", param);
+            result("burst", id, param, "speedup", burst_x(id, param), n,
+                   ratio(burst_x(MICROPOOL, param), burst_x(id, param)));
+            result("burst", id, param, "p50_ns", paced(id, "burst", param, "", 0.5), n, NAN);
+            result("burst", id, param, "p99_ns", paced(id, "burst", param, "", 0.99), n, NAN);
+            result("burst", id, param, "seq_p50_ns", paced(id, "burst", param, "seq", 0.5), n, NAN);
+            result("burst", id, param, "seq_p99_ns", paced(id, "burst", param, "seq", 0.99), n, NAN);
+            result("burst", id, param, "cpu_beyond_caller_pct", burst_beyond(id, param), n, NAN);
+        }
+    }
+
+    for (size_t i = 0; i < np; i++) {
+        const char *param = store[i];
+        char where[32];
+        snprintf(where, sizeof where, "2^%d, %u us", g.exps[i / g.n_gaps], g.gaps[i % g.n_gaps]);
+        keep_extreme(&fig_burst_x, fig_burst_x_at, sizeof fig_burst_x_at, burst_x(MICROPOOL, param),
+                     1, where);
+        keep_extreme(&fig_burst_p99, fig_burst_p99_at, sizeof fig_burst_p99_at,
+                     ratio(paced(MICROPOOL, "burst", param, "", 0.99),
+                           paced(MICROPOOL, "burst", param, "seq", 0.99)),
+                     -1, where);
+        if (g.gaps[i % g.n_gaps] > 200 || g.exps[i / g.n_gaps] < 14)
+            continue;
+        double best = NAN;
+        for (size_t j = 0; j < k; j++)
+            if (cols[j] != MICROPOOL && cols[j] != SEQ)
+                keep_extreme(&best, NULL, 0, burst_x(cols[j], param), -1, NULL);
+        keep_extreme(&fig_warm_rel, fig_warm_rel_at, sizeof fig_warm_rel_at,
+                     ratio(burst_x(MICROPOOL, param), best), 1, where);
+        keep_extreme(&fig_warm_cpu, NULL, 0, burst_beyond(MICROPOOL, param), -1, NULL);
+    }
+    if (plot)
+        plot_bursts(plot, &g, cols, k);
+}
+
+/* periods: 1333 us and 16.7 ms, jobs of about 20 and 100 us */
+static const unsigned periodic_us[] = { 1333, 16700 };
+static const unsigned periodic_job_us[] = { 20, 100 };
+
+static void bench_periodic(void)
+{
+    /* one plan per period: fewer periods of 16.7 ms */
+    struct plan plans[LEN(periodic_us)] = { { 1, 200, 100000 }, { 1, 20, 100000 } };
+    if (!quick) {
+        plans[0] = (struct plan){ 2, 1000, 100000 };
+        plans[1] = (struct plan){ 2, 60, 100000 };
+    }
+    static char store[LEN(periodic_us)][LEN(periodic_job_us)][32];
+    heading("10. Periodic calls: one job every period, the caller asleep in between");
+    for (size_t i = 0; i < LEN(periodic_us); i++) {
+        const char *params[LEN(periodic_job_us) + 1];
+        for (size_t w = 0; w < LEN(periodic_job_us); w++) {
+            snprintf(store[i][w], sizeof store[i][w], "%u:%u", periodic_us[i], periodic_job_us[w]);
+            params[w] = store[i][w];
+        }
+        params[LEN(periodic_job_us)] = NULL;
+        collect("periodic", paced_rts, LEN(paced_rts), plans[i], params);
+    }
+    enum rt cols[LEN(paced_rts)];
+    size_t k = paced_columns("periodic", store[0][0], cols);
+
+    printf("| period | job | runtime | n | p50 (us) | p99 (us) | max (us) | sequential p50 / p99 (us) | p50 speed-up | p99 speed-up | CPU (%% of one CPU) | the sequential job's share of the period |\n");
+    printf("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < LEN(periodic_us); i++)
+        for (size_t w = 0; w < LEN(periodic_job_us); w++)
+            for (size_t j = 0; j < k; j++) {
+                const char *param = store[i][w];
+                enum rt id = cols[j];
+                char a[32], b[32], c[32], d[32], e[32], f[32], h[32], x[32], y[32], z[32];
+                double s50 = paced(id, "periodic", param, "seq", 0.5);
+                printf("| %g ms | %u us | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s%% | %s%% |\n",
+                       periodic_us[i] / 1e3, periodic_job_us[w], rts[id].label,
+                       fmt(a, sizeof a, paced(id, "periodic", param, "n", 0.5), 0),
+                       fmt(b, sizeof b, paced(id, "periodic", param, "", 0.5) / 1e3, 1),
+                       fmt(c, sizeof c, paced(id, "periodic", param, "", 0.99) / 1e3, 1),
+                       fmt(d, sizeof d, paced(id, "periodic", param, "", 1) / 1e3, 1),
+                       fmt(e, sizeof e, s50 / 1e3, 1),
+                       fmt(f, sizeof f, paced(id, "periodic", param, "seq", 0.99) / 1e3, 1),
+                       fmt(h, sizeof h, paced_speedup(id, "periodic", param, 0.5), 2),
+                       fmt(x, sizeof x, paced_speedup(id, "periodic", param, 0.99), 2),
+                       fmt(y, sizeof y, paced_cpu(id, "periodic", param, 0), 1),
+                       fmt(z, sizeof z, 100 * s50 / (periodic_us[i] * 1e3), 1));
+            }
+    printf("\nThe caller sleeps until the next period starts (clock_nanosleep, TIMER_ABSTIME), "
+           "then counts to n, n chosen at each runner's start so that its sequential count takes "
+           "about the job's time; the sequential count runs in the same process, the same way, in "
+           "blocks of %u periods that alternate with the runtime's (the first period of a block "
+           "is not timed). Runtimes as in 9. CPU: the process's CPU time (every thread, "
+           "getrusage(RUSAGE_SELF)) over the wall time of the runtime's blocks, all batches "
+           "together, in %% of one CPU.\n",
+           BENCH_PACED_BLOCK);
+    skipped_rows(paced_rts, LEN(paced_rts));
+    printf("\n");
+    for (size_t j = 0; j < k; j++)
+        for (size_t i = 0; i < LEN(periodic_us); i++)
+            for (size_t w = 0; w < LEN(periodic_job_us); w++) {
+                const char *param = store[i][w];
+                enum rt id = cols[j];
+                size_t n = count_of(id, "periodic", param);
+                static const struct {
+                    const char *metric, *suffix;
+                    double q;
+                } figs[] = { { "p50_ns", "", 0.5 },         { "p99_ns", "", 0.99 },
+                             { "max_ns", "", 1 },           { "seq_p50_ns", "seq", 0.5 },
+                             { "seq_p99_ns", "seq", 0.99 }, { "n", "n", 0.5 } };
+                for (size_t f = 0; f < LEN(figs); f++)
+                    result("periodic", id, param, figs[f].metric,
+                           paced(id, "periodic", param, figs[f].suffix, figs[f].q), n, NAN);
+                result("periodic", id, param, "cpu_pct", paced_cpu(id, "periodic", param, 0), n, NAN);
+                result("periodic", id, param, "speedup_p50", paced_speedup(id, "periodic", param, 0.5),
+                       n, ratio(paced_speedup(MICROPOOL, "periodic", param, 0.5),
+                                paced_speedup(id, "periodic", param, 0.5)));
+                result("periodic", id, param, "speedup_p99", paced_speedup(id, "periodic", param, 0.99),
+                       n, ratio(paced_speedup(MICROPOOL, "periodic", param, 0.99),
+                                paced_speedup(id, "periodic", param, 0.99)));
+            }
+    /* the targets read the 1333 us period, jobs of 20 and 100 us */
+    for (size_t w = 0; w < LEN(periodic_job_us); w++) {
+        const char *param = store[0][w];
+        fig_per_x[w] = paced_speedup(MICROPOOL, "periodic", param, 0.5);
+        fig_per_p99[w] = ratio(paced(MICROPOOL, "periodic", param, "", 0.99),
+                               paced(MICROPOOL, "periodic", param, "seq", 0.99));
+        fig_per_cpu[w] = paced_cpu(MICROPOOL, "periodic", param, 0);
+        fig_per_share[w] = 100 * paced(MICROPOOL, "periodic", param, "seq", 0.5) / (periodic_us[0] * 1e3);
+    }
+}
+
 /* ---------------------------------------------------------------- targets */
 static void target(const char *what, const char *figure, int met, int measured)
 {
@@ -793,7 +1141,7 @@ static void target(const char *what, const char *figure, int met, int measured)
 
 static void targets(void)
 {
-    char f[160];
+    char f[256];
     heading("Targets");
     printf("| target | measured | |\n|---|---|---|\n");
     double every = (double)(threads - 1) / threads;
@@ -828,59 +1176,168 @@ static void targets(void)
            !isnan(fig_tasks_mp) && !isnan(fig_tasks_tbb));
     snprintf(f, sizeof f, "%g at most", fig_allocs);
     target("0 heap allocations per call", f, fig_allocs == 0, !isnan(fig_allocs));
+    snprintf(f, sizeof f, "median call %.2fx sequential at worst (%s); p99 %.2fx sequential p99 at worst (%s)",
+             fig_burst_x, fig_burst_x_at, fig_burst_p99, fig_burst_p99_at);
+    target("never slower: micropool's median call >= 0.95x sequential at every n and gap, p99 "
+           "<= 1.1x sequential p99",
+           f, fig_burst_x >= 0.95 && fig_burst_p99 <= 1.1,
+           !isnan(fig_burst_x) && !isnan(fig_burst_p99));
+    snprintf(f, sizeof f, "speed-up %.2fx the best peer's at worst (%s); CPU beyond the caller %.1f%% at most",
+             fig_warm_rel, fig_warm_rel_at, fig_warm_cpu);
+    target("warm bursts: gaps <= 200 us, n >= 2^14: speed-up within 5% of the best peer, CPU "
+           "beyond the caller < 25%",
+           f, fig_warm_rel >= 0.95 && fig_warm_cpu < 25, !isnan(fig_warm_rel) && !isnan(fig_warm_cpu));
+    snprintf(f, sizeof f,
+             "p50 speed-up %.2fx (100 us), %.2fx (20 us); p99 %.2fx, %.2fx sequential p99; "
+             "CPU %.1f%% vs a share of %.1f%%, %.1f%% vs %.1f%%",
+             fig_per_x[1], fig_per_x[0], fig_per_p99[1], fig_per_p99[0], fig_per_cpu[1],
+             fig_per_share[1], fig_per_cpu[0], fig_per_share[0]);
+    int per_ok = fig_per_x[1] >= 1.5 && fig_per_x[0] >= 1.2;
+    int per_measured = 1;
+    for (int w = 0; w < 2; w++) {
+        per_ok &= fig_per_p99[w] <= 1 && fig_per_cpu[w] <= fig_per_share[w] + 5;
+        per_measured &= !isnan(fig_per_x[w]) && !isnan(fig_per_p99[w]) && !isnan(fig_per_cpu[w]) &&
+                        !isnan(fig_per_share[w]);
+    }
+    target("periodic 1333 us: p50 speed-up >= 1.5x (100 us job), >= 1.2x (20 us job), p99 <= "
+           "sequential p99, CPU <= work share + 5%",
+           f, per_ok, per_measured);
 }
 
 /* ---------------------------------------------------------------- plot */
-static void plot_counting(const char *svg, const enum rt *list, size_t k)
+
+/* Opens a temporary data file for gnuplot (its name into path[32]); NULL,
+ * with the reason printed, when there is no gnuplot or no file. */
+static FILE *plot_data(char *path)
 {
     if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
         printf("plot skipped: gnuplot is not installed (Debian package gnuplot-nox)\n");
-        return;
+        return NULL;
     }
-    char data[] = "/tmp/micropool-bench-XXXXXX";
-    int fd = mkstemp(data);
+    snprintf(path, 32, "/tmp/micropool-bench-XXXXXX");
+    int fd = mkstemp(path);
     FILE *d = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!d) {
+    if (!d)
         printf("plot skipped: cannot write a data file: %s\n", strerror(errno));
-        return;
-    }
-    for (int e = COUNT_LO; e <= COUNT_HI; e++) {
-        char param[24];
-        snprintf(param, sizeof param, "%llu", 1ull << e);
-        fprintf(d, "%llu", 1ull << e);
-        for (size_t j = 0; j < k; j++) {
-            double v = median(list[j], "count", param);
-            if (isnan(v))
-                fprintf(d, " ?");
-            else
-                fprintf(d, " %.6g", v / (double)(1ull << e));
-        }
-        fprintf(d, "\n");
-    }
-    fclose(d);
-    FILE *g = popen("gnuplot", "w");
+    return d;
+}
+
+/* Starts gnuplot on an SVG of width x height; the caller writes the rest
+ * of the script and ends with plot_end. NULL (the data file removed) when
+ * gnuplot does not start. */
+static FILE *plot_start(const char *svg, const char *data, int width, int height)
+{
+    FILE *g = popen("gnuplot >/dev/null", "w");
     if (!g) {
         printf("plot skipped: cannot start gnuplot\n");
         unlink(data);
-        return;
+        return NULL;
     }
-    fprintf(g, "set terminal svg size 900,600 dynamic enhanced font 'sans,12'\n");
+    fprintf(g, "set terminal svg size %d,%d dynamic enhanced font 'sans,12'\n", width, height);
     fprintf(g, "set output '%s'\n", svg);
-    fprintf(g, "set title 'Counting to n on %u threads: time per count'\n", threads);
-    fprintf(g, "set xlabel 'n'\nset ylabel 'ns per count (log)'\n");
-    fprintf(g, "set logscale xy 2\nset format x '2^{%%L}'\nset grid\nset key top right\n");
-    fprintf(g, "set datafile missing '?'\n");
-    fprintf(g, "plot ");
-    for (size_t j = 0; j < k; j++)
-        fprintf(g, "%s'%s' using 1:%zu with linespoints title '%s'", j ? ", " : "", data, j + 2,
-                rts[list[j]].label);
-    fprintf(g, "\n");
+    fprintf(g, "set datafile missing '?'\nset grid\n");
+    return g;
+}
+
+static void plot_end(FILE *g, const char *data, const char *svg, const char *what)
+{
     int rc = pclose(g);
     unlink(data);
     if (rc != 0)
         printf("plot: gnuplot failed (status %d)\n", rc);
     else
-        printf("plot: counting curves written to %s\n", svg);
+        printf("plot: %s written to %s\n", what, svg);
+}
+
+/* A datum of a plot's data file, '?' when missing. */
+static void plot_value(FILE *d, double v)
+{
+    if (isnan(v))
+        fprintf(d, " ?");
+    else
+        fprintf(d, " %.6g", v);
+}
+
+static void plot_counting(const char *svg, const enum rt *list, size_t k)
+{
+    char data[32];
+    FILE *d = plot_data(data);
+    if (!d)
+        return;
+    for (int e = COUNT_LO; e <= COUNT_HI; e++) {
+        char param[24];
+        snprintf(param, sizeof param, "%llu", 1ull << e);
+        fprintf(d, "%llu", 1ull << e);
+        for (size_t j = 0; j < k; j++)
+            plot_value(d, median(list[j], "count", param) / (double)(1ull << e));
+        fprintf(d, "\n");
+    }
+    fclose(d);
+    FILE *g = plot_start(svg, data, 900, 600);
+    if (!g)
+        return;
+    fprintf(g, "set title 'Counting to n on %u threads: time per count'\n", threads);
+    fprintf(g, "set xlabel 'n'\nset ylabel 'ns per count (log)'\n");
+    fprintf(g, "set logscale xy 2\nset format x '2^{%%L}'\nset key top right\n");
+    fprintf(g, "plot ");
+    for (size_t j = 0; j < k; j++)
+        fprintf(g, "%s'%s' using 1:%zu with linespoints title '%s'", j ? ", " : "", data, j + 2,
+                rts[list[j]].label);
+    fprintf(g, "\n");
+    plot_end(g, data, svg, "counting curves");
+}
+
+/* FILE.svg -> FILE-SUFFIX.svg */
+static void plot_sibling(char *buf, size_t size, const char *svg, const char *suffix)
+{
+    size_t n = strlen(svg);
+    if (n >= 4 && !strcmp(svg + n - 4, ".svg"))
+        n -= 4;
+    snprintf(buf, size, "%.*s-%s.svg", (int)n, svg, suffix);
+}
+
+/* The burst speed-ups against the gap, one plot per n in a multiplot. A
+ * log axis has no 0: the back-to-back calls are drawn at 1 us, labelled 0. */
+static void plot_bursts(const char *plot, const struct burst_grid *g, const enum rt *cols, size_t k)
+{
+    char svg[PATH_MAX], data[32];
+    plot_sibling(svg, sizeof svg, plot, "burst");
+    FILE *d = plot_data(data);
+    if (!d)
+        return;
+    for (size_t e = 0; e < g->n_exps; e++) {
+        for (size_t i = 0; i < g->n_gaps; i++) {
+            char param[32];
+            burst_param(param, sizeof param, g->exps[e], g->gaps[i]);
+            fprintf(d, "%u", g->gaps[i] ? g->gaps[i] : 1);
+            for (size_t j = 0; j < k; j++)
+                plot_value(d, burst_x(cols[j], param));
+            fprintf(d, "\n");
+        }
+        fprintf(d, "\n\n");
+    }
+    fclose(d);
+    size_t across = g->n_exps < 2 ? 1 : 2, down = (g->n_exps + across - 1) / across;
+    FILE *gp = plot_start(svg, data, 700 * (int)across, 560 * (int)down);
+    if (!gp)
+        return;
+    fprintf(gp, "set multiplot layout %zu,%zu title 'Bursts on %u threads: speed-up over the "
+                "sequential count after a gap of serial work'\n",
+            down, across, threads);
+    fprintf(gp, "set logscale x\nset xlabel 'gap (us)'\nset ylabel 'speed-up (median call)'\n");
+    fprintf(gp, "set key below font ',9'\nset xtics (");
+    for (size_t i = 0; i < g->n_gaps; i++)
+        fprintf(gp, "%s'%u' %u", i ? ", " : "", g->gaps[i], g->gaps[i] ? g->gaps[i] : 1);
+    fprintf(gp, ")\n");
+    for (size_t e = 0; e < g->n_exps; e++) {
+        fprintf(gp, "set title 'n = 2^{%d}'\nplot ", g->exps[e]);
+        for (size_t j = 0; j < k; j++)
+            fprintf(gp, "%s'%s' index %zu using 1:%zu with linespoints title '%s' noenhanced",
+                    j ? ", " : "", data, e, j + 2, rts[cols[j]].label);
+        fprintf(gp, "\n");
+    }
+    fprintf(gp, "unset multiplot\n");
+    plot_end(gp, data, svg, "burst speed-ups");
 }
 
 /* ---------------------------------------------------------------- machine */
@@ -955,7 +1412,7 @@ static int wanted(const char *only, const char *w)
 static void usage(FILE *to)
 {
     fprintf(to, "usage: micropool-bench [--quick] [--threads T] [--plot FILE.svg] [--only W1,W2,...]\n"
-                "workloads: forkjoin fib count wakeup idle tasks sort allocs\n");
+                "workloads: forkjoin fib count wakeup idle tasks sort allocs burst periodic\n");
 }
 
 int main(int argc, char **argv)
@@ -1037,6 +1494,10 @@ int main(int argc, char **argv)
         bench_sort();
     if (wanted(only, "allocs"))
         bench_allocs();
+    if (wanted(only, "burst"))
+        bench_burst(plot);
+    if (wanted(only, "periodic"))
+        bench_periodic();
     if (threads >= 2)
         targets();
     double wall = (double)(now_ms() - t0) / 1e3;

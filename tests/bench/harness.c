@@ -8,6 +8,8 @@
  *
  * usage: RUNNER BACKEND WORKLOAD THREADS SAMPLES BUDGET_MS [PARAM...]
  *
+ * A PARAM is a number, or for burst and periodic a pair A:B (see 9, 10).
+ *
  * It stops taking samples of a parameter once BUDGET_MS have passed (after
  * at least one). A wrong result (a count, a sum, an unsorted array) is a
  * broken run: a message on stderr and exit status 1; so is a batch that
@@ -206,10 +208,12 @@ static void run_wakeup(void)
 }
 
 /* ---------------------------------------------------------------- 5 */
-static uint64_t cpu_ns(void)
+/* CPU time of the process (RUSAGE_SELF) or of the calling thread
+ * (RUSAGE_THREAD) so far. */
+static uint64_t cpu_ns(int who)
 {
     struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
+    getrusage(who, &ru);
     return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
            ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
 }
@@ -231,15 +235,15 @@ static void run_idle(void)
     bench_sleep_ns((uint64_t)be->settle_ms * 1000000u);
 
     /* an idle pool, after its spin window */
-    uint64_t c0 = cpu_ns(), t0 = bench_now_ns();
+    uint64_t c0 = cpu_ns(RUSAGE_SELF), t0 = bench_now_ns();
     sleep_until(t0 + second);
-    uint64_t c1 = cpu_ns(), t1 = bench_now_ns();
+    uint64_t c1 = cpu_ns(RUSAGE_SELF), t1 = bench_now_ns();
     sample("idle", 100.0 * (double)(c1 - c0) / (double)(t1 - t0));
 
     /* one tiny job every millisecond */
     bench_ticks_reset();
     unsigned posted = 0;
-    c0 = cpu_ns();
+    c0 = cpu_ns(RUSAGE_SELF);
     t0 = bench_now_ns();
     for (uint64_t k = 0; k < 1000; k++) {
         sleep_until(t0 + k * 1000000u);
@@ -247,7 +251,7 @@ static void run_idle(void)
         posted++;
     }
     sleep_until(t0 + second);
-    c1 = cpu_ns();
+    c1 = cpu_ns(RUSAGE_SELF);
     t1 = bench_now_ns();
     sample("1ms", 100.0 * (double)(c1 - c0) / (double)(t1 - t0));
     uint64_t wait0 = bench_now_ns();
@@ -315,6 +319,186 @@ static void run_sort(size_t n)
     free(work);
 }
 
+/* ---------------------------------------------------------------- parameters */
+/* Parses a decimal number that ends at `stop` (or at the end). */
+static uint64_t parse_u64_to(const char *s, char stop)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end != stop || end == s) {
+        fprintf(stderr, "runner: not a number: %s\n", s);
+        exit(2);
+    }
+    return v;
+}
+
+static uint64_t parse_u64(const char *s)
+{
+    return parse_u64_to(s, 0);
+}
+
+static void parse_pair(const char *s, uint64_t *a, uint64_t *b)
+{
+    const char *colon = strchr(s, ':');
+    if (!colon) {
+        fprintf(stderr, "runner: not A:B: %s\n", s);
+        exit(2);
+    }
+    *a = parse_u64_to(s, ':');
+    *b = parse_u64(colon + 1);
+}
+
+/* ---------------------------------------------------------------- 9, 10 */
+
+/* Bursts and periods: a count of n, called after the caller did something
+ * else, timed call by call, in blocks that alternate with blocks of the
+ * sequential count of n paced the same way in the same process. */
+
+/* How the caller spends the time before a call. A burst's gap is serial
+ * work: the caller spins on the clock for gap_ns after the last call
+ * returned. A period's caller sleeps until the next period starts
+ * (clock_nanosleep, TIMER_ABSTIME), as an audio callback or a game frame
+ * does; a period missed by an overrun is skipped. */
+struct pace {
+    uint64_t gap_ns;    /* a burst */
+    uint64_t period_ns; /* a period; 0 for a burst */
+    uint64_t next;      /* when the next call starts */
+};
+
+static void pace_wait(const struct pace *p)
+{
+    if (p->period_ns)
+        sleep_until(p->next);
+    else
+        while (bench_now_ns() < p->next) {
+        }
+}
+
+static void pace_done(struct pace *p, uint64_t call_end)
+{
+    if (!p->period_ns) {
+        p->next = call_end + p->gap_ns;
+        return;
+    }
+    while (p->next <= call_end)
+        p->next += p->period_ns;
+}
+
+typedef uint64_t (*count_fn)(uint64_t n);
+
+static uint64_t count_seq(uint64_t n)
+{
+    return bench_count_range(0, n);
+}
+
+/* CPU time over the timed part of blocks: the whole process's and the
+ * calling thread's, and the wall time they were taken over. */
+struct stretch {
+    uint64_t wall, all, caller;
+};
+
+/* One block: a call that brings the runtime into the state this pace
+ * leaves it in (the other block's calls left it idle for longer), then
+ * `calls` timed calls; each call's ns goes out under `param`. */
+static void paced_block(count_fn call, uint64_t n, struct pace *p, unsigned calls,
+                        const char *param, struct stretch *st)
+{
+    double ns[BENCH_PACED_BLOCK];
+    pace_wait(p);
+    if (call(n) != n)
+        fail("count: wrong result");
+    uint64_t w0 = bench_now_ns(), a0 = cpu_ns(RUSAGE_SELF), c0 = cpu_ns(RUSAGE_THREAD);
+    pace_done(p, w0);
+    uint64_t bad = 0;
+    for (unsigned i = 0; i < calls; i++) {
+        pace_wait(p);
+        uint64_t t0 = bench_now_ns();
+        bad += call(n) != n;
+        uint64_t t1 = bench_now_ns();
+        pace_done(p, t1);
+        ns[i] = (double)(t1 - t0);
+    }
+    uint64_t a1 = cpu_ns(RUSAGE_SELF), c1 = cpu_ns(RUSAGE_THREAD), w1 = bench_now_ns();
+    if (bad)
+        fail("count: wrong result");
+    st->wall += w1 - w0;
+    st->all += a1 - a0;
+    st->caller += c1 - c0;
+    for (unsigned i = 0; i < calls; i++)
+        sample(param, ns[i]);
+}
+
+/* Blocks of the backend's count and of the sequential count in turn, until
+ * the batch has its samples of each and BENCH_PACED_MIN_MS of the
+ * backend's blocks (the budget permitting). Prints the call times under
+ * PARAM and PARAM/seq, and over the backend's blocks, their wall time
+ * (PARAM/wall_ns), the CPU time of the whole process (PARAM/cpu_ns) and of
+ * the calling thread (PARAM/caller_ns); the driver adds them up over the
+ * batches. */
+static void run_paced(uint64_t n, struct pace p, const char *param)
+{
+    char seq_param[48];
+    snprintf(seq_param, sizeof seq_param, "%s/seq", param);
+    struct stretch par = { 0, 0, 0 }, seq = { 0, 0, 0 };
+    p.next = bench_now_ns();
+    uint64_t since = bench_now_ns();
+    for (unsigned taken = 0;
+         more_samples(taken, since) || (par.wall < BENCH_PACED_MIN_MS * 1000000ull &&
+                                        bench_now_ns() - since < budget_ns);) {
+        unsigned calls = BENCH_PACED_BLOCK;
+        if (taken < max_samples && max_samples - taken < calls)
+            calls = max_samples - taken;
+        paced_block(be->count, n, &p, calls, param, &par);
+        paced_block(count_seq, n, &p, calls, seq_param, &seq);
+        taken += calls;
+    }
+    printf("sample %s/wall_ns %llu\n", param, (unsigned long long)par.wall);
+    printf("sample %s/cpu_ns %llu\n", param, (unsigned long long)par.all);
+    printf("sample %s/caller_ns %llu\n", param, (unsigned long long)par.caller);
+}
+
+/* 9: N:G, a count of n after a gap of G us of serial work. */
+static void run_burst(const char *param)
+{
+    uint64_t n, gap_us;
+    parse_pair(param, &n, &gap_us);
+    struct pace p = { gap_us * 1000u, 0, 0 };
+    run_paced(n, p, param);
+}
+
+/* 10: P:W, one call every P us of a job that takes the sequential count
+ * about W us. */
+static void run_periodic(const char *param, double ns_per_count)
+{
+    uint64_t period_us, work_us;
+    parse_pair(param, &period_us, &work_us);
+    uint64_t n = (uint64_t)((double)work_us * 1000.0 / ns_per_count);
+    if (n < 1)
+        n = 1;
+    printf("sample %s/n %llu\n", param, (unsigned long long)n);
+    struct pace p = { 0, period_us * 1000u, 0 };
+    run_paced(n, p, param);
+}
+
+/* The time of one increment of the sequential count on this process's
+ * CPU, measured once at start-up, before the pool starts (its spinning
+ * threads would change it): the fastest of 64 counts of 2^16, the CPU's
+ * speed when nothing else holds it. */
+static double count_calibrate(void)
+{
+    double best = 0;
+    for (int i = 0; i < 64; i++) {
+        uint64_t t0 = bench_now_ns();
+        if (bench_count_range(0, 1u << 16) != 1u << 16)
+            fail("count: wrong result");
+        double t = (double)(bench_now_ns() - t0) / (double)(1u << 16);
+        if (i == 0 || t < best)
+            best = t;
+    }
+    return best;
+}
+
 /* ---------------------------------------------------------------- main */
 static int offers(const char *workload)
 {
@@ -322,7 +506,7 @@ static int offers(const char *workload)
         return be->empty_reduce != NULL;
     if (!strcmp(workload, "fib"))
         return be->fib != NULL;
-    if (!strcmp(workload, "count"))
+    if (!strcmp(workload, "count") || !strcmp(workload, "burst") || !strcmp(workload, "periodic"))
         return be->count != NULL;
     if (!strcmp(workload, "wakeup") || !strcmp(workload, "idle"))
         return be->post != NULL;
@@ -331,18 +515,6 @@ static int offers(const char *workload)
     if (!strcmp(workload, "sort"))
         return be->sort != NULL;
     return -1;
-}
-
-static uint64_t parse_u64(const char *s)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || end == s) {
-        fprintf(stderr, "runner: not a number: %s\n", s);
-        exit(2);
-    }
-    return v;
 }
 
 int main(int argc, char **argv)
@@ -376,6 +548,7 @@ int main(int argc, char **argv)
         printf("skip a hand-off needs 2 threads at least\n");
         return 0;
     }
+    double ns_per_count = !strcmp(workload, "periodic") ? count_calibrate() : 0;
     /* A hung runtime ends the batch (the driver reports the signal) */
     alarm(180);
     const char *why = be->start(threads);
@@ -401,6 +574,14 @@ int main(int argc, char **argv)
     else if (!strcmp(workload, "idle"))
         run_idle();
     for (int i = 6; i < argc; i++) {
+        if (!strcmp(workload, "burst")) {
+            run_burst(argv[i]);
+            continue;
+        }
+        if (!strcmp(workload, "periodic")) {
+            run_periodic(argv[i], ns_per_count);
+            continue;
+        }
         uint64_t p = parse_u64(argv[i]);
         if (!strcmp(workload, "fib"))
             run_fib((int)p);
