@@ -172,7 +172,7 @@ static void *worker_main(void *arg)
     for (;;) {
         if (find_work(self)) {
             if (watching) {             /* the call it kept watch for */
-                mp_warm_stamp(pool, mp_now_ns());
+                (void)mp_warm_stamp(pool, mp_now_ns());
                 watching = false;
             }
             mp_set_spinning(self, 1);   /* polling again */

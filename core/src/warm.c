@@ -19,7 +19,9 @@
  * arrival; when the intervals are regular, a worker that goes to sleep
  * sets a timer for shortly before the next call is due, and then spins
  * (keeps watch) until a little after it. When two calls in a row did not
- * come, it forgets the period and sleeps until woken.
+ * come, it forgets the period and sleeps until woken. A worker asleep
+ * without a timer when a rhythm shows is woken once by the call that
+ * finds it, so that it can set one.
  *
  * Every estimate is a hint, read and written with relaxed atomics: a lost
  * update costs one wrong decision, never a lost wake-up. A loop's caller
@@ -113,36 +115,43 @@ void mp_warm_woke(mp_pool *pool, uint64_t latency_ns)
     st(&w->wake_ns, ewma(ld(&w->wake_ns), latency_ns, 2));
 }
 
-void mp_warm_stamp(mp_pool *pool, uint64_t now)
+static bool regular(const mp_warm *w)
+{
+    uint64_t period = ld(&w->period);
+    return period != 0 && ld(&w->jitter) <= period >> REGULAR_SHIFT;
+}
+
+bool mp_warm_stamp(mp_pool *pool, uint64_t now)
 {
     mp_warm *w = &pool->warm;
+    bool was = regular(w);
     uint64_t last = ld(&w->last_call);
     st(&w->last_call, now);
     if (last == 0 || now <= last)
-        return;
+        return false;
     uint64_t gap = now - last;
     uint64_t period = ld(&w->period);
     if (gap <= pool->spin_ns || gap > PERIOD_MAX_NS) {
         /* back to back (the spin covers it) or too far apart to watch */
         st(&w->period, 0);
-        return;
+        return false;
     }
     uint64_t dev = period > gap ? period - gap : gap - period;
     if (period == 0 || dev > period / 2) {
         st(&w->period, gap);            /* a new rhythm: start over */
         st(&w->jitter, gap >> REGULAR_SHIFT);
-        return;
+    } else {
+        st(&w->period, ewma(period, gap, 2));
+        st(&w->jitter, ewma(ld(&w->jitter), dev, 2));
     }
-    st(&w->period, ewma(period, gap, 2));
-    st(&w->jitter, ewma(ld(&w->jitter), dev, 2));
+    return !was && regular(w) && pool->spin_ns != 0;
 }
 
 uint64_t mp_warm_watch_from(mp_pool *pool, uint64_t now, uint64_t *until)
 {
     mp_warm *w = &pool->warm;
     uint64_t period = ld(&w->period), last = ld(&w->last_call);
-    if (pool->spin_ns == 0 || period == 0 || last == 0 ||
-        ld(&w->jitter) > period >> REGULAR_SHIFT)
+    if (pool->spin_ns == 0 || last == 0 || !regular(w))
         return 0;
     uint64_t slack = WATCH_SLACK_NS + (ld(&w->jitter) >> 2);
     uint64_t due = last + period;
