@@ -4,7 +4,10 @@
  * Several external threads drive two long-lived pools (A and B) with a
  * random mix of every operation, and nested callbacks call into both pools
  * again; each thread also creates and destroys a pool of its own (C) now
- * and then. Callbacks fail on purpose at random places. Everything is
+ * and then. Now and then a thread pauses (so that calls come cold, on
+ * pools whose workers sleep) or calls at a steady period (so that a
+ * worker keeps watch by a timer). Callbacks fail on purpose at random
+ * places. Everything is
  * counted exactly:
  *   - every item of every range is processed once (at most once, and the
  *     failing item exactly once, when an error was injected),
@@ -922,6 +925,33 @@ struct driver {
  * such limit). */
 static unsigned long long ops_target;
 
+/* Gaps and periods: the pools' workers fall asleep and calls come cold
+ * (run alone, or woken for), or at a steady period so that a worker
+ * learns it and keeps watch by a timer. A gap of 50 us to 2 ms, or 6
+ * operations at a period of 300 us to 1.5 ms. */
+static void rhythm(struct driver *d, uint64_t *s)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if (pick(s, 2)) {
+        long gap_ns = 50000 + (long)pick(s, 1950000);
+        t.tv_nsec += gap_ns;
+        t.tv_sec += t.tv_nsec / 1000000000;
+        t.tv_nsec %= 1000000000;
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
+        random_op(&d->env, splitmix(s), 0);
+        return;
+    }
+    long period_ns = 300000 + (long)pick(s, 1200000);
+    for (int i = 0; i < 6 && !atomic_load(&stop_now); i++) {
+        t.tv_nsec += period_ns;
+        t.tv_sec += t.tv_nsec / 1000000000;
+        t.tv_nsec %= 1000000000;
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
+        random_op(&d->env, splitmix(s), 0);
+    }
+}
+
 static void *drive(void *arg)
 {
     struct driver *d = arg;
@@ -944,6 +974,8 @@ static void *drive(void *arg)
         }
         if (pick(&s, 40) == 0)
             op_lifecycle(&d->env, &s);
+        else if (pick(&s, 64) == 0)
+            rhythm(d, &s);
         else
             random_op(&d->env, splitmix(&s), 0);
     }
