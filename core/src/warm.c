@@ -41,6 +41,9 @@
  * quarter of the jitter more). */
 #define WATCH_LEAD_NS 20000u
 #define WATCH_SLACK_NS 30000u
+/* A timer that fires later than this was held up by a busy CPU: it counts
+ * as this much. A watch longer than a quarter of the period is not kept. */
+#define TIMER_LATE_MAX_NS 200000u
 
 /* Periods a worker keeps watch for: from a little above the spin window
  * (shorter gaps are covered by the spin) to 100 ms. */
@@ -162,6 +165,8 @@ uint64_t mp_warm_watch_from(mp_pool *pool, uint64_t now, uint64_t *until)
         return 0;
     }
     uint64_t lead = WATCH_LEAD_NS + ld(&w->timer_late_ns);
+    if (lead + slack > period / 4)
+        return 0;                       /* the watch would cost more than the rhythm gives */
     uint64_t from = due > lead ? due - lead : 0;
     *until = due + slack;
     return from > now ? from : now;
@@ -170,5 +175,7 @@ uint64_t mp_warm_watch_from(mp_pool *pool, uint64_t now, uint64_t *until)
 void mp_warm_timer_late(mp_pool *pool, uint64_t late_ns)
 {
     mp_warm *w = &pool->warm;
+    if (late_ns > TIMER_LATE_MAX_NS)
+        late_ns = TIMER_LATE_MAX_NS;    /* a CPU taken away, not the timer */
     st(&w->timer_late_ns, ewma(ld(&w->timer_late_ns), late_ns, 2));
 }
