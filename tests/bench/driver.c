@@ -3,7 +3,7 @@
  *
  * usage: micropool-bench [--quick] [--threads T] [--plot FILE.svg]
  *                        [--only W1,W2,...]
- *   --quick        fewer samples: under a minute on 2 cores
+ *   --quick        fewer samples: about two minutes on 2 cores
  *   --threads T    threads of every pool, the calling thread counted
  *                  (default: the CPUs this process may run on)
  *   --plot FILE    draw the counting curves with gnuplot into FILE (SVG),
