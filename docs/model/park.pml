@@ -5,7 +5,8 @@
  * Spin explores every interleaving of the processes below, which is the
  * sequentially consistent execution the design's argument relies on: the
  * words that matter (work, shared job, sleepers, sleeping, waiting,
- * pending, and with BCAST bseq_pub and remaining) are accessed with
+ * pending, with BCAST bseq_pub and remaining, with HANDOFF mb_word and
+ * mb_pending) are accessed with
  * seq_cst operations, or with relaxed ones that the design shows to be
  * ordered by a seq_cst operation. `sleeping = 1` is a seq_cst store: a
  * broadcaster reads `sleeping` without reading `sleepers`, so ordering it
@@ -41,6 +42,31 @@
  *    sleeping; the joiner waiting inside its join runs its part from the
  *    wait loop (mp_bcast_run_thread) and re-checks pending broadcasts
  *    before sleeping (mp_bcast_pending_thread_sc in mp_park_until).
+ *  - with -DHANDOFF (the test uses -DW=1 -DJOBS=1; with two workers the
+ *    search outgrows 10 GB): the joiner is
+ *    replaced by the caller of a cold MP_SPLIT_STATIC loop (handoff.c,
+ *    mp_handoff_run), an outside thread. It reads the workers' `spinning`
+ *    (a hint: the model sets it to 1 only where the engine certainly has
+ *    1, after a worker ran a job or a part, so the wake-ups it forces are
+ *    real ones); when a worker is not polling the call is cold and the
+ *    estimate (warm.c) decides, nondeterministically, whether it wakes.
+ *    It posts part k + 1 to worker k's mailbox: mb_pending = 1, then the
+ *    seq_cst store mb_word = POSTED, then, if it wakes, mp_wake_worker:
+ *    if sleepers > 0 (seq_cst load), exchange(w.sleeping, 0) and if it
+ *    was 1, park += 1 and futex_wake. It runs part 0, then collects: the
+ *    CAS POSTED -> EMPTY (take_back; its bounded wait for a polling
+ *    worker is a delay, which the interleavings contain) and, if it won,
+ *    runs the part itself; else the worker has it (TAKEN) and the caller
+ *    waits for mb_pending == 0 (waiting-inside-a-call pattern). A worker
+ *    takes a POSTED part with the CAS POSTED -> TAKEN from find_work,
+ *    runs it, stores mb_pending = 0 (seq_cst) and calls mp_wake_ctx on
+ *    the caller. The idle worker re-checks its mailbox before sleeping
+ *    (mp_mbox_posted_sc), and its futex_wait may also end because its
+ *    timeout passed (keep watch, worker_sleep and warm.c; at most TMO
+ *    times, default 2): it then clears sleeping and sleepers, looks for
+ *    work and goes through the whole announce again before it sleeps.
+ *    The publisher's job shares the worker with the mailbox: two wakers
+ *    exchange the same `sleeping`.
  *
  * The futex: futex_wait(word, p) atomically compares the word with p and,
  * if equal, queues the thread; futex_wake dequeues every queued thread of
@@ -49,7 +75,9 @@
  * Properties:
  *  - when no process can move any more (spin's `timeout`), every job was
  *    run, `b` was run and the joiner returned (with -DBCAST also: every
- *    broadcast part ran and the broadcaster returned): nobody sleeps
+ *    broadcast part ran and the broadcaster returned; with -DHANDOFF
+ *    instead of the joiner's: every mailbox part ran, exactly once, as
+ *    asserted where it runs, and the loop's caller returned): nobody sleeps
  *    while work is visible and no waker is left to wake it (a lost
  *    wake-up fails this assertion);
  *  - no invalid end state (a deadlock other than workers idle in their
@@ -78,6 +106,21 @@
  *  -DBUG_BCAST_WAIT_UNCHECKED (with BCAST) the joiner's last check before
  *                      sleeping inside its join leaves out pending
  *                      broadcast parts
+ *  -DBUG_HANDOFF_NO_TAKEBACK (with HANDOFF) the caller collects a part
+ *                      without the take-back CAS, waiting for mb_pending
+ *                      == 0 as if the worker had it: after a skipped
+ *                      wake-up the sleeping worker never comes, and the
+ *                      caller sleeps for ever. (With the wake-up always
+ *                      done this collect holds: the skipped wake-up is
+ *                      what makes the take-back necessary.)
+ *  -DBUG_WATCH_STALE_PARK (with HANDOFF) after its timeout the worker
+ *                      clears sleeping and sleepers and goes straight back
+ *                      to futex_wait with its old `park` value, without
+ *                      re-announcing or re-checking: a job published in
+ *                      between finds no sleeper to wake, and the worker
+ *                      sleeps with the job visible (a mailbox part posted
+ *                      meanwhile the caller takes back; a job has no
+ *                      take-back)
  *
  * -DSHARED_RECORD checks the last-resort case as the engine does it: two
  * joiners share one record and `waiting` counts them; it must hold.
@@ -94,6 +137,13 @@
 #define BCAST
 #endif
 
+#if defined(BUG_HANDOFF_NO_TAKEBACK) || defined(BUG_WATCH_STALE_PARK)
+#define HANDOFF
+#endif
+#ifndef TMO
+#define TMO 2
+#endif
+
 #if defined(BUG_SHARED_FLAG) || defined(SHARED_RECORD)
 #define JOINERS 2
 #define SHARED
@@ -103,6 +153,9 @@
 
 #if defined(BCAST) && defined(SHARED)
 #error "BCAST and SHARED_RECORD are separate instances"
+#endif
+#if defined(HANDOFF) && (defined(BCAST) || defined(SHARED))
+#error "HANDOFF is a separate instance"
 #endif
 
 /* Parking records: one per worker, then the joiners' (with BCAST the
@@ -137,6 +190,20 @@ bool sleeping_out[W];           /* the relaxed `sleeping = 1` has reached
 #else
 #define SLEEPING_SEEN(w) (sleeping[w])
 #endif
+#endif
+
+#ifdef HANDOFF
+#define EMPTY 0
+#define POSTED 1
+#define TAKEN 2
+byte mb[W];                     /* MB_STATE of each worker's mb_word */
+bool mb_pending[W];             /* its mb_pending */
+byte ran = 0;                   /* ghost: bit w set once the part posted to
+                                 * worker w ran (a bit mask, not an array:
+                                 * gcc warns about pan's undo code of an
+                                 * atomic writing two arrays at one index) */
+bool spinning[W];               /* the hint: the worker polls for work */
+bool hdone = false;             /* the caller of the static loop returned */
 #endif
 
 /* The record a joiner sleeps on: its own, or with SHARED_RECORD (and
@@ -177,6 +244,23 @@ inline wake_one_idle() {
     :: else -> skip
     fi
 }
+
+#ifdef HANDOFF
+/* mp_wake_worker(pool, w): the same `sleepers` load, then that one
+ * worker's exchange (the relaxed load before it only saves the RMW). */
+inline wake_worker(w) {
+    if
+    :: sleepers > 0 ->
+        atomic { old = sleeping[w]; sleeping[w] = false };
+        if
+        :: old -> park[w]++; futex_wake(w)
+        :: else -> skip
+        fi;
+        old = false
+    :: else -> skip
+    fi
+}
+#endif
 
 /* mp_wake_ctx(joiner): the joiner's waiting flag (it is not an idle
  * worker, so `sleeping` of its context is 0). */
@@ -311,6 +395,12 @@ proctype worker(byte me) {
     byte p, i, j;
     bool old;
     bool visible;
+#ifdef HANDOFF
+    byte tmo = 0;                /* timeouts so far (at most TMO) */
+#endif
+#ifdef BUG_WATCH_STALE_PARK
+    bool stale;
+#endif
 #ifdef BCAST
     bool got;
     if
@@ -320,8 +410,18 @@ proctype worker(byte me) {
 #endif
 end_idle:
     do
-    :: /* find_work: (with BCAST a broadcast part,) a stealable `b`, a job */
+    :: /* find_work: (with BCAST a broadcast part, with HANDOFF the part in
+        * its mailbox,) a stealable `b`, a job */
         if
+#ifdef HANDOFF
+        :: atomic { mb[me] == POSTED -> mb[me] = TAKEN;   /* mp_mbox_run's CAS */
+                    assert((ran & (1 << me)) == 0); ran = ran | (1 << me) };   /* runs it */
+            /* its last touch of the mailbox (seq_cst), then mp_wake_ctx
+             * on the poster; `spinning` stays as it was, then 1 */
+progress_part: mb_pending[me] = false;
+            wake_joiner(0);
+            spinning[me] = true
+#endif
 #ifdef BCAST
         :: atomic { bseq > bseen[me] -> bseen[me] = bseq };
             part_done()          /* a broadcast part */
@@ -340,10 +440,19 @@ progress_b:  pending[j] = false;
             j = 0
 #endif
         :: atomic { j < JOINERS && !shared_b[j] -> j++ }
+#ifdef HANDOFF
+        /* a stolen job runs with `spinning` 0 (join.c), then polling */
+        :: atomic { j >= JOINERS && work > 0 -> work--; j = 0; spinning[me] = false };
+progress_job: spinning[me] = true
+#else
         :: atomic { j >= JOINERS && work > 0 -> work--; j = 0 };
 progress_job: skip
+#endif
 #ifdef BCAST
         :: atomic { j >= JOINERS && work == 0 && bseq <= bseen[me] -> j = 0 };
+#elif defined(HANDOFF)
+        :: atomic { j >= JOINERS && work == 0 && mb[me] != POSTED -> j = 0;
+                    spinning[me] = false };   /* the spin is over */
 #else
         :: atomic { j >= JOINERS && work == 0 -> j = 0 };
 #endif
@@ -367,6 +476,9 @@ progress_job: skip
 #ifdef BCAST
             visible = visible || bseq > bseen[me];   /* mp_bcast_pending_sc */
 #endif
+#ifdef HANDOFF
+            visible = visible || mb[me] == POSTED;   /* mp_mbox_posted_sc */
+#endif
 #endif
 #ifdef BUG_BCAST_RELAXED_SLEEPING
             sleeping_out[me] = true;   /* the relaxed store arrives only now */
@@ -377,7 +489,21 @@ progress_job: skip
             if
             :: !visible ->
                 futex_wait(me, p);
+#ifdef HANDOFF
+                /* keep watch: mp_futex_wait_until may also return because
+                 * its timeout passed (any number of times, here at most
+                 * TMO); the worker then spins (loops for work) and goes
+                 * through the whole announce again before it sleeps */
+end_sleep:      if
+                :: !infutex[me]
+                :: atomic { infutex[me] && tmo < TMO -> infutex[me] = false; tmo++ }
+#ifdef BUG_WATCH_STALE_PARK
+                    ; stale = true
+#endif
+                fi
+#else
 end_sleep:      !infutex[me]
+#endif
             :: else -> skip
             fi;
             sleeping[me] = false;
@@ -385,6 +511,17 @@ end_sleep:      !infutex[me]
             sleeping_out[me] = false;
 #endif
             sleepers--;
+#ifdef BUG_WATCH_STALE_PARK
+            /* wrong: after the timeout, straight back to futex_wait with
+             * the old p, no re-announce, no re-check (sleeping is 0) */
+            if
+            :: stale ->
+                stale = false;
+                futex_wait(me, p);
+end_stale:      !infutex[me]
+            :: else -> skip
+            fi;
+#endif
             p = 0; visible = false
         fi
     od
@@ -420,6 +557,85 @@ proctype joiner(byte j) {
 }
 #endif
 
+#ifdef HANDOFF
+/* mp_handoff_run: an MP_SPLIT_STATIC loop of W + 1 parts, part k + 1
+ * posted to worker k's mailbox (the caller holds flat_busy: one poster).
+ * The caller is an outside thread: its record is JREC(0), its context's
+ * `sleeping` is 0. */
+proctype caller() {
+    byte p, i, k;
+    bool old, wake, got;
+    /* cold: a worker it posts to is not polling (relaxed loads) */
+    k = 0;
+    do
+    :: k < W && spinning[k] -> k++
+    :: k < W && !spinning[k] -> break
+    :: k >= W -> break
+    od;
+    if
+    :: k < W ->                  /* cold: the estimate decides (warm.c) */
+        if
+        :: wake = false
+        :: wake = true
+        fi
+    :: else -> wake = true
+    fi;
+    /* post: mb_pending = 1 (relaxed), then the seq_cst store of
+     * mb_word = POSTED, then mp_wake_worker if the call wakes */
+    k = 0;
+    do
+    :: k < W ->
+        mb_pending[k] = true;
+        mb[k] = POSTED;
+        if
+        :: wake -> wake_worker(k)
+        :: else -> skip
+        fi;
+        k++
+    :: else -> break
+    od;
+    /* runs part 0 (nothing to model), then collects part k + 1 */
+    k = 0;
+    do
+    :: k < W ->
+        /* take_back: a polling worker gets a bounded wait first, a delay
+         * the interleavings contain; then the CAS POSTED -> EMPTY */
+#ifdef BUG_HANDOFF_NO_TAKEBACK
+        got = false;             /* wrong: waits as if the worker had it */
+#else
+        atomic {
+            got = (mb[k] == POSTED);
+            if
+            :: got -> mb[k] = EMPTY; assert((ran & (1 << k)) == 0); ran = ran | (1 << k)   /* runs it */
+            :: else -> skip
+            fi
+        };
+#endif
+        if
+        :: got -> skip
+        :: else ->
+            /* mp_wait_zero(ctx, &w->mb_pending) */
+            do
+            :: !mb_pending[k] -> break
+            :: else ->
+                p = park[JREC(0)];
+                waiting[JREC(0)]++;
+                if
+                :: mb_pending[k] -> futex_wait(JREC(0), p); !infutex[JREC(0)]
+                :: else -> skip
+                fi;
+                waiting[JREC(0)]--;
+                p = 0
+            od
+        fi;
+        got = false;
+        k++
+    :: else -> break
+    od;
+    hdone = true
+}
+#endif
+
 proctype monitor() {
     byte j;
     timeout ->
@@ -432,11 +648,22 @@ proctype monitor() {
         :: else -> break
         od;
 #endif
+#ifdef HANDOFF
+        assert(hdone);           /* the caller returned */
+        j = 0;
+        do
+        /* it ran (once: asserted where it runs), and the worker that
+         * took it is done with the mailbox */
+        :: j < W -> assert((ran & (1 << j)) != 0 && mb[j] != POSTED && (mb[j] == EMPTY || !mb_pending[j])); j++
+        :: else -> break
+        od;
+#else
         j = 0;
         do
         :: j < JOINERS -> assert(joined[j] && !pending[j] && !shared_b[j]); j++
         :: else -> break
         od;
+#endif
 }
 
 init {
@@ -448,7 +675,9 @@ init {
         :: else -> break
         od;
         run publisher();
-#ifndef BCAST
+#ifdef HANDOFF
+        run caller();
+#elif !defined(BCAST)
         i = 0;
         do
         :: i < JOINERS -> run joiner(i); i++
