@@ -488,10 +488,8 @@ MP_HIDDEN bool mp_warm_should_wake(mp_pool *pool, uint64_t key);
 MP_HIDDEN void mp_warm_record(mp_pool *pool, uint64_t key, uint64_t alone_ns);
 /* A worker ran latency_ns after a wake-up was sent. */
 MP_HIDDEN void mp_warm_woke(mp_pool *pool, uint64_t latency_ns);
-/* A call arrived at `now` (a cold call's caller, or a worker on watch).
- * True when the calls have just become regular: sleeping workers should
- * be woken once to set their timers. */
-MP_HIDDEN bool mp_warm_stamp(mp_pool *pool, uint64_t now);
+/* A call arrived at `now` (a cold call's caller, or a worker on watch). */
+MP_HIDDEN void mp_warm_stamp(mp_pool *pool, uint64_t now);
 /* For a worker about to sleep at `now`: when to wake up to keep watch
  * until *until for the next call, or 0 (no rhythm: sleep until woken). */
 MP_HIDDEN uint64_t mp_warm_watch_from(mp_pool *pool, uint64_t now, uint64_t *until);

@@ -127,7 +127,7 @@ static bool resting_and_short(mp_pool *pool, mp_loop *L)
         return false;
     uint64_t t0 = mp_now_ns();
     uint64_t key = mp_loop_key(L);
-    bool rhythm = mp_warm_stamp(pool, t0);
+    mp_warm_stamp(pool, t0);
     if (mp_warm_should_wake(pool, key)) {
         L->cold_t0 = t0;
         L->cold_key = key;
@@ -135,10 +135,6 @@ static bool resting_and_short(mp_pool *pool, mp_loop *L)
     }
     claim_parts(L);
     mp_warm_record(pool, key, mp_now_ns() - t0);
-    /* Calls have just become periodic: wake the sleepers once, after the
-     * work, so that they go back to sleep with a timer for the next call. */
-    if (rhythm)
-        mp_wake_idle(pool, pool->nworkers);
     return true;
 }
 

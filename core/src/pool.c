@@ -88,8 +88,10 @@ static bool find_work(mp_ctx *self)
 }
 
 /* Sleeps until woken, or, when calls come at a regular period, until
- * shortly before the next one is due (warm.c). Returns true when it woke
- * by its timer to keep watch until *until. */
+ * shortly before the next one is due (warm.c); without a period, for at
+ * most MP_RECHECK_NS, then again. Returns true when it woke by its timer
+ * to keep watch until *until. */
+#define MP_RECHECK_NS 50000000u
 static bool worker_sleep(mp_ctx *self, uint64_t *until)
 {
     mp_pool *pool = self->pool;
@@ -107,7 +109,10 @@ static bool worker_sleep(mp_ctx *self, uint64_t *until)
         uint64_t now = mp_now_ns();
         uint64_t from = mp_warm_watch_from(pool, now, until);
         if (from == 0) {
-            mp_futex_wait(&t->park, p, NULL);
+            /* No rhythm yet: look again later by itself, so that no caller
+             * has to pay a wake-up for it to learn one (waking an idle
+             * CPU can cost the waker tens of microseconds). */
+            mp_futex_wait_until(&t->park, p, now + MP_RECHECK_NS);
         } else if (from > now && mp_futex_wait_until(&t->park, p, from)) {
             /* woken (or the word moved): not by the timer */
         } else {
@@ -172,7 +177,7 @@ static void *worker_main(void *arg)
     for (;;) {
         if (find_work(self)) {
             if (watching) {             /* the call it kept watch for */
-                (void)mp_warm_stamp(pool, mp_now_ns());
+                mp_warm_stamp(pool, mp_now_ns());
                 watching = false;
             }
             mp_set_spinning(self, 1);   /* polling again */

@@ -19,9 +19,9 @@
  * arrival; when the intervals are regular, a worker that goes to sleep
  * sets a timer for shortly before the next call is due, and then spins
  * (keeps watch) until a little after it. When two calls in a row did not
- * come, it forgets the period and sleeps until woken. A worker asleep
- * without a timer when a rhythm shows is woken once by the call that
- * finds it, so that it can set one.
+ * come, it forgets the period. A worker that knows no period sleeps for
+ * at most 50 ms at a time, so that it learns a new rhythm without a
+ * caller paying a wake-up for it.
  *
  * Every estimate is a hint, read and written with relaxed atomics: a lost
  * update costs one wrong decision, never a lost wake-up. A loop's caller
@@ -124,20 +124,37 @@ static bool regular(const mp_warm *w)
     return period != 0 && ld(&w->jitter) <= period >> REGULAR_SHIFT;
 }
 
-bool mp_warm_stamp(mp_pool *pool, uint64_t now)
+static uint64_t watch_lead(const mp_warm *w)
+{
+    return WATCH_LEAD_NS + ld(&w->timer_late_ns);
+}
+
+static uint64_t watch_slack(const mp_warm *w)
+{
+    return WATCH_SLACK_NS + (ld(&w->jitter) >> 2);
+}
+
+/* Regular calls far enough apart that a watch costs a small part of the
+ * period (shorter gaps the spin window covers, or nothing does). */
+static bool watchable(const mp_pool *pool, const mp_warm *w)
+{
+    return pool->spin_ns != 0 && regular(w) &&
+           watch_lead(w) + watch_slack(w) <= ld(&w->period) / 4;
+}
+
+void mp_warm_stamp(mp_pool *pool, uint64_t now)
 {
     mp_warm *w = &pool->warm;
-    bool was = regular(w);
     uint64_t last = ld(&w->last_call);
     st(&w->last_call, now);
     if (last == 0 || now <= last)
-        return false;
+        return;
     uint64_t gap = now - last;
     uint64_t period = ld(&w->period);
     if (gap <= pool->spin_ns || gap > PERIOD_MAX_NS) {
         /* back to back (the spin covers it) or too far apart to watch */
         st(&w->period, 0);
-        return false;
+        return;
     }
     uint64_t dev = period > gap ? period - gap : gap - period;
     if (period == 0 || dev > period / 2) {
@@ -147,16 +164,15 @@ bool mp_warm_stamp(mp_pool *pool, uint64_t now)
         st(&w->period, ewma(period, gap, 2));
         st(&w->jitter, ewma(ld(&w->jitter), dev, 2));
     }
-    return !was && regular(w) && pool->spin_ns != 0;
 }
 
 uint64_t mp_warm_watch_from(mp_pool *pool, uint64_t now, uint64_t *until)
 {
     mp_warm *w = &pool->warm;
     uint64_t period = ld(&w->period), last = ld(&w->last_call);
-    if (pool->spin_ns == 0 || last == 0 || !regular(w))
+    if (last == 0 || !watchable(pool, w))
         return 0;
-    uint64_t slack = WATCH_SLACK_NS + (ld(&w->jitter) >> 2);
+    uint64_t slack = watch_slack(w);
     uint64_t due = last + period;
     if (now >= due + slack)
         due += period;                  /* one call missed: watch for the next */
@@ -164,9 +180,7 @@ uint64_t mp_warm_watch_from(mp_pool *pool, uint64_t now, uint64_t *until)
         st(&w->period, 0);              /* two missed: the rhythm is gone */
         return 0;
     }
-    uint64_t lead = WATCH_LEAD_NS + ld(&w->timer_late_ns);
-    if (lead + slack > period / 4)
-        return 0;                       /* the watch would cost more than the rhythm gives */
+    uint64_t lead = watch_lead(w);
     uint64_t from = due > lead ? due - lead : 0;
     *until = due + slack;
     return from > now ? from : now;
