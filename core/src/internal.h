@@ -483,7 +483,7 @@ MP_HIDDEN void mp_warm_init(mp_warm *w);
 /* The key of a loop: its function and the size class of n. */
 MP_HIDDEN uint64_t mp_warm_key(const void *fn, size_t n);
 /* A cold call (a worker it needs is not polling): is waking worth it? */
-MP_HIDDEN bool mp_warm_should_wake(mp_pool *pool, uint64_t key);
+MP_HIDDEN bool mp_warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now);
 /* How long the loop `key` takes alone, as the caller measured it. */
 MP_HIDDEN void mp_warm_record(mp_pool *pool, uint64_t key, uint64_t alone_ns);
 /* A worker ran latency_ns after a wake-up was sent. */

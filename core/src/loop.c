@@ -127,8 +127,9 @@ static bool resting_and_short(mp_pool *pool, mp_loop *L)
         return false;
     uint64_t t0 = mp_now_ns();
     uint64_t key = mp_loop_key(L);
+    bool wake = mp_warm_should_wake(pool, key, t0);
     mp_warm_stamp(pool, t0);
-    if (mp_warm_should_wake(pool, key)) {
+    if (wake) {
         L->cold_t0 = t0;
         L->cold_key = key;
         return false;

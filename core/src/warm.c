@@ -33,6 +33,9 @@
 /* The estimates of loops done alone, by key. */
 #define KEY_BITS 6
 
+/* A share shorter than this gains nothing from a hand-off. */
+#define MIN_SHARE_NS 1500u
+
 /* A first guess of a wake-up's cost before one was measured. */
 #define WAKE_NS_INITIAL 20000u
 
@@ -85,14 +88,19 @@ static mp_warm_est *slot(mp_warm *w, uint64_t key)
     return &w->est[(key * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - KEY_BITS)];
 }
 
-bool mp_warm_should_wake(mp_pool *pool, uint64_t key)
+bool mp_warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now)
 {
     mp_warm *w = &pool->warm;
     mp_warm_est *e = slot(w, key);
     if (ld(&e->key) != key)
         return true;                    /* unknown: as if long (and measured) */
-    /* The caller's share must outlast the worker's way in. */
-    return ld(&e->alone_ns) / pool->nthreads > ld(&w->wake_ns);
+    /* The caller's share must outlast the worker's way in; or calls come
+     * so often (the last one less than a wake-up's time ago) that a worker
+     * woken now will be polling for the next ones, as long as a share is
+     * worth handing off at all. */
+    uint64_t share = ld(&e->alone_ns) / pool->nthreads, wake = ld(&w->wake_ns);
+    uint64_t last = ld(&w->last_call);
+    return share > wake || (share >= MIN_SHARE_NS && last && now - last < wake);
 }
 
 void mp_warm_record(mp_pool *pool, uint64_t key, uint64_t alone_ns)
