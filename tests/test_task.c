@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 TestSuite(task, .timeout = 50);
@@ -710,6 +711,79 @@ Test(task, two_threads_wait_on_one_handle)
         }
         mpt_destroy(pool);
     }
+}
+
+/* A worker that waits on a task another thread runs sleeps until it is
+ * woken, not in slices (the wait of 1.0 woke every 1 ms), and a broadcast
+ * addressed to it wakes it for its part in the meantime. */
+struct sleepy_wait {
+    mp_pool *pool;
+    struct gate_job hold;       /* the task waited for, run by another thread */
+    mp_task *held;
+    atomic_int waiting;
+    atomic_int part1_ran;
+    long switches;              /* the waiter's voluntary context switches */
+};
+
+static void *run_held_inline(void *arg)
+{
+    struct sleepy_wait *s = arg;
+    /* PENDING (the only worker is busy): mp_task_wait runs it here. */
+    return (void *)(intptr_t)mp_task_wait(s->held);
+}
+
+static int sleepy_waiter(void *arg)
+{
+    struct sleepy_wait *s = arg;
+    struct rusage before, after;
+    getrusage(RUSAGE_THREAD, &before);
+    atomic_store(&s->waiting, 1);
+    int rc = mp_task_wait(s->held);
+    getrusage(RUSAGE_THREAD, &after);
+    s->switches = after.ru_nvcsw - before.ru_nvcsw;
+    return rc;
+}
+
+static int sleepy_part(void *arg, unsigned index, unsigned count)
+{
+    struct sleepy_wait *s = arg;
+    (void)count;
+    if (index == 1)
+        atomic_store(&s->part1_ran, 1);
+    return 0;
+}
+
+Test(task, a_worker_waiting_on_a_task_sleeps_until_woken_and_runs_broadcast_parts)
+{
+    static struct sleepy_wait s;
+    s.pool = mpt_pool(2);
+    struct gate_job busy = {0};
+    cr_assert_eq(mp_submit(s.pool, gate_fn, &busy, NULL), MP_OK);
+    cr_assert(mpt_wait_at_least(&busy.started, 1, 20.0), "the worker started the first task");
+    cr_assert_eq(mp_submit(s.pool, gate_fn, &s.hold, &s.held), MP_OK);
+    pthread_t x;
+    cr_assert_eq(pthread_create(&x, NULL, run_held_inline, &s), 0);
+    cr_assert(mpt_wait_at_least(&s.hold.started, 1, 20.0), "the outside thread runs the task");
+    mp_task *w = NULL;
+    cr_assert_eq(mp_submit(s.pool, sleepy_waiter, &s, &w), MP_OK);
+    atomic_store(&busy.open, 1);
+    cr_assert(mpt_wait_at_least(&s.waiting, 1, 20.0), "the worker waits on the task");
+    usleep(100 * 1000);
+    cr_assert_eq(mp_broadcast(s.pool, sleepy_part, &s), MP_OK);
+    cr_assert_eq(atomic_load(&s.part1_ran), 1);
+    cr_assert_eq(mp_task_done(w), 0, "the broadcast ran while the worker waited");
+    usleep(100 * 1000);
+    atomic_store(&s.hold.open, 1);
+    void *xrc;
+    pthread_join(x, &xrc);
+    cr_assert_eq((int)(intptr_t)xrc, 66);
+    cr_assert_eq(mp_task_wait(w), 66);
+    mp_task_release(w);
+    mp_task_release(s.held);
+    /* Asleep twice (before and after the broadcast), plus what the
+     * machine adds; 200 ms in 1 ms slices would be some 200. */
+    cr_assert_lt(s.switches, 20, "the waiting worker switched %ld times in 200 ms", s.switches);
+    mpt_destroy(s.pool);
 }
 
 Test(task, cancel_racing_with_wait_is_one_or_the_other)

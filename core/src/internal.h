@@ -295,6 +295,9 @@ MP_HIDDEN void mp_wake_idle(mp_pool *pool, unsigned n);
 MP_HIDDEN void mp_wake_worker(mp_pool *pool, mp_ctx *w);
 /* Wakes the thread running on ctx, if it is parked or about to park. */
 MP_HIDDEN void mp_wake_ctx(mp_pool *pool, mp_ctx *ctx);
+/* Wakes thread record t if it is parked or about to park in a wait
+ * (mp_wait_self); pool counts the wake-up. */
+MP_HIDDEN void mp_wake_waiter(mp_pool *pool, mp_thread *t);
 /* What a thread waits for inside a call: every such wait (a stolen join,
  * a loop's or a broadcast's parts, a scope, destroy's drain) is one
  * mp_wait, so the spin-then-sleep policy is written once. */
@@ -322,6 +325,11 @@ typedef struct mp_waiter {
 MP_HIDDEN void mp_wait(mp_ctx *ctx, const mp_waiter *w);
 /* mp_wait until *word == 0. */
 MP_HIDDEN void mp_wait_zero(mp_ctx *ctx, _Atomic uint32_t *word);
+/* mp_wait for a thread that need not hold a context of the pool whose work
+ * it waits for (mp_task_wait: the pool may be destroyed meanwhile): parks
+ * on the calling thread's own record, spins for spin_ns, w->help is NULL,
+ * and the sleep is counted nowhere. */
+MP_HIDDEN void mp_wait_self(uint64_t spin_ns, const mp_waiter *w);
 
 MP_HIDDEN uint64_t mp_now_ns(void);
 

@@ -92,6 +92,12 @@ void mp_wake_ctx(mp_pool *pool, mp_ctx *ctx)
         wake(pool, t);
 }
 
+void mp_wake_waiter(mp_pool *pool, mp_thread *t)
+{
+    if (atomic_load_explicit(&t->waiting, memory_order_seq_cst))
+        wake(pool, t);
+}
+
 /* Is the wait over? Acquire while spinning, seq_cst (`sc`) in the last
  * check before sleeping. */
 static bool over(const mp_waiter *w, bool sc)
@@ -109,24 +115,27 @@ static bool more_work(const mp_waiter *w)
            (w->more_fn && w->more_fn(w->arg));
 }
 
-/* Parks until mp_wake_ctx, unless the wait is over, its helper has work,
- * or a broadcast part is pending for a worker context of this thread:
- * checked with seq_cst loads after announcing (see the top). */
-static void park(mp_ctx *ctx, const mp_waiter *w)
+/* Parks thread record t until it is woken (mp_wake_ctx, mp_wake_waiter),
+ * unless the wait is over, its helper has work, or a broadcast part is
+ * pending for a worker context of this thread: checked with seq_cst loads
+ * after announcing (see the top). Counts the sleep in *sleeps (if any). */
+static void park(mp_thread *t, _Atomic uint64_t *sleeps, const mp_waiter *w)
 {
-    mp_thread *t = atomic_load_explicit(&ctx->thread, memory_order_relaxed);
     uint32_t p = atomic_load_explicit(&t->park, memory_order_acquire);
     /* A count, not a flag: threads that share the last-resort record may
      * wait at the same time. */
     atomic_fetch_add_explicit(&t->waiting, 1, memory_order_seq_cst);
     if (!over(w, true) && !more_work(w) && !mp_bcast_pending_thread_sc()) {
-        mp_count(&ctx->count.sleeps);
+        if (sleeps)
+            mp_count(sleeps);
         mp_futex_wait(&t->park, p, NULL);
     }
     atomic_fetch_sub_explicit(&t->waiting, 1, memory_order_relaxed);
 }
 
-void mp_wait(mp_ctx *ctx, const mp_waiter *w)
+/* The one wait: ctx (NULL for mp_wait_self) is what `help` runs on. */
+static void wait_on(mp_ctx *ctx, mp_thread *t, uint64_t spin_ns, _Atomic uint64_t *sleeps,
+                    const mp_waiter *w)
 {
     mp_spin spin;
     mp_spin_reset(&spin);
@@ -135,11 +144,22 @@ void mp_wait(mp_ctx *ctx, const mp_waiter *w)
             mp_spin_reset(&spin);
             continue;
         }
-        if (mp_spin_on(&spin, ctx->pool->spin_ns))
+        if (mp_spin_on(&spin, spin_ns))
             continue;
-        park(ctx, w);
+        park(t, sleeps, w);
         mp_spin_reset(&spin);
     }
+}
+
+void mp_wait(mp_ctx *ctx, const mp_waiter *w)
+{
+    wait_on(ctx, atomic_load_explicit(&ctx->thread, memory_order_relaxed), ctx->pool->spin_ns,
+            &ctx->count.sleeps, w);
+}
+
+void mp_wait_self(uint64_t spin_ns, const mp_waiter *w)
+{
+    wait_on(NULL, mp_thread_self(), spin_ns, NULL, w);
 }
 
 void mp_wait_zero(mp_ctx *ctx, _Atomic uint32_t *word)

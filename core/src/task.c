@@ -30,14 +30,24 @@
 
 enum { T_PENDING, T_RUNNING, T_DONE, T_CANCELLED };
 
+/* A thread in mp_task_wait, on its own stack, on its task's list while it
+ * waits (under the task's wlock). */
+typedef struct mp_task_waiter {
+    mp_thread *thread;
+    struct mp_task_waiter *next;
+} mp_task_waiter;
+
 struct mp_task {
     _Atomic uint32_t state;
-    _Atomic uint32_t waiters;       /* threads in futex_wait on state */
+    _Atomic uint32_t waiters;       /* entries on `wlist` (a hint for settle) */
     _Atomic uint32_t refs;
     int result;
     mp_fn fn;
     void *arg;
     mp_pool *pool;                  /* valid while the task is inflight */
+    uint64_t spin_ns;               /* its pool's spin window, for waiters */
+    mp_spinlock wlock;
+    mp_task_waiter *wlist;
 };
 
 typedef struct mp_task_entry {
@@ -314,8 +324,15 @@ static void settled_unanchored(mp_pool *pool, uint64_t n)
 static void settle(mp_task *t, uint32_t state)
 {
     atomic_store_explicit(&t->state, state, memory_order_seq_cst);
-    if (atomic_load_explicit(&t->waiters, memory_order_seq_cst))
-        mp_futex_wake(&t->state, INT_MAX);
+    if (atomic_load_explicit(&t->waiters, memory_order_seq_cst) == 0)
+        return;
+    /* Under the lock: a waiter takes itself off the list under it before
+     * it returns, so no entry is touched after its wait. The pool is
+     * alive: the task is not counted as settled yet. */
+    mp_spin_lock(&t->wlock);
+    for (mp_task_waiter *w = t->wlist; w; w = w->next)
+        mp_wake_waiter(t->pool, w->thread);
+    mp_spin_unlock(&t->wlock);
 }
 
 static void run(mp_task *t)
@@ -335,6 +352,9 @@ int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **out)
             return MP_ENOMEM;
         atomic_init(&t->state, T_PENDING);
         atomic_init(&t->waiters, 0);
+        atomic_init(&t->wlock.locked, 0);
+        t->wlist = NULL;
+        t->spin_ns = pool->spin_ns;
         atomic_init(&t->refs, 2);
         t->result = 0;
         t->fn = fn;
@@ -492,6 +512,14 @@ void mp_task_drain(mp_pool *pool, mp_ctx *ctx)
         sched_yield();
 }
 
+/* mp_task_wait's condition (seq_cst: also its last check before it
+ * parks). */
+static bool task_over(void *arg)
+{
+    mp_task *t = arg;
+    return atomic_load_explicit(&t->state, memory_order_seq_cst) >= T_DONE;
+}
+
 int mp_task_wait(mp_task *t)
 {
     if (!t)
@@ -514,28 +542,29 @@ int mp_task_wait(mp_task *t)
         return t->result;
     }
 
-    /* A worker waiting here must still run broadcast parts addressed to
-     * it; it sleeps in short slices so that a broadcast is not held up
-     * for longer than one slice (see docs/design.md). */
-    bool is_worker = false;
-    for (mp_link *k = mp_tls_top; k; k = k->outer)
-        if (k->ctx && k->index > 0)
-            is_worker = true;
-    const struct timespec slice = {0, 1000000};
-    unsigned spins = 0;
-    while ((s = atomic_load_explicit(&t->state, memory_order_acquire)) < T_DONE) {
-        if (mp_bcast_run_thread())
-            continue;
-        if (++spins < 2000) {
-            mp_cpu_relax();
-            continue;
+    if (s >= T_DONE)
+        return s == T_CANCELLED ? MP_ECANCELED : t->result;
+    /* Another thread runs it. Wait as every wait does (spin, then park on
+     * this thread's record, running broadcast parts addressed to it), on
+     * the task's list so that settle finds this thread to wake. Nothing of
+     * the pool is touched: it may be destroyed once the task settles. */
+    mp_task_waiter me = {mp_thread_self(), NULL};
+    mp_spin_lock(&t->wlock);
+    me.next = t->wlist;
+    t->wlist = &me;
+    mp_spin_unlock(&t->wlock);
+    atomic_fetch_add_explicit(&t->waiters, 1, memory_order_seq_cst);
+    struct mp_waiter w = {NULL, NULL, task_over, NULL, NULL, t};
+    mp_wait_self(t->spin_ns, &w);
+    mp_spin_lock(&t->wlock);
+    for (mp_task_waiter **p = &t->wlist; *p; p = &(*p)->next)
+        if (*p == &me) {
+            *p = me.next;
+            break;
         }
-        atomic_fetch_add_explicit(&t->waiters, 1, memory_order_seq_cst);
-        s = atomic_load_explicit(&t->state, memory_order_seq_cst);
-        if (s < T_DONE)
-            mp_futex_wait(&t->state, s, is_worker ? &slice : NULL);
-        atomic_fetch_sub_explicit(&t->waiters, 1, memory_order_relaxed);
-    }
+    mp_spin_unlock(&t->wlock);
+    atomic_fetch_sub_explicit(&t->waiters, 1, memory_order_relaxed);
+    s = atomic_load_explicit(&t->state, memory_order_acquire);
     return s == T_CANCELLED ? MP_ECANCELED : t->result;
 }
 

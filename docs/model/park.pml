@@ -67,6 +67,15 @@
  *    work and goes through the whole announce again before it sleeps.
  *    The publisher's job shares the worker with the mailbox: two wakers
  *    exchange the same `sleeping`.
+ *  - with -DTASKWAIT (the test uses -DW=1 -DJOBS=0): the joiners are two
+ *    threads in mp_task_wait on one task that a settler process runs
+ *    (task.c). A waiter puts itself on the task's list under the task's
+ *    lock, then twaiters += 1 (seq_cst), and waits for the task's state
+ *    with the waiting-inside-a-call pattern (mp_wait_self); then it takes
+ *    itself off the list under the lock and twaiters -= 1. The settler
+ *    stores the state (seq_cst), loads twaiters and, if it is not 0, walks
+ *    the list under the lock and wakes every listed record whose
+ *    `waiting` is set (mp_wake_waiter).
  *
  * The futex: futex_wait(word, p) atomically compares the word with p and,
  * if equal, queues the thread; futex_wake dequeues every queued thread of
@@ -121,6 +130,11 @@
  *                      sleeps with the job visible (a mailbox part posted
  *                      meanwhile the caller takes back; a job has no
  *                      take-back)
+ *  -DBUG_TASK_WAKE_EARLY (with TASKWAIT) the settler loads twaiters before
+ *                      it stores the state: a waiter that comes between
+ *                      sees the task unfinished and sleeps, unwoken
+ *  -DBUG_TASK_WAKE_FIRST (with TASKWAIT) the settler wakes only the first
+ *                      listed waiter that is asleep; the other sleeps on
  *
  * -DSHARED_RECORD checks the last-resort case as the engine does it: two
  * joiners share one record and `waiting` counts them; it must hold.
@@ -144,9 +158,15 @@
 #define TMO 2
 #endif
 
+#if defined(BUG_TASK_WAKE_EARLY) || defined(BUG_TASK_WAKE_FIRST)
+#define TASKWAIT
+#endif
+
 #if defined(BUG_SHARED_FLAG) || defined(SHARED_RECORD)
 #define JOINERS 2
 #define SHARED
+#elif defined(TASKWAIT)
+#define JOINERS 2
 #else
 #define JOINERS 1
 #endif
@@ -156,6 +176,9 @@
 #endif
 #if defined(HANDOFF) && (defined(BCAST) || defined(SHARED))
 #error "HANDOFF is a separate instance"
+#endif
+#if defined(TASKWAIT) && (defined(BCAST) || defined(SHARED) || defined(HANDOFF))
+#error "TASKWAIT is a separate instance"
 #endif
 
 /* Parking records: one per worker, then the joiners' (with BCAST the
@@ -204,6 +227,13 @@ byte ran = 0;                   /* ghost: bit w set once the part posted to
                                  * atomic writing two arrays at one index) */
 bool spinning[W];               /* the hint: the worker polls for work */
 bool hdone = false;             /* the caller of the static loop returned */
+#endif
+
+#ifdef TASKWAIT
+bool tdone = false;             /* the task's state is DONE */
+byte twaiters = 0;              /* task.waiters */
+bool onlist[JOINERS];           /* the waiter's entry is on the task's list */
+bool tlock = false;             /* task.wlock */
 #endif
 
 /* The record a joiner sleeps on: its own, or with SHARED_RECORD (and
@@ -391,6 +421,66 @@ inline join(j) {
     joined[j] = true
 }
 
+#ifdef TASKWAIT
+inline task_lock() {
+    atomic { !tlock -> tlock = true }
+}
+
+/* mp_task_wait on a task another thread runs: the list, then mp_wait_self
+ * until the state is DONE. */
+inline task_wait(j) {
+    task_lock(); onlist[j] = true; tlock = false;
+    twaiters++;
+    do
+    :: tdone -> break
+    :: else ->
+        p = park[JREC(j)];
+        waiting[JREC(j)]++;
+        if
+        :: !tdone -> futex_wait(JREC(j), p); !infutex[JREC(j)]
+        :: else -> skip
+        fi;
+        waiting[JREC(j)]--;
+        p = 0
+    od;
+    task_lock(); onlist[j] = false; tlock = false;
+    twaiters--;
+    joined[j] = true
+}
+
+/* settle(): the state, then the waiters on the list. */
+proctype settler() {
+    byte i;
+    bool any;
+#ifdef BUG_TASK_WAKE_EARLY
+    any = (twaiters > 0);        /* wrong: read before the store */
+    tdone = true;
+#else
+    tdone = true;
+    any = (twaiters > 0);
+#endif
+    if
+    :: any ->
+        task_lock();
+        i = 0;
+        do
+        :: i < JOINERS ->
+            if
+            :: onlist[i] && waiting[JREC(i)] > 0 -> park[JREC(i)]++; futex_wake(JREC(i));
+#ifdef BUG_TASK_WAKE_FIRST
+                break;
+#endif
+                i++
+            :: else -> i++
+            fi
+        :: else -> break
+        od;
+        tlock = false
+    :: else -> skip
+    fi
+}
+#endif
+
 proctype worker(byte me) {
     byte p, i, j;
     bool old;
@@ -553,7 +643,11 @@ proctype joiner(byte j) {
     byte p, i;
     bool old;
     bool got;
+#ifdef TASKWAIT
+    task_wait(j)
+#else
     join(j)
+#endif
 }
 #endif
 
@@ -663,6 +757,9 @@ proctype monitor() {
         :: j < JOINERS -> assert(joined[j] && !pending[j] && !shared_b[j]); j++
         :: else -> break
         od;
+#ifdef TASKWAIT
+        assert(tdone && twaiters == 0 && !tlock);
+#endif
 #endif
 }
 
@@ -683,6 +780,9 @@ init {
         :: i < JOINERS -> run joiner(i); i++
         :: else -> break
         od;
+#endif
+#ifdef TASKWAIT
+        run settler();
 #endif
         run monitor()
     }
