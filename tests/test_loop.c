@@ -308,7 +308,10 @@ static int held_body(void *arg, size_t begin, size_t end)
 }
 
 /* The share addressed to a worker that is busy elsewhere is taken back by
- * the caller: the loop finishes while the worker is still held. */
+ * the caller: the loop finishes while the worker is still held. The first
+ * call of a loop the pool has not measured always splits; once splitting
+ * it was measured slower than running it alone, the caller may run it as
+ * one part. */
 Test(loop, a_static_share_of_a_busy_worker_runs_on_the_caller)
 {
     mp_pool *pool = mpt_pool(2);
@@ -320,7 +323,11 @@ Test(loop, a_static_share_of_a_busy_worker_runs_on_the_caller)
         struct held h = {.pool = pool};
         mpt_cover_init(&h.c, 1000);
         cr_assert_eq(mp_for(pool, 1000, 1, MP_SPLIT_STATIC, held_body, &h), MP_OK);
-        cr_assert_eq(atomic_load(&h.c.calls), 2, "one share per thread");
+        unsigned calls = (unsigned)atomic_load(&h.c.calls);
+        if (r == 0)
+            cr_assert_eq(calls, 2u, "the first call splits: one share per thread");
+        else
+            cr_assert(calls == 1 || calls == 2, "%u shares for 2 threads", calls);
         cr_assert_eq(mpt_cover_wrong(&h.c), 0u);
         cr_assert_eq(atomic_load(&h.off_caller), 0, "the held worker ran a share");
         mpt_cover_free(&h.c);

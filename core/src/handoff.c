@@ -146,6 +146,7 @@ bool mp_handoff_run(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
             break;
         post(ctx, w, L, posted + 1);
     }
+    mp_loop_own_start(L);
     mp_loop_error(L, mp_run_part(L, 0));
     mp_loop_measured(L, 1);
     for (size_t i = posted + 1; i < L->parts; i++)       /* no worker left for these */

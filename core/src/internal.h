@@ -168,6 +168,8 @@ typedef struct mp_spinlock {
 typedef struct mp_warm_est {
     _Atomic uint64_t key;           /* mp_warm_key of a loop, 0: empty */
     _Atomic uint64_t alone_ns;      /* the loop done alone, estimated */
+    _Atomic uint64_t split_ns;      /* the loop split while workers poll */
+    _Atomic uint64_t calls;         /* its calls, for samples and probes */
 } mp_warm_est;
 
 typedef struct mp_warm {
@@ -490,10 +492,17 @@ MP_HIDDEN void mp_task_drain(mp_pool *pool, mp_ctx *ctx);
 MP_HIDDEN void mp_warm_init(mp_warm *w);
 /* The key of a loop: its function and the size class of n. */
 MP_HIDDEN uint64_t mp_warm_key(const void *fn, size_t n);
-/* A cold call (a worker it needs is not polling): is waking worth it? */
-MP_HIDDEN bool mp_warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now);
+/* A cold call (a worker it needs is not polling): is waking worth it?
+ * *measure: time this call. */
+MP_HIDDEN bool mp_warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now, bool *measure);
+/* A warm call (every worker it needs polls): split it, or run it alone
+ * because splitting it was measured slower? *measure: time this call. */
+MP_HIDDEN bool mp_warm_split_pays(mp_pool *pool, uint64_t key, bool *measure);
 /* How long the loop `key` takes alone, as the caller measured it. */
 MP_HIDDEN void mp_warm_record(mp_pool *pool, uint64_t key, uint64_t alone_ns);
+/* How long the loop `key` took split, in a warm call, from its caller's
+ * start to its end. */
+MP_HIDDEN void mp_warm_record_split(mp_pool *pool, uint64_t key, uint64_t split_ns);
 /* A worker ran latency_ns after a wake-up was sent. */
 MP_HIDDEN void mp_warm_woke(mp_pool *pool, uint64_t latency_ns);
 /* A call arrived at `now` (a cold call's caller, or a worker on watch). */

@@ -104,6 +104,7 @@ static bool run_flat(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
     size_t helpers = L->parts - 1;
     mp_wake_idle(pool, helpers < pool->nworkers ? (unsigned)helpers : pool->nworkers);
 
+    mp_loop_own_start(L);
     mp_loop_measured(L, claim_parts(L));
 
     atomic_store_explicit(&pool->flat_seq, s + 2, memory_order_seq_cst);
@@ -116,31 +117,84 @@ static bool run_flat(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
     return true;
 }
 
+/* Runs L on the caller alone, publishing nothing. A static loop becomes
+ * one part, [0, n): the ABI allows fewer parts than threads, and one part
+ * saves the caller a second call of the body, a second accumulator and a
+ * combine. Any other partition is kept as it was cut. The parts run in
+ * order, as claims would give them. */
+static void run_alone(mp_loop *L)
+{
+    if (L->handoff) {
+        L->base = L->base * L->parts + L->rem;
+        L->parts = 1;
+        L->rem = 0;
+    }
+    /* Nobody else sees L: no claims, and the first error stops the rest. */
+    for (size_t i = 0; i < L->parts; i++) {
+        int r = mp_run_part(L, i);
+        if (r) {
+            mp_loop_error(L, r);
+            break;
+        }
+    }
+}
+
 /* A cold call (a worker sleeps) wakes it only when the loop is long
  * enough to pay for the wake-up (warm.c). When it is not, the caller runs
  * every part itself, in order, without publishing anything: no worker
- * would come in time. True when it did so. Otherwise L notes the call as
- * cold, and the path that publishes it records the loop's time. */
+ * would come in time, and times one such call in SAMPLE_EVERY (warm.c).
+ * True when it did so. Otherwise L is timed (its key set), and the path
+ * that publishes it records the loop's time alone. */
 static bool resting_and_short(mp_pool *pool, mp_loop *L)
 {
-    if (atomic_load_explicit(&pool->sleepers, memory_order_relaxed) == 0)
-        return false;
     uint64_t t0 = mp_now_ns();
     uint64_t key = mp_loop_key(L);
-    bool wake = mp_warm_should_wake(pool, key, t0);
+    bool measure;
+    bool wake = mp_warm_should_wake(pool, key, t0, &measure);
     mp_warm_stamp(pool, t0);
     if (wake) {
-        L->cold_t0 = t0;
-        L->cold_key = key;
+        L->key = key;                   /* a woken call is always timed */
         return false;
     }
-    claim_parts(L);
-    mp_warm_record(pool, key, mp_now_ns() - t0);
+    run_alone(L);
+    if (measure)
+        mp_warm_record(pool, key, mp_now_ns() - t0);
     return true;
 }
 
-/* Runs every part of L, in parallel when the pool has room: through the
- * flat slot when it is free, else through tickets in the deques. */
+/* Publishes L and works on it with whoever comes: its mailboxes, the flat
+ * slot, or tickets in the deques. */
+static void run_split(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
+{
+    if (L->handoff && mp_handoff_run(pool, ctx, L))
+        return;
+    if (!run_flat(pool, ctx, L))
+        mp_join_in(ctx, loop_work, L, loop_ticket, L);
+}
+
+/* A warm call (no worker sleeps): split unless splitting this loop was
+ * measured slower than running it alone (warm.c). A timed call records
+ * both: alone from the caller's own parts, split from start to end. */
+static void run_warm(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
+{
+    uint64_t key = mp_loop_key(L);
+    bool measure;
+    bool split = mp_warm_split_pays(pool, key, &measure);
+    uint64_t t0 = measure ? mp_now_ns() : 0;
+    if (!split) {
+        run_alone(L);
+        if (measure)
+            mp_warm_record(pool, key, mp_now_ns() - t0);
+        return;
+    }
+    if (measure)
+        L->key = key;
+    run_split(pool, ctx, L);
+    if (measure)
+        mp_warm_record_split(pool, key, mp_now_ns() - t0);
+}
+
+/* Runs every part of L, in parallel when the pool has room and it pays. */
 static void run_loop(mp_pool *pool, mp_loop *L)
 {
     mp_link link;
@@ -150,12 +204,10 @@ static void run_loop(mp_pool *pool, mp_loop *L)
         mp_count(&ctx->count.jobs);
         if (pool->nthreads == 1)
             loop_work(L);
-        else if (resting_and_short(pool, L))
-            ;
-        else if (L->handoff && mp_handoff_run(pool, ctx, L))
-            ;
-        else if (!run_flat(pool, ctx, L))
-            mp_join_in(ctx, loop_work, L, loop_ticket, L);
+        else if (atomic_load_explicit(&pool->sleepers, memory_order_relaxed) == 0)
+            run_warm(pool, ctx, L);
+        else if (!resting_and_short(pool, L))
+            run_split(pool, ctx, L);
     } else {
         loop_work(L);
     }

@@ -17,7 +17,8 @@ typedef struct mp_loop {
     size_t stride, acc_size;
     const void *identity;
     bool handoff;                   /* MP_SPLIT_STATIC: address parts to workers */
-    uint64_t cold_t0, cold_key;     /* a cold call: when it began, its warm.c key */
+    uint64_t key;                   /* warm.c's key when this call is timed, else 0 */
+    uint64_t own_t0;                /* when the caller's own parts began */
     _Atomic size_t next;            /* the next part to claim */
     _Atomic int err;                /* the first error */
 } mp_loop;
@@ -56,12 +57,20 @@ static inline uint64_t mp_loop_key(const mp_loop *L)
     return mp_warm_key(L->map ? (const void *)L->map : (const void *)L->body, n);
 }
 
-/* After the caller's own share of a cold call that woke workers: the
- * loop's time alone, from the caller's `ran` parts out of all. */
+/* Before the caller's own parts of a timed call (after it posted or
+ * published the others, and woke whom it wakes). */
+static inline void mp_loop_own_start(mp_loop *L)
+{
+    if (L->key)
+        L->own_t0 = mp_now_ns();
+}
+
+/* After them: the loop's time alone, from the caller's `ran` parts out
+ * of all. */
 static inline void mp_loop_measured(mp_loop *L, size_t ran)
 {
-    if (L->cold_t0 && ran)
-        mp_warm_record(L->pool, L->cold_key, (mp_now_ns() - L->cold_t0) * L->parts / ran);
+    if (L->key && ran)
+        mp_warm_record(L->pool, L->key, (mp_now_ns() - L->own_t0) * L->parts / ran);
 }
 
 /* handoff.c: runs every part of L, addressing parts 1.. to other workers'

@@ -11,7 +11,19 @@
  * the caller's own time in earlier cold calls, against the measured cost
  * of a wake-up. A loop not seen yet wakes the worker, as if it were long:
  * its first cold call measures it, and from then on a short one costs the
- * caller two clock reads over the work done alone.
+ * caller one clock read over the work done alone (and one call in
+ * SAMPLE_EVERY, timed, a second one).
+ *
+ * A warm call (every worker it needs is polling) pays no wake-up, but a
+ * split still costs something: the parts go out through lines the workers
+ * poll, and the results come back. For a loop of a microsecond or so
+ * that costs more than the half it saves. So the same table keeps the
+ * time of the loop split in warm calls next to its time alone; a warm
+ * call of a short loop (under SPLIT_ALWAYS_NS alone) whose split was
+ * measured no faster runs alone, and one call in PROBE_EVERY is split
+ * anyway to see whether that changed. One call in
+ * SAMPLE_EVERY is timed (two clock reads); a loop not yet measured both
+ * ways is split and timed.
  *
  * Calls that come at a regular period (an audio callback, a frame) should
  * find the worker awake, without the worker spinning through the whole
@@ -30,8 +42,19 @@
  * "Bursts and periods". */
 #include "internal.h"
 
-/* The estimates of loops done alone, by key. */
+/* The estimates of loops, by key. */
 #define KEY_BITS 6
+
+/* Calls timed (one in SAMPLE_EVERY), and warm calls split although
+ * alone was faster (one in PROBE_EVERY). */
+#define SAMPLE_EVERY 16u
+#define PROBE_EVERY 64u
+
+/* A warm loop this long alone always splits: a split costs its caller a
+ * few microseconds at most (the posting, MP_LEAVE_NS of waiting), so a
+ * split measured slower was a worker preempted with a part in hand, which
+ * is no reason to give up the other threads. */
+#define SPLIT_ALWAYS_NS 20000u
 
 /* A share shorter than this gains nothing from a hand-off. */
 #define MIN_SHARE_NS 1500u
@@ -88,30 +111,82 @@ static mp_warm_est *slot(mp_warm *w, uint64_t key)
     return &w->est[(key * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - KEY_BITS)];
 }
 
-bool mp_warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now)
+/* Counts a call of the loop in e; true when this one is to be timed. */
+static bool sampled(mp_warm_est *e)
+{
+    uint64_t calls = ld(&e->calls) + 1;
+    st(&e->calls, calls);
+    return calls % SAMPLE_EVERY == 0;
+}
+
+bool mp_warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now, bool *measure)
 {
     mp_warm *w = &pool->warm;
     mp_warm_est *e = slot(w, key);
-    if (ld(&e->key) != key)
+    if (ld(&e->key) != key || ld(&e->alone_ns) == 0) {
+        *measure = true;
         return true;                    /* unknown: as if long (and measured) */
+    }
+    *measure = sampled(e);
     /* The caller's share must outlast the worker's way in; or calls come
-     * so often (the last one less than a wake-up's time ago) that a worker
-     * woken now will be polling for the next ones, as long as a share is
-     * worth handing off at all. */
-    uint64_t share = ld(&e->alone_ns) / pool->nthreads, wake = ld(&w->wake_ns);
-    uint64_t last = ld(&w->last_call);
-    return share > wake || (share >= MIN_SHARE_NS && last && now - last < wake);
+     * so often (the last one ended, by its estimate, less than a wake-up's
+     * time ago) that a worker woken now will be polling for the next ones,
+     * as long as a share is worth handing off at all. */
+    uint64_t alone = ld(&e->alone_ns), wake = ld(&w->wake_ns);
+    uint64_t share = alone / pool->nthreads, last = ld(&w->last_call);
+    return share > wake || (share >= MIN_SHARE_NS && last && now - last < alone + wake);
+}
+
+/* The slot of key, taken over from whatever loop it held before. */
+static mp_warm_est *claim(mp_warm *w, uint64_t key)
+{
+    mp_warm_est *e = slot(w, key);
+    if (ld(&e->key) != key) {
+        st(&e->key, key);
+        st(&e->alone_ns, 0);
+        st(&e->split_ns, 0);
+        st(&e->calls, 0);
+    }
+    return e;
+}
+
+bool mp_warm_split_pays(mp_pool *pool, uint64_t key, bool *measure)
+{
+    mp_warm_est *e = slot(&pool->warm, key);
+    if (ld(&e->key) != key) {
+        *measure = true;                /* unknown: split, and measure both */
+        return true;
+    }
+    uint64_t alone = ld(&e->alone_ns), split = ld(&e->split_ns);
+    *measure = sampled(e);
+    if (alone == 0 || split == 0) {
+        *measure = true;
+        return true;
+    }
+    if (split < alone || alone >= SPLIT_ALWAYS_NS)
+        return true;
+    if (ld(&e->calls) % PROBE_EVERY == 0) {
+        *measure = true;                /* a probe: is splitting still slower? */
+        return true;
+    }
+    return false;
 }
 
 void mp_warm_record(mp_pool *pool, uint64_t key, uint64_t alone_ns)
 {
-    mp_warm_est *e = slot(&pool->warm, key);
-    if (ld(&e->key) != key) {
-        st(&e->key, key);
-        st(&e->alone_ns, alone_ns);
-    } else {
-        st(&e->alone_ns, ewma(ld(&e->alone_ns), alone_ns, 1));
-    }
+    mp_warm_est *e = claim(&pool->warm, key);
+    st(&e->alone_ns, ewma(ld(&e->alone_ns), alone_ns ? alone_ns : 1, 1));
+}
+
+void mp_warm_record_split(mp_pool *pool, uint64_t key, uint64_t split_ns)
+{
+    mp_warm_est *e = claim(&pool->warm, key);
+    uint64_t avg = ld(&e->split_ns);
+    /* One split held up (a worker preempted with its part) counts as
+     * twice the usual, as in mp_warm_woke. */
+    if (avg && split_ns > 2 * avg)
+        split_ns = 2 * avg;
+    st(&e->split_ns, ewma(avg, split_ns ? split_ns : 1, 2));
 }
 
 /* A wake-up that took longer than this says the machine is overloaded,
@@ -121,9 +196,16 @@ void mp_warm_record(mp_pool *pool, uint64_t key, uint64_t alone_ns)
 void mp_warm_woke(mp_pool *pool, uint64_t latency_ns)
 {
     mp_warm *w = &pool->warm;
+    uint64_t avg = ld(&w->wake_ns);
     if (latency_ns > WAKE_NS_MAX)
         latency_ns = WAKE_NS_MAX;
-    st(&w->wake_ns, ewma(ld(&w->wake_ns), latency_ns, 2));
+    /* One wake-up held up (the wakee's CPU busy for a while) counts as
+     * twice the usual: what matters is what most wake-ups cost, and a
+     * mean follows its outliers. A lasting change still moves it, by up
+     * to a quarter each time. */
+    if (latency_ns > 2 * avg)
+        latency_ns = 2 * avg;
+    st(&w->wake_ns, ewma(avg, latency_ns, 2));
 }
 
 static bool regular(const mp_warm *w)
