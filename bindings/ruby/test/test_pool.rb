@@ -265,17 +265,81 @@ class TestPool < Minitest::Test
     end
   end
 
-  def test_break_and_throw_out_of_a_block_are_stopped_and_reported
+  def test_break_and_return_out_of_a_block_raise_local_jump_error
     with_pool do |pool|
       assert_raises(LocalJumpError) { pool.each_range(10, 1) { break } }
-      caught = catch(:out) do
-        assert_raises(LocalJumpError) { pool.join(-> { throw :out, :escaped }, -> { 1 }) }
-        :stayed
-      end
-      assert_equal :stayed, caught
+      assert_raises(LocalJumpError) { pool.broadcast { |i, _| break if i == 1 } }
+      assert_raises(LocalJumpError) { pool.join(proc { return }, -> { 1 }) }
       # next is the normal way out of a block.
       assert_equal 4950, pool.reduce(100, 0, 10) { |lo, hi, acc| next acc + (lo...hi).sum }
+      assert_equal 45, pool.reduce(10, 0) { |lo, hi, acc| acc + (lo...hi).sum }, "the pool still works"
     end
+  end
+
+  def test_a_throw_out_of_a_block_reaches_the_outer_catch
+    with_pool do |pool|
+      ran = Counter.new
+      caught = catch(:out) do
+        pool.join(-> { throw :out, :escaped }, -> { ran.add(1) })
+        :stayed
+      end
+      assert_equal :escaped, caught
+      # From a block that runs for the worker, on ffi's helper thread.
+      caught = catch(:out) do
+        pool.broadcast { |i, _| throw :out, [:from, i] if i == 1 }
+        :stayed
+      end
+      assert_equal [:from, 1], caught
+      # From a nested operation, through two C calls.
+      caught = catch(:deep) do
+        pool.each_range(4, 1) { |lo, _| pool.join(-> { throw :deep, lo }, -> { nil }) if lo == 2 }
+        :stayed
+      end
+      assert_equal 2, caught
+      # Without a catch it is the UncaughtThrowError of any throw.
+      e = assert_raises(UncaughtThrowError) { pool.each_range(2, 1) { throw :nowhere, 5 } }
+      assert_equal [:nowhere, 5], [e.tag, e.value]
+      assert_equal 45, pool.reduce(10, 0) { |lo, hi, acc| acc + (lo...hi).sum }, "the pool still works"
+    end
+  end
+
+  # ------------------------------------------------------------ thread locals
+
+  def test_blocks_see_the_fiber_and_thread_locals_of_the_caller
+    Thread.current[:user] = "alice"
+    Thread.current.thread_variable_set(:locale, "fr")
+    with_pool do |pool|
+      # Part 1 runs for the worker, on one of ffi's helper threads.
+      seen = pool.broadcast { [Thread.current[:user], Thread.current.thread_variable_get(:locale)] }
+      assert_equal [%w[alice fr], %w[alice fr]], seen
+      users = Queue.new
+      pool.each_range(8, 1) do
+        sleep 0.005 # long enough for the worker to take parts
+        users << Thread.current[:user]
+      end
+      assert_equal ["alice"] * 8, Array.new(users.size) { users.pop }
+      nested = pool.broadcast { pool.join(-> { Thread.current[:user] }, -> { Thread.current[:user] }) }
+      assert_equal [%w[alice alice]] * 2, nested
+      assert_equal "alice", pool.submit { Thread.current[:user] }.wait
+    end
+  ensure
+    Thread.current[:user] = nil
+    Thread.current.thread_variable_set(:locale, nil)
+  end
+
+  def test_what_a_block_sets_in_thread_locals_stays_in_that_block
+    Thread.current[:user] = "alice"
+    with_pool do |pool|
+      pool.broadcast do
+        Thread.current[:user] = "bob"
+        Thread.current[:scratch] = 1
+      end
+      assert_equal "alice", Thread.current[:user]
+      assert_nil Thread.current[:scratch]
+      assert_equal [["alice", nil]] * 2, pool.broadcast { [Thread.current[:user], Thread.current[:scratch]] }
+    end
+  ensure
+    Thread.current[:user] = nil
   end
 
   # ------------------------------------------------------------ arguments

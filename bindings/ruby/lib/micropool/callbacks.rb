@@ -51,9 +51,91 @@ module Micropool
       end
 
       # The [pool, index, on_helper] records of the blocks the current Ruby
-      # thread is running, innermost last.
+      # thread is running, innermost last. Kept on the Thread, not in a
+      # fiber-local, so that the fibers blocks run on share it.
       def frames
-        Thread.current[:__micropool_frames] ||= []
+        thread_state.frames
+      end
+
+      # The per-thread state of the binding (an instance variable of the
+      # Thread: thread-wide, invisible to Thread#[] and thread_variables).
+      def thread_state
+        th = Thread.current
+        th.instance_variable_get(:@__micropool) ||
+          th.instance_variable_set(:@__micropool, ThreadState.new([], []))
+      end
+
+      # A fiber that runs blocks, one per resume, and yields what each
+      # block raised (nil when it returned). Every non-local exit out of a
+      # block that runs on it ends at its edge: a throw to a catch outside
+      # the block becomes UncaughtThrowError, break and return
+      # LocalJumpError, all of them plain exceptions.
+      def new_runner
+        Fiber.new do |work|
+          loop do
+            failure = begin
+              Thread.handle_interrupt(IMMEDIATE) { work.call }
+              nil
+            rescue Exception => e # rubocop:disable Lint/RescueException
+              e
+            end
+            # What a block left in Thread#[] does not reach the next one.
+            th = Thread.current
+            th.keys.each { |k| th[k] = nil } unless th.keys.empty?
+            work = Fiber.yield(failure)
+          end
+        end
+      end
+    end
+
+    ThreadState = Struct.new(:frames, :runners)
+
+    # Asynchronous interrupts (Thread#raise, Timeout, Thread#kill, Ctrl-C)
+    # are held back while the calling thread is inside a C call of the
+    # pool (NEVER) and let in while one of the blocks runs (IMMEDIATE).
+    NEVER = { Object => :never }.freeze
+    IMMEDIATE = { Object => :immediate }.freeze
+
+    # Raised on the calling thread when a block's thread was killed while
+    # it ran for another thread (a helper thread of ffi).
+    KILLED_ELSEWHERE = "a thread that ran a block of this operation was killed"
+
+    # The fiber-local (Thread#[]) and thread-local (thread_variable_get)
+    # variables of the thread that started an operation, given to every
+    # block of it. Keys that begin with "__" are left out: Ruby and
+    # libraries keep private per-thread state under such keys.
+    class Locals
+      def self.capture
+        th = Thread.current
+        keys = th.keys
+        fiber = keys.empty? ? nil : keys.filter_map { |k| [k, th[k]] unless k.start_with?("__") }
+        names = th.thread_variables
+        vars = names.empty? ? nil : names.filter_map { |k| [k, th.thread_variable_get(k)] unless k.start_with?("__") }
+        fiber = nil if fiber&.empty?
+        vars = nil if vars&.empty?
+        fiber || vars ? new(th, fiber, vars) : nil
+      end
+
+      def initialize(thread, fiber, vars)
+        @thread = thread
+        @fiber = fiber
+        @vars = vars
+      end
+
+      # Runs the block with the variables set on the current fiber and
+      # thread; the thread's own variables are put back afterwards.
+      def around
+        th = Thread.current
+        @fiber&.each { |k, v| th[k] = v }
+        return yield if @vars.nil? || th.equal?(@thread)
+
+        saved = @vars.map { |k, _| [k, th.thread_variable_get(k)] }
+        begin
+          @vars.each { |k, v| th.thread_variable_set(k, v) }
+          yield
+        ensure
+          saved.each { |k, v| th.thread_variable_set(k, v) }
+        end
       end
     end
 
@@ -62,10 +144,17 @@ module Micropool
     class Operation
       attr_reader :pool, :failure
 
-      def initialize(pool)
+      # `caller` is the thread whose pending interrupts stop the parts not
+      # yet started (nil for a background task, which is not stopped by
+      # what happens to the thread that submitted it).
+      def initialize(pool, caller = nil)
         @pool = pool
         @failure = nil
         @keys = []
+        @caller = caller
+        @locals = Locals.capture
+        @killed = false
+        @interrupted = false
       end
 
       def register(entry)
@@ -91,41 +180,81 @@ module Micropool
       # thread, or nil on one of ffi's helper threads: ffi runs a callback
       # from a thread Ruby does not know on a new Ruby thread, and the
       # worker's index is not visible there.
-      def run(index = nil)
+      #
+      # The block runs on a fiber of the current thread, so that a
+      # non-local exit out of it (a throw to a catch of the calling thread,
+      # Timeout's included) ends as an exception at the fiber's edge
+      # instead of unwinding through the pool's C frames. The calling
+      # thread gets it back, as it was, once the C call has returned.
+      def run(index = nil, &work)
+        return FAILED if stopping?
+
         native = Native.mp_pool_thread_index(@pool.handle_for_callback)
         on_helper = native.negative?
-        frames = Callbacks.frames
-        frames.push([@pool, index || (on_helper ? nil : native), on_helper])
+        state = Callbacks.thread_state
+        state.frames.push([@pool, index || (on_helper ? nil : native), on_helper])
+        runner = state.runners.pop || Callbacks.new_runner
         finished = false
         begin
-          yield
+          failure = runner.resume(@locals ? -> { @locals.around(&work) } : work)
+          state.runners.push(runner)
+          fail(failure) if failure
           finished = true
-          Native::OK
+          failure ? FAILED : Native::OK
         rescue Exception => e # rubocop:disable Lint/RescueException
-          # Every exception, Interrupt and SystemExit included, belongs to
-          # the caller of the pool operation: it is raised again there.
-          fail(e)
+          # The runner ended without yielding: its thread is being killed
+          # (Thread#kill, Thread#exit, the interpreter's exit), or an
+          # interrupt reached this thread between two blocks.
           finished = true
+          aborting? ? @killed = true : fail(e)
           FAILED
         ensure
-          frames.pop
-          unless finished
-            fail(LocalJumpError.new("break, throw or return out of a micropool block " \
-                                    "is not supported; use next or raise"))
-            # A return inside ensure ends the non-local exit here, before it
-            # could unwind through the pool's C frames.
+          state.frames.pop
+          if !finished || aborting?
+            # A kill of this thread is on its way: a return inside ensure
+            # ends it here, before it could unwind through the pool's C
+            # frames. On the calling thread the kill is held back and
+            # delivered again once the C call has returned.
+            @killed = true
             return FAILED # rubocop:disable Lint/EnsureReturn
           end
         end
       end
 
-      # Raises what went wrong in a C call that returned `rc`.
+      # Raises what went wrong in a C call that returned `rc`: the block's
+      # exception; a throw out of a block continues as a throw on this
+      # thread. A kill of the calling thread, held back while the C call
+      # ran, has already ended this thread when this runs.
       def check(rc, what)
-        raise @failure if @failure
+        if @failure
+          raise @failure unless @failure.instance_of?(UncaughtThrowError)
+
+          throw @failure.tag, @failure.value
+        end
+        raise Error, KILLED_ELSEWHERE if @killed
+        if @interrupted
+          raise Error, "#{what}: parts were skipped for an interrupt that " \
+                       "Thread.handle_interrupt holds back"
+        end
         return if rc == Native::OK
         raise Error.for_code(rc, what) if rc.negative?
 
         raise Error.new("#{what}: unexpected callback result #{rc}", code: rc)
+      end
+
+      private
+
+      # Parts that have not started are skipped once the operation has
+      # failed, or when the calling thread has an interrupt waiting.
+      def stopping?
+        return true if @failure || @killed
+        return false unless @caller&.pending_interrupt?
+
+        @interrupted = true
+      end
+
+      def aborting?
+        Thread.current.status == "aborting"
       end
     end
 

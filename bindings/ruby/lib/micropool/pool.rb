@@ -95,7 +95,9 @@ module Micropool
         @closing = true
       end
       begin
-        rc = Native.mp_pool_destroy(@handle.pointer)
+        # Tasks that destroy runs on this thread are blocks like any other:
+        # interrupts wait until the C call has returned (see operate).
+        rc = Thread.handle_interrupt(Callbacks::NEVER) { Native.mp_pool_destroy(@handle.pointer) }
         raise Error.for_code(rc, "mp_pool_destroy") unless rc == Native::OK
 
         @handle.closed = true
@@ -286,11 +288,21 @@ module Micropool
 
     # Runs one C call: yields a fresh Operation and the handle, expects
     # [rc, value] back, raises what failed and returns value.
+    #
+    # Asynchronous interrupts of this thread (Thread#raise, Timeout,
+    # Thread#kill, Ctrl-C) are held back while the C call runs, so that
+    # none unwinds through the pool's C frames; they are let in while a
+    # block runs (see Callbacks.new_runner), and any that arrived while
+    # this thread waited in C is delivered here, as the call returns. An
+    # interrupt waiting for this thread also makes the parts not yet
+    # started be skipped. One that was already waiting when the call began
+    # is held back by the caller's own Thread.handle_interrupt, and does
+    # not skip anything.
     def operate(what)
       ptr = acquire
-      op = Callbacks::Operation.new(self)
+      op = Callbacks::Operation.new(self, Thread.pending_interrupt? ? nil : Thread.current)
       begin
-        rc, value = yield op, ptr
+        rc, value = Thread.handle_interrupt(Callbacks::NEVER) { yield op, ptr }
         op.check(rc, what)
         value
       ensure

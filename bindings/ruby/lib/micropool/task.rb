@@ -46,7 +46,9 @@ module Micropool
     # started it) and returns the block's value; raises the block's
     # exception, or Canceled if the task was cancelled.
     def wait
-      rc = Native.mp_task_wait(@handle)
+      # A task not yet started runs on this thread: interrupts wait until
+      # the C call has returned, as in Pool#operate.
+      rc = Thread.handle_interrupt(Callbacks::NEVER) { Native.mp_task_wait(@handle) }
       @entry.op.check(rc, "mp_task_wait")
       @entry.result
     end

@@ -1,0 +1,109 @@
+# frozen_string_literal: true
+
+# Non-local exits and interrupts: Timeout, Thread#kill, throw to an outer
+# catch, and Thread#raise while a pool operation runs. Each case runs in a
+# child process with a time limit, so that a regression cannot hang the
+# suite.
+
+require_relative "helper"
+
+class TestInterrupts < Minitest::Test
+  include MicropoolTestHelper
+
+  PRELUDE = <<~RUBY
+    require "micropool"
+    require "timeout"
+    $stdout.sync = true
+    def now = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    POOL = Micropool::Pool.new(threads: 2)
+  RUBY
+
+  # Runs the script after PRELUDE; returns the output, which must be a
+  # clean exit.
+  def child(script, limit: 20)
+    status, output = run_ruby(PRELUDE + script, limit: limit)
+    assert status.success?, "the child failed (#{status.inspect}):\n#{output}"
+    output
+  end
+
+  def test_timeout_raises_timeout_error
+    out = child(<<~RUBY)
+      t = now
+      begin
+        Timeout.timeout(0.1) { POOL.each_range(2, 1) { sleep 0.5 } }
+        puts "no exception"
+      rescue Exception => e
+        puts "raised \#{e.class} after \#{(now - t).round(2)}"
+      end
+      # The pool still works.
+      puts "sum \#{POOL.reduce(100, 0) { |lo, hi, acc| acc + (lo...hi).sum }}"
+    RUBY
+    assert_match(/^raised Timeout::Error after /, out)
+    assert_match(/^sum 4950$/, out)
+  end
+
+  def test_timeout_of_a_block_on_the_calling_thread_takes_effect_at_once
+    out = child(<<~RUBY)
+      t = now
+      begin
+        Timeout.timeout(0.1) { POOL.each_range(1) { sleep 3 } }
+      rescue Timeout::Error
+        puts "timeout after \#{(now - t).round(2)}"
+      end
+    RUBY
+    elapsed = out[/^timeout after ([\d.]+)$/, 1]
+    assert elapsed, out
+    assert_operator elapsed.to_f, :<, 1.0, "the block on the calling thread must be interrupted"
+  end
+
+  def test_timeout_skips_the_parts_that_have_not_started
+    # 40 parts of 0.1 s on 2 threads take 2 s; the timeout at 0.15 s must
+    # leave out the parts not yet started.
+    out = child(<<~RUBY)
+      runs = Queue.new
+      t = now
+      begin
+        Timeout.timeout(0.15) { POOL.each_range(40, 1) { runs << 1; sleep 0.1 } }
+      rescue Timeout::Error
+        puts "timeout after \#{(now - t).round(2)}, \#{runs.size} parts ran"
+      end
+    RUBY
+    m = out.match(/^timeout after ([\d.]+), (\d+) parts ran$/)
+    assert m, out
+    assert_operator m[1].to_f, :<, 1.0
+    assert_operator m[2].to_i, :<, 20
+  end
+
+  def test_a_killed_thread_ends_silently
+    out = child(<<~RUBY)
+      [[2, 0.3], [1, 3]].each do |n, pause|
+        th = Thread.new { POOL.each_range(n, 1) { sleep pause }; puts "not killed" }
+        sleep 0.05
+        t = now
+        th.kill
+        value = th.join(10) ? th.value : :still_running
+        puts "n=\#{n} joined: \#{value.inspect} status \#{th.status.inspect} after \#{(now - t).round(2)}"
+      end
+    RUBY
+    refute_match(/terminated with exception|LocalJumpError|not killed/, out)
+    assert_match(/^n=2 joined: nil status false after /, out)
+    m = out.match(/^n=1 joined: nil status false after ([\d.]+)$/)
+    assert m, out
+    assert_operator m[1].to_f, :<, 1.0, "a kill interrupts the block of the calling thread"
+  end
+
+  def test_thread_raise_reaches_the_caller
+    out = child(<<~RUBY)
+      th = Thread.new do
+        POOL.each_range(2, 1) { sleep 0.3 }
+        :finished
+      rescue => e
+        "rescued \#{e.class}: \#{e.message}"
+      end
+      sleep 0.05
+      th.raise(ArgumentError, "from outside")
+      puts th.value
+    RUBY
+    assert_match(/^rescued ArgumentError: from outside$/, out)
+  end
+end
