@@ -499,6 +499,8 @@ class TestPool < Minitest::Test
     assert_raises(Micropool::ClosedError) { kept.submit { nil } }
     assert_raises(Micropool::ClosedError) { kept.thread_index }
     assert_raises(Micropool::ClosedError) { kept.stats }
+    assert_raises(Micropool::ClosedError) { kept.threads }
+    assert_equal "#<Micropool::Pool closed>", kept.inspect
   end
 
   def test_open_closes_the_pool_when_the_block_raises

@@ -72,8 +72,14 @@ module Micropool
       Pool.opened(self, @handle)
     end
 
-    # The number of threads, the calling thread counted.
-    attr_reader :threads
+    # The number of threads, the calling thread counted. Raises
+    # ClosedError once the pool is closed, as every other method that
+    # asks the pool something does.
+    def threads
+      raise ClosedError, "the pool is closed" if @handle.closed
+
+      @threads
+    end
 
     def closed?
       @handle.closed
