@@ -1,9 +1,9 @@
 # frozen_string_literal: true
 
-# Non-local exits and interrupts: Timeout, Thread#kill, throw to an outer
-# catch, and Thread#raise while a pool operation runs. Each case runs in a
-# child process with a time limit, so that a regression cannot hang the
-# suite.
+# Interrupts while a pool operation runs: Timeout, Thread#kill,
+# Thread#raise, Ctrl-C; and several threads on a pool of one thread, whose
+# calls keep the GVL. Each case runs in a child process with a time limit,
+# so that a regression cannot hang the suite.
 
 require_relative "helper"
 
@@ -90,6 +90,44 @@ class TestInterrupts < Minitest::Test
     m = out.match(/^n=1 joined: nil status false after ([\d.]+)$/)
     assert m, out
     assert_operator m[1].to_f, :<, 1.0, "a kill interrupts the block of the calling thread"
+  end
+
+  def test_timeout_and_ctrl_c_on_a_pool_of_one_thread
+    out = child(<<~RUBY)
+      one = Micropool::Pool.new(threads: 1)
+      t = now
+      begin
+        Timeout.timeout(0.1) { one.each_range(4, 1) { sleep 3 } }
+      rescue Timeout::Error
+        puts "timeout after \#{(now - t).round(2)}"
+      end
+      Thread.new { sleep 0.1; Process.kill(:INT, Process.pid) }
+      t = now
+      begin
+        one.join(-> { sleep 3 }, -> { sleep 3 })
+      rescue Interrupt
+        puts "interrupt after \#{(now - t).round(2)}"
+      end
+    RUBY
+    assert_operator out[/^timeout after ([\d.]+)$/, 1].to_f, :<, 1.0, out
+    assert_operator out[/^interrupt after ([\d.]+)$/, 1].to_f, :<, 1.0, out
+  end
+
+  def test_several_threads_share_a_pool_of_one_thread
+    out = child(<<~RUBY)
+      one = Micropool::Pool.new(threads: 1)
+      users = Array.new(4) do |k|
+        Thread.new do
+          Array.new(20) do
+            one.reduce(10, 0, 1) { |lo, hi, acc| sleep 0.001; acc + (lo...hi).sum } +
+              one.scope { |s| 3.times { s.spawn { sleep 0.001 } }; k } +
+              one.broadcast { k }.sum + one.join(-> { k }, -> { k }).sum
+          end.uniq
+        end
+      end
+      p users.map(&:value)
+    RUBY
+    assert_equal "[[45], [49], [53], [57]]\n", out
   end
 
   def test_thread_raise_reaches_the_caller

@@ -23,21 +23,21 @@ module Micropool
     # it can never be mistaken for one of the library's own codes).
     FAILED = 1
 
+    # Keys are the entries' object_ids: unique among live objects, and
+    # never reused in this Ruby. Hash#[]= and Hash#delete with Integer keys
+    # are single C calls that run without releasing the GVL, so the
+    # registry needs no lock of its own.
     @calls = {}
-    @last_key = 0
-    @lock = Mutex.new
 
     class << self
       def register(entry)
-        @lock.synchronize do
-          @last_key += 1
-          @calls[@last_key] = entry
-          @last_key
-        end
+        key = entry.object_id
+        @calls[key] = entry
+        key
       end
 
       def unregister(key)
-        @lock.synchronize { @calls.delete(key) }
+        @calls.delete(key)
       end
 
       def [](key)
@@ -47,7 +47,7 @@ module Micropool
       # How many blocks are registered right now (for tests: it falls back
       # to zero once every call has returned).
       def live
-        @lock.synchronize { @calls.size }
+        @calls.size
       end
 
       # The [pool, index, on_helper] records of the blocks the current Ruby
@@ -71,21 +71,42 @@ module Micropool
       # the block becomes UncaughtThrowError, break and return
       # LocalJumpError, all of them plain exceptions.
       def new_runner
-        Fiber.new do |work|
-          loop do
-            failure = begin
-              Thread.handle_interrupt(IMMEDIATE) { work.call }
-              nil
+        Fiber.new do |job|
+          # (while, not loop: a Fiber.yield from inside loop's block costs
+          # several times more)
+          while true # rubocop:disable Style/InfiniteLoop
+            failure = nil
+            begin
+              entry, kind, x, y = job
+              if entry.op.fiber_locals || !Thread.current.equal?(entry.op.thread)
+                Thread.handle_interrupt(IMMEDIATE) { perform(entry, kind, x, y) }
+              else
+                Thread.handle_interrupt(IMMEDIATE) { entry.__send__(kind, x, y) }
+              end
             rescue Exception => e # rubocop:disable Lint/RescueException
-              e
+              failure = e
             end
             # What a block left in Thread#[] does not reach the next one.
             th = Thread.current
-            th.keys.each { |k| th[k] = nil } unless th.keys.empty?
-            work = Fiber.yield(failure)
+            keys = th.keys
+            keys.each { |k| th[k] = nil } unless keys.empty?
+            job = Fiber.yield(failure)
           end
         end
       end
+    end
+
+    # Runs one callback's block (on a runner): `kind` names the method of
+    # the entry that does it. The block sees the fiber-locals that the
+    # operation's thread had when the operation started, and on another
+    # thread also that thread's thread-locals.
+    def self.perform(entry, kind, x, y)
+      op = entry.op
+      th = Thread.current
+      op.fiber_locals&.each { |k, v| th[k] = v }
+      return entry.__send__(kind, x, y) if th.equal?(op.thread)
+
+      with_thread_variables(op.thread) { entry.__send__(kind, x, y) }
     end
 
     ThreadState = Struct.new(:frames, :runners)
@@ -100,49 +121,40 @@ module Micropool
     # it ran for another thread (a helper thread of ffi).
     KILLED_ELSEWHERE = "a thread that ran a block of this operation was killed"
 
-    # The fiber-local (Thread#[]) and thread-local (thread_variable_get)
-    # variables of the thread that started an operation, given to every
-    # block of it. Keys that begin with "__" are left out: Ruby and
-    # libraries keep private per-thread state under such keys.
-    class Locals
-      def self.capture
-        th = Thread.current
-        keys = th.keys
-        fiber = keys.empty? ? nil : keys.filter_map { |k| [k, th[k]] unless k.start_with?("__") }
-        names = th.thread_variables
-        vars = names.empty? ? nil : names.filter_map { |k| [k, th.thread_variable_get(k)] unless k.start_with?("__") }
-        fiber = nil if fiber&.empty?
-        vars = nil if vars&.empty?
-        fiber || vars ? new(th, fiber, vars) : nil
-      end
+    # The fiber-local variables (Thread#[]) of the current fiber, as
+    # [key, value] pairs, or nil when there are none. Keys that begin with
+    # "__" are left out: Ruby and libraries keep private per-fiber state
+    # under such keys.
+    def self.fiber_locals
+      th = Thread.current
+      keys = th.keys
+      return nil if keys.empty?
 
-      def initialize(thread, fiber, vars)
-        @thread = thread
-        @fiber = fiber
-        @vars = vars
-      end
+      pairs = keys.filter_map { |k| [k, th[k]] unless k.start_with?("__") }
+      pairs.empty? ? nil : pairs
+    end
 
-      # Runs the block with the variables set on the current fiber and
-      # thread; the thread's own variables are put back afterwards.
-      def around
-        th = Thread.current
-        @fiber&.each { |k, v| th[k] = v }
-        return yield if @vars.nil? || th.equal?(@thread)
+    # Runs the block with the thread-local variables (thread_variable_get)
+    # that `source` has now set on the current thread too; the current
+    # thread's own values are put back afterwards.
+    def self.with_thread_variables(source)
+      th = Thread.current
+      names = source.thread_variables.reject { |k| k.start_with?("__") }
+      return yield if names.empty?
 
-        saved = @vars.map { |k, _| [k, th.thread_variable_get(k)] }
-        begin
-          @vars.each { |k, v| th.thread_variable_set(k, v) }
-          yield
-        ensure
-          saved.each { |k, v| th.thread_variable_set(k, v) }
-        end
+      saved = names.map { |k| th.thread_variable_get(k) }
+      begin
+        names.each { |k| th.thread_variable_set(k, source.thread_variable_get(k)) }
+        yield
+      ensure
+        names.each_with_index { |k, i| th.thread_variable_set(k, saved[i]) }
       end
     end
 
     # One C call (or one background task) and the first failure of any of
     # its callbacks.
     class Operation
-      attr_reader :pool, :failure
+      attr_reader :pool, :failure, :fiber_locals, :thread
 
       # `caller` is the thread whose pending interrupts stop the parts not
       # yet started (nil for a background task, which is not stopped by
@@ -152,7 +164,9 @@ module Micropool
         @failure = nil
         @keys = []
         @caller = caller
-        @locals = Locals.capture
+        @thread = Thread.current
+        @fiber_locals = Callbacks.fiber_locals
+        @state = Callbacks.thread_state
         @killed = false
         @interrupted = false
       end
@@ -186,17 +200,28 @@ module Micropool
       # Timeout's included) ends as an exception at the fiber's edge
       # instead of unwinding through the pool's C frames. The calling
       # thread gets it back, as it was, once the C call has returned.
-      def run(index = nil, &work)
-        return FAILED if stopping?
+      def run(entry, kind, index = nil, x = nil, y = nil)
+        return FAILED if @failure || @killed
 
-        native = Native.mp_pool_thread_index(@pool.handle_for_callback)
-        on_helper = native.negative?
-        state = Callbacks.thread_state
-        state.frames.push([@pool, index || (on_helper ? nil : native), on_helper])
+        if Thread.current.equal?(@thread)
+          # The thread that started the operation: its native index is that
+          # of a calling thread, 0 (not worth a call into C); an interrupt
+          # waiting for it reaches the block as soon as it starts.
+          state = @state
+          frame = @pool.calling_frame
+        else
+          return FAILED if stopping?
+
+          state = Callbacks.thread_state
+          native = Native.mp_pool_thread_index(@pool.handle_for_callback)
+          frame = [@pool, index || (native.negative? ? nil : native), native.negative?]
+        end
+        frames = state.frames
+        frames.push(frame)
         runner = state.runners.pop || Callbacks.new_runner
         finished = false
         begin
-          failure = runner.resume(@locals ? -> { @locals.around(&work) } : work)
+          failure = runner.resume([entry, kind, x, y])
           state.runners.push(runner)
           fail(failure) if failure
           finished = true
@@ -204,13 +229,16 @@ module Micropool
         rescue Exception => e # rubocop:disable Lint/RescueException
           # The runner ended without yielding: its thread is being killed
           # (Thread#kill, Thread#exit, the interpreter's exit), or an
-          # interrupt reached this thread between two blocks.
+          # interrupt reached this thread between two blocks. (aborting?
+          # comes first: a kill still waiting is delivered in its return,
+          # while the ensure below can still stop it.)
+          dead = aborting?
+          dead ? @killed = true : fail(e)
           finished = true
-          aborting? ? @killed = true : fail(e)
           FAILED
         ensure
-          state.frames.pop
-          if !finished || aborting?
+          frames.pop
+          unless finished
             # A kill of this thread is on its way: a return inside ensure
             # ends it here, before it could unwind through the pool's C
             # frames. On the calling thread the kill is held back and
@@ -244,10 +272,9 @@ module Micropool
 
       private
 
-      # Parts that have not started are skipped once the operation has
-      # failed, or when the calling thread has an interrupt waiting.
+      # Parts that have not started are skipped when the calling thread
+      # has an interrupt waiting.
       def stopping?
-        return true if @failure || @killed
         return false unless @caller&.pending_interrupt?
 
         @interrupted = true
@@ -272,12 +299,25 @@ module Micropool
 
       # Called after the block has run.
       def finished; end
+
+      # What the trampolines run (on a runner fiber).
+      def call_fn(arg = nil, _unused = nil)
+        @result = arg.nil? ? @block.call : @block.call(arg)
+      end
+
+      def call_range(lo, hi)
+        @block.call(lo, hi)
+      end
+
+      def call_broadcast(index, count)
+        @result[index] = @block.call(index, count)
+      end
     end
 
     # mp_fn: join halves, scope tasks and background tasks.
     FN = FFI::Function.new(:int, [:uintptr_t]) do |key|
       entry = Callbacks[key]
-      status = entry.op.run { entry.result = entry.block.call }
+      status = entry.op.run(entry, :call_fn)
       entry.finished
       status
     end
@@ -285,31 +325,31 @@ module Micropool
     # mp_range_fn: each_range.
     RANGE = FFI::Function.new(:int, [:uintptr_t, :size_t, :size_t]) do |key, lo, hi|
       entry = Callbacks[key]
-      entry.op.run { entry.block.call(lo, hi) }
+      entry.op.run(entry, :call_range, nil, lo, hi)
     end
 
     # mp_broadcast_fn: broadcast; the results are kept by index.
     BROADCAST = FFI::Function.new(:int, [:uintptr_t, :uint, :uint]) do |key, index, count|
       entry = Callbacks[key]
-      entry.op.run(index) { entry.result[index] = entry.block.call(index, count) }
+      entry.op.run(entry, :call_broadcast, index, index, count)
     end
 
     # mp_map_fn and mp_combine_fn: reduce (see Reduction).
     MAP = FFI::Function.new(:int, [:uintptr_t, :size_t, :size_t, :pointer]) do |key, lo, hi, acc|
       entry = Callbacks[key]
-      entry.op.run { entry.map(lo, hi, acc) }
+      entry.op.run(entry, :map, nil, lo...hi, acc)
     end
 
     COMBINE = FFI::Function.new(:void, [:uintptr_t, :pointer, :pointer]) do |key, acc, other|
       entry = Callbacks[key]
-      entry.op.run { entry.combine(acc, other) }
+      entry.op.run(entry, :combine, nil, acc, other)
       nil
     end
 
     # mp_scope_fn: the body of Pool#scope.
     SCOPE = FFI::Function.new(:int, [:pointer, :uintptr_t]) do |scope_ptr, key|
       entry = Callbacks[key]
-      entry.op.run { entry.result = entry.block.call(scope_ptr) }
+      entry.op.run(entry, :call_fn, nil, scope_ptr)
     end
 
     # The accumulator of mp_reduce as the C side sees it: one 64-bit slot
@@ -326,8 +366,8 @@ module Micropool
         @lock = Mutex.new
       end
 
-      def map(lo, hi, acc)
-        store(acc, block.call(lo, hi, load(acc)))
+      def map(range, acc)
+        store(acc, block.call(range.begin, range.end, load(acc)))
       end
 
       def combine(acc, other)

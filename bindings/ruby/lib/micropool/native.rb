@@ -87,5 +87,21 @@ module Micropool
                     blocking: true
     attach_function :mp_scope_run, [:pointer, :mp_scope_fn, :uintptr_t], :int, blocking: true
     attach_function :mp_task_wait, [:pointer], :int, blocking: true
+
+    # The same calls without releasing the GVL, for pools of one thread:
+    # there every block runs on the calling thread (the library has no
+    # worker to hand work to, and a calling thread only runs work of its
+    # own call), so nothing ever waits for the GVL this thread holds, and
+    # the call saves releasing and taking it again around each block.
+    attach_function :mp_join_held, :mp_join, [:pointer, :mp_fn, :uintptr_t, :mp_fn, :uintptr_t],
+                    :int
+    attach_function :mp_for_held, :mp_for, [:pointer, :size_t, :size_t, :uint, :mp_range_fn,
+                                            :uintptr_t], :int
+    attach_function :mp_reduce_held, :mp_reduce, [:pointer, :size_t, :size_t, :uint, :pointer,
+                                                  :size_t, :mp_map_fn, :mp_combine_fn,
+                                                  :uintptr_t], :int
+    attach_function :mp_broadcast_held, :mp_broadcast, [:pointer, :mp_broadcast_fn, :uintptr_t],
+                    :int
+    attach_function :mp_scope_run_held, :mp_scope_run, [:pointer, :mp_scope_fn, :uintptr_t], :int
   end
 end

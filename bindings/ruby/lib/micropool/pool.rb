@@ -65,6 +65,9 @@ module Micropool
 
       @handle = Handle.new(out.read_pointer, false)
       @threads = Native.mp_pool_threads(@handle.pointer)
+      # One thread: calls keep the GVL (see Native.mp_join_held).
+      @held = @threads == 1
+      @calling_frame = [self, 0, false].freeze
       @lock = Mutex.new
       @active = 0
       @closing = false
@@ -136,7 +139,13 @@ module Micropool
       operate("mp_join") do |op, ptr|
         a = Callbacks::Entry.new(op, first)
         b = Callbacks::Entry.new(op, second)
-        rc = Native.mp_join(ptr, Callbacks::FN, op.register(a), Callbacks::FN, op.register(b))
+        ka = op.register(a)
+        kb = op.register(b)
+        rc = if @held
+               Native.mp_join_held(ptr, Callbacks::FN, ka, Callbacks::FN, kb)
+             else
+               Native.mp_join(ptr, Callbacks::FN, ka, Callbacks::FN, kb)
+             end
         [rc, [a.result, b.result]]
       end
     end
@@ -153,7 +162,13 @@ module Micropool
 
       operate("mp_for") do |op, ptr|
         entry = Callbacks::Entry.new(op, block)
-        [Native.mp_for(ptr, n, grain, flags, Callbacks::RANGE, op.register(entry)), self]
+        key = op.register(entry)
+        rc = if @held
+               Native.mp_for_held(ptr, n, grain, flags, Callbacks::RANGE, key)
+             else
+               Native.mp_for(ptr, n, grain, flags, Callbacks::RANGE, key)
+             end
+        [rc, self]
       end
     end
 
@@ -175,8 +190,8 @@ module Micropool
         reduction = Callbacks::Reduction.new(op, block, identity, combiner)
         key = op.register(reduction)
         acc = FFI::MemoryPointer.new(:uint64) # zeroed: the identity
-        rc = Native.mp_reduce(ptr, n, grain, flags, acc, Callbacks::Reduction::SLOT,
-                              Callbacks::MAP, Callbacks::COMBINE, key)
+        rc = Native.__send__(@held ? :mp_reduce_held : :mp_reduce, ptr, n, grain, flags, acc,
+                             Callbacks::Reduction::SLOT, Callbacks::MAP, Callbacks::COMBINE, key)
         [rc, rc.zero? && !op.failure ? reduction.load(acc) : nil]
       end
     end
@@ -196,7 +211,13 @@ module Micropool
       operate("mp_broadcast") do |op, ptr|
         entry = Callbacks::Entry.new(op, block)
         entry.result = Array.new(@threads)
-        [Native.mp_broadcast(ptr, Callbacks::BROADCAST, op.register(entry)), entry.result]
+        key = op.register(entry)
+        rc = if @held
+               Native.mp_broadcast_held(ptr, Callbacks::BROADCAST, key)
+             else
+               Native.mp_broadcast(ptr, Callbacks::BROADCAST, key)
+             end
+        [rc, entry.result]
       end
     end
 
@@ -213,7 +234,13 @@ module Micropool
           block.call(scope)
         end
         entry = Callbacks::Entry.new(op, body)
-        [Native.mp_scope_run(ptr, Callbacks::SCOPE, op.register(entry)), entry.result]
+        key = op.register(entry)
+        rc = if @held
+               Native.mp_scope_run_held(ptr, Callbacks::SCOPE, key)
+             else
+               Native.mp_scope_run(ptr, Callbacks::SCOPE, key)
+             end
+        [rc, entry.result]
       end
     ensure
       scope&.send(:finish)
@@ -262,6 +289,10 @@ module Micropool
     def handle_for_callback
       @handle.pointer
     end
+
+    # @api private: the frame (see Callbacks.frames) of a block that runs
+    # on the thread that started its operation.
+    attr_reader :calling_frame
 
     # @api private: an operation starts; returns the handle.
     def acquire
