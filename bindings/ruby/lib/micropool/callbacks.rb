@@ -10,12 +10,14 @@ module Micropool
   #   Ruby object's address: the registry keeps the blocks (and whatever
   #   they capture) reachable until the C call that uses them has returned,
   #   or, for a background task, until the task has run or been cancelled.
-  # - A block never unwinds through C. An exception is stored in the call's
-  #   Operation and the trampoline returns a non-zero code, which makes the
-  #   pool skip the parts that have not started; the caller raises the
-  #   stored exception once the C call has returned. `break`, `throw` or a
-  #   `return` out of a block are stopped the same way and raised as
-  #   LocalJumpError.
+  # - A block never unwinds through C. It runs on a fiber of its own (see
+  #   new_runner), where a throw to a catch outside it, break and return
+  #   end as exceptions. An exception is stored in the call's Operation and
+  #   the trampoline returns a non-zero code, which makes the pool skip the
+  #   parts that have not started; the caller raises the stored exception
+  #   (or throws again) once the C call has returned.
+  # - Asynchronous interrupts of the calling thread are held back while it
+  #   is in the C call and let in while its blocks run (see Pool#operate).
   #
   # @api private
   module Callbacks
