@@ -116,3 +116,14 @@ puts "Sort of #{n} doubles"
 sorts = paired(fresh) { |pool| pool.sort!(buffer) }
 puts "  native sort!, 1 thread #{ms(sorts[1])}, 2 threads #{ms(sorts[2])}   " \
      "speed-up #{format('%.2f', sorts[:ratio])}x"
+
+puts "Micropool::Buffer: the cost of converting, #{n} doubles"
+conv = median { Micropool::Buffer.from(source) }
+buf = Micropool::Buffer.from(source)
+back = median { buf.to_a }
+Micropool::Pool.open(threads: 2) do |pool|
+  on_buffer = median { pool.sum(buf) }
+  on_array = median { pool.sum(source) }
+  puts "  Buffer.from(Array) #{ms(conv)}, Buffer#to_a #{ms(back)}"
+  puts "  pool.sum(buffer) #{ms(on_buffer)}; pool.sum(array) #{ms(on_array)} (a copy on every call)"
+end

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "micropool"
+require "micropool/buffer"
 
 module Micropool
   # Numeric kernels written in C (libmicropool_kernels.so.1) that run on a
@@ -10,15 +11,15 @@ module Micropool
   #
   #   require "micropool/kernels"
   #   Micropool::Pool.open(threads: 2) do |pool|
-  #     data = Array.new(1_000_000) { rand }.pack("d*")  # or an Array
+  #     data = Micropool::Buffer.from(Array.new(1_000_000) { rand })
   #     pool.sum(data)              # => Float
   #     pool.map!(data, :sqrt)      # in place
   #     pool.sort!(data)            # in place, ascending, NaNs last
   #   end
   #
-  # Data may be an Array of numbers, a String of packed native-endian
-  # elements (pack("d*") or pack("q*")), or an FFI::MemoryPointer. Arrays
-  # and Strings are copied to native memory for the call (and back for the
+  # Data may be a Micropool::Buffer or an FFI::MemoryPointer (worked on in
+  # place), an Array of numbers, or a String of packed native-endian
+  # elements (pack("d*") or pack("q*")). Arrays and Strings are copied to native memory for the call (and back for the
   # in-place operations), so other Ruby threads cannot move or resize them
   # under the pool's threads; a MemoryPointer is worked on in place.
   # Element types: :double (default) and :int64.
@@ -98,6 +99,13 @@ module Micropool
 
       size, directive, = element(type)
       case data
+      when Buffer
+        unless data.type == type
+          raise ArgumentError, "a Buffer of #{data.type} given where #{type} elements are expected"
+        end
+
+        memory = data.to_ptr
+        bytes = data.size * size
       when FFI::Pointer
         bytes = data.size
         raise ArgumentError, "an FFI::Pointer without a known size; use an FFI::MemoryPointer" \
@@ -121,7 +129,8 @@ module Micropool
         memory = FFI::MemoryPointer.new(:uint8, [bytes, 1].max)
         memory.put_bytes(0, packed)
       else
-        raise TypeError, "expected an Array, a packed String or an FFI::MemoryPointer, not #{data.class}"
+        raise TypeError, "expected a Micropool::Buffer, an Array, a packed String or an " \
+                         "FFI::MemoryPointer, not #{data.class}"
       end
 
       handle = pool.acquire
@@ -156,6 +165,17 @@ module Micropool
     # double in place; returns data.
     def map!(data, op)
       Kernels.map(self, data, op)
+    end
+
+    # Like map!, on a copy: returns a new Buffer (for a Buffer), Array or
+    # String, and leaves data as it was.
+    def map(data, op)
+      unless data.is_a?(Buffer) || data.is_a?(Array) || data.is_a?(String)
+        raise TypeError, "map takes a Micropool::Buffer, an Array or a packed String, " \
+                         "not #{data.class} (map! works in place on an FFI::MemoryPointer)"
+      end
+
+      Kernels.map(self, data.dup, op)
     end
   end
 end
