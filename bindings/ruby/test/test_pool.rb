@@ -276,6 +276,16 @@ class TestPool < Minitest::Test
     end
   end
 
+  def test_fiber_yield_out_of_a_block_raises_fiber_error
+    with_pool do |pool|
+      [:out, nil].each do |value|
+        e = assert_raises(FiberError) { pool.join(-> { Fiber.yield(value) }, -> { 1 }) }
+        assert_match(/not supported/, e.message)
+      end
+      assert_equal [1, 2], pool.join(-> { 1 }, -> { 2 }), "the pool still works"
+    end
+  end
+
   def test_a_throw_out_of_a_block_reaches_the_outer_catch
     with_pool do |pool|
       ran = Counter.new

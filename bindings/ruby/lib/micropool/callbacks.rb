@@ -68,7 +68,7 @@ module Micropool
       end
 
       # A fiber that runs blocks, one per resume, and yields what each
-      # block raised (nil when it returned). Every non-local exit out of a
+      # block raised (DONE when it returned). Every non-local exit out of a
       # block that runs on it ends at its edge: a throw to a catch outside
       # the block becomes UncaughtThrowError, break and return
       # LocalJumpError, all of them plain exceptions.
@@ -92,7 +92,7 @@ module Micropool
             th = Thread.current
             keys = th.keys
             keys.each { |k| th[k] = nil } unless keys.empty?
-            job = Fiber.yield(failure)
+            job = Fiber.yield(failure || DONE)
           end
         end
       end
@@ -112,6 +112,9 @@ module Micropool
     end
 
     ThreadState = Struct.new(:frames, :runners)
+
+    # What a runner yields for a block that returned.
+    DONE = Object.new.freeze
 
     # Asynchronous interrupts (Thread#raise, Timeout, Thread#kill, Ctrl-C)
     # are held back while the calling thread is inside a C call of the
@@ -217,17 +220,27 @@ module Micropool
           state = Callbacks.thread_state
           native = Native.mp_pool_thread_index(@pool.handle_for_callback)
           frame = [@pool, index || (native.negative? ? nil : native), native.negative?]
+          return run_on_helper(entry, kind, x, y, state.frames, frame) if native.negative? && state.frames.empty?
         end
         frames = state.frames
         frames.push(frame)
         runner = state.runners.pop || Callbacks.new_runner
         finished = false
         begin
-          failure = runner.resume([entry, kind, x, y])
-          state.runners.push(runner)
-          fail(failure) if failure
+          outcome = runner.resume([entry, kind, x, y])
+          if outcome.equal?(DONE)
+            state.runners.push(runner)
+            outcome = nil
+          elsif outcome.is_a?(Exception)
+            state.runners.push(runner)
+          else
+            # The block called Fiber.yield: its runner stays suspended inside
+            # it, and is never used again.
+            outcome = FiberError.new("Fiber.yield out of a micropool block is not supported")
+          end
+          fail(outcome) if outcome
           finished = true
-          failure ? FAILED : Native::OK
+          outcome ? FAILED : Native::OK
         rescue Exception => e # rubocop:disable Lint/RescueException
           # The runner ended without yielding: its thread is being killed
           # (Thread#kill, Thread#exit, the interpreter's exit), or an
@@ -245,6 +258,33 @@ module Micropool
             # ends it here, before it could unwind through the pool's C
             # frames. On the calling thread the kill is held back and
             # delivered again once the C call has returned.
+            @killed = true
+            return FAILED # rubocop:disable Lint/EnsureReturn
+          end
+        end
+      end
+
+      # A block that runs for a worker, on the fresh Ruby thread that ffi
+      # made for this one callback: no catch of the caller is on this
+      # thread's stack (a throw is an UncaughtThrowError here, break and
+      # return LocalJumpError) and no interrupt mask is set, so the block
+      # runs without a runner.
+      def run_on_helper(entry, kind, x, y, frames, frame)
+        frames.push(frame)
+        finished = false
+        begin
+          Callbacks.perform(entry, kind, x, y)
+          finished = true
+          Native::OK
+        rescue Exception => e # rubocop:disable Lint/RescueException
+          dead = aborting? # (first: see run)
+          dead ? @killed = true : fail(e)
+          finished = true
+          FAILED
+        ensure
+          frames.pop
+          unless finished
+            # This thread is being killed: stopped here, as in run.
             @killed = true
             return FAILED # rubocop:disable Lint/EnsureReturn
           end
