@@ -130,6 +130,43 @@ class TestInterrupts < Minitest::Test
     assert_equal "[[45], [49], [53], [57]]\n", out
   end
 
+  def test_a_timeout_inside_the_blocks_stays_inside_them
+    # Timeout raises into the thread the block runs on, the calling thread
+    # for some parts: that must not stop the other parts.
+    out = child(<<~RUBY)
+      parts = Queue.new
+      10.times do
+        POOL.each_range(4, 1) do
+          Timeout.timeout(0.02) { sleep 1 }
+        rescue Timeout::Error
+          parts << 1
+        end
+      end
+      puts "\#{parts.size} timeouts rescued"
+    RUBY
+    assert_match(/^40 timeouts rescued$/, out)
+  end
+
+  def test_timeout_of_nested_and_cpu_bound_blocks
+    out = child(<<~RUBY)
+      other = Micropool::Pool.new(threads: 2)
+      t = now
+      begin
+        Timeout.timeout(0.1) { POOL.each_range(2, 1) { other.each_range(2, 1) { sleep 0.3 } } }
+      rescue Timeout::Error
+        puts "nested after \#{(now - t).round(2)}"
+      end
+      t = now
+      begin
+        Timeout.timeout(0.1) { POOL.join(-> { x = 0; loop { x += 1 } }, -> { nil }) }
+      rescue Timeout::Error
+        puts "cpu-bound after \#{(now - t).round(2)}"
+      end
+    RUBY
+    assert_operator out[/^nested after ([\d.]+)$/, 1].to_f, :<, 1.0, out
+    assert_operator out[/^cpu-bound after ([\d.]+)$/, 1].to_f, :<, 1.0, out
+  end
+
   def test_thread_raise_reaches_the_caller
     out = child(<<~RUBY)
       th = Thread.new do

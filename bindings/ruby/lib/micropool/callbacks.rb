@@ -174,6 +174,7 @@ module Micropool
         @state = Callbacks.thread_state
         @killed = false
         @interrupted = false
+        @in_block = 0 # blocks of this operation the calling thread is in
       end
 
       def register(entry)
@@ -210,10 +211,18 @@ module Micropool
 
         if Thread.current.equal?(@thread)
           # The thread that started the operation: its native index is that
-          # of a calling thread, 0 (not worth a call into C); an interrupt
-          # waiting for it reaches the block as soon as it starts.
+          # of a calling thread, 0 (not worth a call into C). An interrupt
+          # that came while it was in C is not handed to a block that
+          # starts now (which might rescue it): the part is skipped, and the
+          # interrupt is delivered as the call returns.
+          if @caller && Thread.pending_interrupt?
+            @interrupted = true
+            return FAILED
+          end
+
           state = @state
           frame = @pool.calling_frame
+          in_block = true
         else
           return FAILED if stopping?
 
@@ -226,6 +235,7 @@ module Micropool
         frames.push(frame)
         runner = state.runners.pop || Callbacks.new_runner
         finished = false
+        @in_block += 1 if in_block
         begin
           outcome = runner.resume([entry, kind, x, y])
           if outcome.equal?(DONE)
@@ -252,6 +262,7 @@ module Micropool
           finished = true
           FAILED
         ensure
+          @in_block -= 1 if in_block
           frames.pop
           unless finished
             # A kill of this thread is on its way: a return inside ensure
@@ -303,8 +314,8 @@ module Micropool
         end
         raise Error, KILLED_ELSEWHERE if @killed
         if @interrupted
-          raise Error, "#{what}: parts were skipped for an interrupt that " \
-                       "Thread.handle_interrupt holds back"
+          raise Error, "#{what}: parts were skipped for an interrupt of the calling thread " \
+                       "that did not end the call (Thread.handle_interrupt holds it back)"
         end
         return if rc == Native::OK
         raise Error.for_code(rc, what) if rc.negative?
@@ -314,10 +325,13 @@ module Micropool
 
       private
 
-      # Parts that have not started are skipped when the calling thread
-      # has an interrupt waiting.
+      # A part that starts on another thread is skipped when the calling
+      # thread has an interrupt waiting while it is in C, not in one of
+      # this operation's blocks (an interrupt that comes while such a block
+      # runs is that block's: the block may rescue it, as its own Timeout
+      # does).
       def stopping?
-        return false unless @caller&.pending_interrupt?
+        return false unless @caller && @in_block.zero? && @caller.pending_interrupt?
 
         @interrupted = true
       end
