@@ -51,14 +51,14 @@ func micropoolGoTask(h C.uintptr_t) C.int {
 //export micropoolGoThreadHook
 func micropoolGoThreadHook(h C.uintptr_t, index C.uint, start C.int) {
 	hooks := cgo.Handle(h).Value().(*threadHooks)
-	f := hooks.stop
+	f, what := hooks.stop, "Config.OnThreadStop"
 	if start != 0 {
-		f = hooks.start
+		f, what = hooks.start, "Config.OnThreadStart"
 	}
 	if f == nil {
 		return
 	}
-	if err := callFunc(func() error { f(int(index)); return nil }); err != nil {
+	if err := callFunc(what, func() error { f(int(index)); return nil }); err != nil {
 		hooks.failure.fail(err)
 	}
 }

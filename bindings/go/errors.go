@@ -99,13 +99,57 @@ func (e *PanicError) Unwrap() error {
 	return nil
 }
 
-// catchPanic, deferred by every callback, turns a panic into a
-// *PanicError in *err.
-func catchPanic(err *error) {
+// invalidArg is the error of a bad argument: it names the function, the
+// argument and its value, and matches ErrInvalid (and so syscall.EINVAL)
+// with errors.Is.
+func invalidArg(fn, format string, args ...any) error {
+	return &argError{fn + ": " + fmt.Sprintf(format, args...)}
+}
+
+type argError struct{ what string }
+
+func (e *argError) Error() string { return "micropool: " + e.what + ": invalid argument" }
+func (e *argError) Unwrap() error { return ErrInvalid }
+
+// catchExit is deferred by every function that calls a callback, with
+// *returned set to true once the callback has returned. Otherwise the
+// callback either panicked, and the panic becomes a *PanicError in *err,
+// or it called runtime.Goexit (from Go 1.21 on, recover returns nil only
+// then), which ends the process: see goexitInCallback.
+func catchExit(what string, returned *bool, err *error) {
+	if *returned {
+		return
+	}
 	if r := recover(); r != nil {
 		*err = &PanicError{Value: r, Stack: debug.Stack()}
+		return
 	}
+	goexitInCallback(what)
 }
+
+// goexitInCallback runs when a callback of what has called runtime.Goexit.
+// The goroutine is then running its deferred calls on the way out, and the
+// next frames down are the library's C frames, which Go would skip without
+// running them: the operation would never end (the caller's deferred
+// Close would then wait for it for ever) and the other threads would go on
+// using the memory of those frames. Goexit cannot be stopped once it has
+// begun, so the process ends here: a panic on a new goroutine, which no
+// caller can recover, while this goroutine waits so that no further
+// deferred call of it runs.
+func goexitInCallback(what string) {
+	msg := fmt.Sprintf("micropool: a callback of %s called runtime.Goexit "+
+		"(t.Fatal, t.FailNow or t.SkipNow in a test?). "+
+		"Goexit cannot unwind through the pool's C frames, so the process stops; "+
+		"a callback must return an error or panic instead.\n\n"+
+		"The goroutine that called Goexit:\n%s", what, debug.Stack())
+	go func() { panic(goexitError(msg)) }()
+	select {}
+}
+
+// goexitError is the value of the panic that goexitInCallback raises.
+type goexitError string
+
+func (e goexitError) Error() string { return string(e) }
 
 // failureCode is what a Go callback returns to the library when it fails;
 // the error itself is kept in the operation's opState. It is positive, so

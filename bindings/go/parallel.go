@@ -63,16 +63,20 @@ func (op *joinOp) run(which int) C.int {
 	if which != 0 {
 		f = op.b
 	}
-	if err := callFunc(f); err != nil {
+	if err := callFunc("Pool.Join", f); err != nil {
 		return op.fail(err)
 	}
 	return 0
 }
 
-// callFunc runs f and returns its error, or its panic as a *PanicError.
-func callFunc(f func() error) (err error) {
-	defer catchPanic(&err)
-	return f()
+// callFunc runs f, a callback of what, and returns its error, or its panic
+// as a *PanicError.
+func callFunc(what string, f func() error) (err error) {
+	returned := false
+	defer catchExit(what, &returned, &err)
+	err = f()
+	returned = true
+	return err
 }
 
 // For calls body on disjoint, non-empty ranges [lo, hi) that together
@@ -116,8 +120,11 @@ func (op *forOp) run(lo, hi int) C.int {
 }
 
 func (op *forOp) call(lo, hi int) (err error) {
-	defer catchPanic(&err)
-	return op.body(lo, hi)
+	returned := false
+	defer catchExit("Pool.For", &returned, &err)
+	err = op.body(lo, hi)
+	returned = true
+	return err
 }
 
 // Broadcast runs fn(index, count) once for every index 0..count-1, count
@@ -156,8 +163,11 @@ func (op *broadcastOp) run(index, count int) C.int {
 }
 
 func (op *broadcastOp) call(index, count int) (err error) {
-	defer catchPanic(&err)
-	return op.fn(index, count)
+	returned := false
+	defer catchExit("Pool.Broadcast", &returned, &err)
+	err = op.fn(index, count)
+	returned = true
+	return err
 }
 
 // Reduce folds [0, n) in parallel. Each part of the input gets its own
@@ -260,8 +270,11 @@ func (op *reduceOp[T]) mapRange(lo, hi int, acc *C.uint64_t) C.int {
 }
 
 func (op *reduceOp[T]) callFold(lo, hi int, acc T) (v T, err error) {
-	defer catchPanic(&err)
-	return op.fold(lo, hi, acc), nil
+	returned := false
+	defer catchExit("Reduce", &returned, &err)
+	v = op.fold(lo, hi, acc)
+	returned = true
+	return v, nil
 }
 
 func (op *reduceOp[T]) combineSlots(acc *C.uint64_t, other uint64) {
@@ -279,6 +292,9 @@ func (op *reduceOp[T]) combineSlots(acc *C.uint64_t, other uint64) {
 }
 
 func (op *reduceOp[T]) callCombine(a, b T) (v T, err error) {
-	defer catchPanic(&err)
-	return op.combine(a, b), nil
+	returned := false
+	defer catchExit("Reduce", &returned, &err)
+	v = op.combine(a, b)
+	returned = true
+	return v, nil
 }

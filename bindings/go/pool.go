@@ -21,8 +21,12 @@
 // a runtime/cgo.Handle that lives exactly as long as the C side may use it.
 //
 // Callbacks must not call runtime.Goexit (and so not testing.T.FailNow or
-// t.Fatal): a callback runs on a C stack frame that cannot be unwound that
-// way. Return an error or panic instead.
+// t.Fatal): a callback runs on top of C stack frames that cannot be unwound
+// that way. Return an error or panic instead. A callback that calls Goexit
+// ends the process at once with a panic that no caller can recover, whose
+// message names the operation and Goexit and holds the stack of the
+// callback (running the caller's deferred calls instead, such as a
+// deferred Close, would hang or corrupt memory).
 //
 // The package finds the C library through pkg-config (package micropool).
 package micropool

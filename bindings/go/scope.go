@@ -66,8 +66,11 @@ func (op *scopeOp) run(c *C.mp_scope) C.int {
 }
 
 func (op *scopeOp) call(s *Scope) (err error) {
-	defer catchPanic(&err)
-	return op.body(s)
+	returned := false
+	defer catchExit("Pool.Scope", &returned, &err)
+	err = op.body(s)
+	returned = true
+	return err
 }
 
 // Spawn adds f to the scope; it runs on any thread of the pool before the
@@ -105,7 +108,7 @@ type spawned struct {
 }
 
 func (t *spawned) runTask() C.int {
-	if err := callFunc(t.f); err != nil {
+	if err := callFunc("Scope.Spawn", t.f); err != nil {
 		return t.scope.fail(err)
 	}
 	return 0

@@ -38,7 +38,7 @@ func (s *taskState) drop() {
 
 func (s *taskState) runTask() C.int {
 	defer s.drop()
-	if err := callFunc(s.f); err != nil {
+	if err := callFunc("Pool.Submit", s.f); err != nil {
 		s.err = err
 		return failureCode
 	}
