@@ -5,7 +5,10 @@ package micropool
 */
 import "C"
 
-import "sync"
+import (
+	"runtime"
+	"sync"
+)
 
 // Partition chooses how For and Reduce cut [0, n) into ranges. It never
 // chooses which thread runs a range: any thread may run any range.
@@ -50,7 +53,9 @@ func (p *Pool) Join(a, b func() error) error {
 	op := &joinOp{a: a, b: b}
 	slot := borrowSlot(op)
 	defer slot.giveBack()
-	return op.result(C.micropool_go_join(c, C.uintptr_t(slot.arg())))
+	rc := C.micropool_go_join(c, C.uintptr_t(slot.arg()))
+	runtime.KeepAlive(p)
+	return op.result(rc)
 }
 
 type joinOp struct {
@@ -104,7 +109,9 @@ func (p *Pool) ForPartition(n, grain int, part Partition, body func(lo, hi int) 
 	op := &forOp{body: body}
 	slot := borrowSlot(op)
 	defer slot.giveBack()
-	return op.result(C.micropool_go_for(c, C.size_t(n), C.size_t(grain), C.uint(part), C.uintptr_t(slot.arg())))
+	rc := C.micropool_go_for(c, C.size_t(n), C.size_t(grain), C.uint(part), C.uintptr_t(slot.arg()))
+	runtime.KeepAlive(p)
+	return op.result(rc)
 }
 
 type forOp struct {
@@ -147,7 +154,9 @@ func (p *Pool) Broadcast(fn func(index, count int) error) error {
 	op := &broadcastOp{fn: fn}
 	slot := borrowSlot(op)
 	defer slot.giveBack()
-	return op.result(C.micropool_go_broadcast(c, C.uintptr_t(slot.arg())))
+	rc := C.micropool_go_broadcast(c, C.uintptr_t(slot.arg()))
+	runtime.KeepAlive(p)
+	return op.result(rc)
 }
 
 type broadcastOp struct {
@@ -208,6 +217,7 @@ func ReducePartition[T any](p *Pool, n, grain int, part Partition, identity T,
 	// k > 0 for op.slots[k-1]. Go values never live in C memory.
 	var acc C.uint64_t
 	rc := C.micropool_go_reduce(c, C.size_t(n), C.size_t(grain), C.uint(part), &acc, C.uintptr_t(slot.arg()))
+	runtime.KeepAlive(p)
 	if err := op.result(rc); err != nil {
 		var zero T
 		return zero, err

@@ -40,6 +40,7 @@ import "C"
 
 import (
 	"math"
+	"runtime"
 	"runtime/cgo"
 	"strings"
 	"sync/atomic"
@@ -94,6 +95,13 @@ type Config struct {
 // Pool is a thread pool. Its methods may be called from any goroutine,
 // from several at once, and from inside the callbacks of any pool. Its
 // threads live until Close.
+//
+// Close is the way to end a pool. A pool that becomes unreachable without
+// Close is destroyed by a finalizer, as Close would (tasks already
+// submitted run first), so that its threads are not left running for good;
+// but that happens only at some garbage collection after the last use,
+// possibly never before the program exits, and a panic of an
+// OnThreadStop hook then goes unreported.
 type Pool struct {
 	c       atomic.Pointer[poolRef] // nil once closed
 	closing atomic.Bool             // set by the Close that destroys the pool
@@ -160,7 +168,28 @@ func New(cfg Config) (*Pool, error) {
 		return nil, Errno(rc)
 	}
 	p.c.Store(&poolRef{c: pool})
+	runtime.SetFinalizer(p, (*Pool).finalize)
 	return p, nil
+}
+
+// finalize destroys a pool that has become unreachable without Close, so
+// that its threads do not outlive it. No goroutine can call a method of p
+// any more, and no callback of p can be running: an operation keeps p
+// reachable until it returns (runtime.KeepAlive below each C call), a
+// pending task through its closure if that refers to p. Tasks already
+// submitted still run first, on the finalizer goroutine's watch.
+func (p *Pool) finalize() {
+	ref := p.c.Load()
+	if ref == nil || !p.closing.CompareAndSwap(false, true) {
+		return
+	}
+	if C.mp_pool_destroy(ref.c) != 0 {
+		return // only possible from a thread of the pool, which this is not
+	}
+	p.c.Store(nil)
+	if p.hooks != nil {
+		p.hooks.handle.Delete()
+	}
 }
 
 // handle returns the C pool, or ErrClosed once Close has returned.
@@ -200,6 +229,7 @@ func (p *Pool) Close() error {
 		return Errno(rc)
 	}
 	p.c.Store(nil)
+	runtime.SetFinalizer(p, nil)
 	if p.hooks != nil {
 		p.hooks.handle.Delete()
 		return p.hooks.failure.err()
@@ -215,7 +245,9 @@ func (p *Pool) Threads() int {
 	if err != nil {
 		return 0
 	}
-	return int(C.mp_pool_threads(c))
+	n := int(C.mp_pool_threads(c))
+	runtime.KeepAlive(p)
+	return n
 }
 
 // ThreadIndex returns the index of the thread that runs the current
@@ -227,7 +259,9 @@ func (p *Pool) ThreadIndex() int {
 	if err != nil {
 		return -1
 	}
-	return int(C.mp_pool_thread_index(c))
+	i := int(C.mp_pool_thread_index(c))
+	runtime.KeepAlive(p)
+	return i
 }
 
 // Stats holds counters of a pool, totals since it was created. They may
@@ -248,7 +282,9 @@ func (p *Pool) Stats() (Stats, error) {
 	}
 	var s C.mp_stats
 	s.size = C.size_t(unsafe.Sizeof(s))
-	if rc := C.mp_pool_stats(c, &s); rc != 0 {
+	rc := C.mp_pool_stats(c, &s)
+	runtime.KeepAlive(p)
+	if rc != 0 {
 		return Stats{}, Errno(rc)
 	}
 	return Stats{

@@ -6,6 +6,7 @@ package micropool
 import "C"
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -45,6 +46,7 @@ func (p *Pool) Scope(body func(s *Scope) error) error {
 	op := &scopeOp{body: body}
 	slot := borrowSlot(op)
 	rc := C.micropool_go_scope_run(c, C.uintptr_t(slot.arg()))
+	runtime.KeepAlive(p)
 	op.ended.Store(true)
 	slot.giveBack()
 	// Tasks skipped after a failure never ran, so their slots are only

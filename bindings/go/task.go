@@ -65,7 +65,9 @@ func (p *Pool) Submit(f func() error) *Task {
 	st := &taskState{f: f}
 	st.slot = borrowSlot(taskRunner(st))
 	t := &Task{state: st}
-	if rc := C.micropool_go_submit(c, C.uintptr_t(st.slot.arg()), &t.c); rc != 0 {
+	rc := C.micropool_go_submit(c, C.uintptr_t(st.slot.arg()), &t.c)
+	runtime.KeepAlive(p)
+	if rc != 0 {
 		st.drop()
 		return &Task{fails: Errno(rc)}
 	}
