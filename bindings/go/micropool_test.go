@@ -28,13 +28,13 @@ func TestVersion(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
-	if _, err := New(Config{Threads: -1}); err != ErrInvalid {
+	if _, err := New(Config{Threads: -1}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Threads -1: %v", err)
 	}
 	if _, err := New(Config{Threads: MaxThreads + 1}); !errors.Is(err, ErrInvalid) || !errors.Is(err, syscall.EINVAL) {
 		t.Errorf("Threads MaxThreads+1: %v", err)
 	}
-	if _, err := New(Config{Name: "a\x00b"}); err != ErrInvalid {
+	if _, err := New(Config{Name: "a\x00b"}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Name with NUL: %v", err)
 	}
 	p, err := New(Config{})
@@ -89,28 +89,28 @@ func TestErrno(t *testing.T) {
 func TestNilCallbacks(t *testing.T) {
 	p := newPool(t, 2)
 	ok := func() error { return nil }
-	if err := p.Join(nil, ok); err != ErrInvalid {
+	if err := p.Join(nil, ok); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Join(nil): %v", err)
 	}
-	if err := p.For(10, 1, nil); err != ErrInvalid {
+	if err := p.For(10, 1, nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("For(nil): %v", err)
 	}
-	if err := p.For(-1, 1, func(lo, hi int) error { return nil }); err != ErrInvalid {
+	if err := p.For(-1, 1, func(lo, hi int) error { return nil }); !errors.Is(err, ErrInvalid) {
 		t.Errorf("For(-1): %v", err)
 	}
-	if _, err := Reduce(p, 10, 0, 0, nil, func(a, b int) int { return a + b }); err != ErrInvalid {
+	if _, err := Reduce(p, 10, 0, 0, nil, func(a, b int) int { return a + b }); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Reduce(nil fold): %v", err)
 	}
-	if err := p.Broadcast(nil); err != ErrInvalid {
+	if err := p.Broadcast(nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Broadcast(nil): %v", err)
 	}
-	if err := p.Scope(nil); err != ErrInvalid {
+	if err := p.Scope(nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Scope(nil): %v", err)
 	}
-	if err := p.Scope(func(s *Scope) error { s.Spawn(nil); return nil }); err != ErrInvalid {
+	if err := p.Scope(func(s *Scope) error { s.Spawn(nil); return nil }); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Spawn(nil): %v", err)
 	}
-	if err := p.Submit(nil).Wait(); err != ErrInvalid {
+	if err := p.Submit(nil).Wait(); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Submit(nil): %v", err)
 	}
 }

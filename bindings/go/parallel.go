@@ -43,8 +43,11 @@ var (
 // It returns the first error (or panic, as a *PanicError) of a or b; if a
 // fails before b has started, b is skipped.
 func (p *Pool) Join(a, b func() error) error {
-	if a == nil || b == nil {
-		return ErrInvalid
+	if a == nil {
+		return invalidArg("Join", "a is nil")
+	}
+	if b == nil {
+		return invalidArg("Join", "b is nil")
 	}
 	c, err := p.handle()
 	if err != nil {
@@ -90,17 +93,39 @@ func callFunc(what string, f func() error) (err error) {
 // 0 lets the library choose. It is ForPartition with Dynamic.
 //
 // It returns the first error (or panic) of body, after which the ranges not
-// yet started are skipped; ErrInvalid for a negative n or grain or a nil
-// body. n == 0 calls nothing.
+// yet started are skipped. A negative n or grain or a nil body gives an
+// error that names the argument and matches ErrInvalid. n == 0 calls
+// nothing.
 func (p *Pool) For(n, grain int, body func(lo, hi int) error) error {
-	return p.ForPartition(n, grain, Dynamic, body)
+	return p.forPartition("For", n, grain, Dynamic, body)
 }
 
 // ForPartition is For with a chosen partition: Dynamic, Static, or
 // Deterministic (the partition that ReducePartition uses with it).
 func (p *Pool) ForPartition(n, grain int, part Partition, body func(lo, hi int) error) error {
-	if n < 0 || grain < 0 || body == nil {
-		return ErrInvalid
+	return p.forPartition("ForPartition", n, grain, part, body)
+}
+
+// checkRange checks the arguments that For and Reduce have in common.
+func checkRange(fn string, n, grain int, part Partition) error {
+	if n < 0 {
+		return invalidArg(fn, "n = %d is negative", n)
+	}
+	if grain < 0 {
+		return invalidArg(fn, "grain = %d is negative", grain)
+	}
+	if part > Deterministic {
+		return invalidArg(fn, "partition = %d is not Dynamic, Static or Deterministic", uint(part))
+	}
+	return nil
+}
+
+func (p *Pool) forPartition(fn string, n, grain int, part Partition, body func(lo, hi int) error) error {
+	if err := checkRange(fn, n, grain, part); err != nil {
+		return err
+	}
+	if body == nil {
+		return invalidArg(fn, "body is nil")
 	}
 	c, err := p.handle()
 	if err != nil {
@@ -145,7 +170,7 @@ func (op *forOp) call(lo, hi int) (err error) {
 // then skipped.
 func (p *Pool) Broadcast(fn func(index, count int) error) error {
 	if fn == nil {
-		return ErrInvalid
+		return invalidArg("Broadcast", "fn is nil")
 	}
 	c, err := p.handle()
 	if err != nil {
@@ -191,10 +216,11 @@ func (op *broadcastOp) call(index, count int) (err error) {
 //
 // fold and combine have no error result: a panic in either comes back as
 // a *PanicError (panic with an error value to have errors.Is find it). n ==
-// 0 returns identity at once.
+// 0 returns identity at once. A negative n or grain or a nil fold or
+// combine gives an error that names the argument and matches ErrInvalid.
 func Reduce[T any](p *Pool, n, grain int, identity T,
 	fold func(lo, hi int, acc T) T, combine func(a, b T) T) (T, error) {
-	return ReducePartition(p, n, grain, Dynamic, identity, fold, combine)
+	return reducePartition("Reduce", p, n, grain, Dynamic, identity, fold, combine)
 }
 
 // ReducePartition is Reduce with a chosen partition. With Deterministic,
@@ -203,8 +229,19 @@ func Reduce[T any](p *Pool, n, grain int, identity T,
 // threads, so the result is bitwise reproducible.
 func ReducePartition[T any](p *Pool, n, grain int, part Partition, identity T,
 	fold func(lo, hi int, acc T) T, combine func(a, b T) T) (T, error) {
-	if n < 0 || grain < 0 || fold == nil || combine == nil {
-		return identity, ErrInvalid
+	return reducePartition("ReducePartition", p, n, grain, part, identity, fold, combine)
+}
+
+func reducePartition[T any](fn string, p *Pool, n, grain int, part Partition, identity T,
+	fold func(lo, hi int, acc T) T, combine func(a, b T) T) (T, error) {
+	if err := checkRange(fn, n, grain, part); err != nil {
+		return identity, err
+	}
+	if fold == nil {
+		return identity, invalidArg(fn, "fold is nil")
+	}
+	if combine == nil {
+		return identity, invalidArg(fn, "combine is nil")
 	}
 	c, err := p.handle()
 	if err != nil {

@@ -123,11 +123,15 @@ type threadHooks struct {
 
 // New creates a pool described by cfg.
 //
-// It returns ErrInvalid for a negative or too large Threads or a Name that
-// holds a NUL byte, and ErrNoMemory when the threads could not be started.
+// It returns an error that matches ErrInvalid, naming the field, for a
+// negative or too large Threads or a Name that holds a NUL byte, and
+// ErrNoMemory when the threads could not be started.
 func New(cfg Config) (*Pool, error) {
-	if cfg.Threads < 0 || cfg.Threads > MaxThreads || strings.IndexByte(cfg.Name, 0) >= 0 {
-		return nil, ErrInvalid
+	if cfg.Threads < 0 || cfg.Threads > MaxThreads {
+		return nil, invalidArg("New", "Threads = %d, want 0..%d", cfg.Threads, MaxThreads)
+	}
+	if strings.IndexByte(cfg.Name, 0) >= 0 {
+		return nil, invalidArg("New", "Name = %q holds a NUL byte", cfg.Name)
 	}
 	spinUS := C.int(-1) // the library's default
 	switch {

@@ -37,7 +37,7 @@ type scopeOp struct {
 // started are then skipped.
 func (p *Pool) Scope(body func(s *Scope) error) error {
 	if body == nil {
-		return ErrInvalid
+		return invalidArg("Scope", "body is nil")
 	}
 	c, err := p.handle()
 	if err != nil {
@@ -83,7 +83,7 @@ func (op *scopeOp) call(s *Scope) (err error) {
 // Spawn panics when called after the Pool.Scope call has returned.
 func (s *Scope) Spawn(f func() error) {
 	if f == nil {
-		s.op.fail(ErrInvalid)
+		s.op.fail(invalidArg("Scope.Spawn", "f is nil"))
 		return
 	}
 	if s.op.ended.Load() {

@@ -56,7 +56,7 @@ func (s *taskState) runTask() C.int {
 // returns the reason.
 func (p *Pool) Submit(f func() error) *Task {
 	if f == nil {
-		return &Task{fails: ErrInvalid}
+		return &Task{fails: invalidArg("Submit", "f is nil")}
 	}
 	c, err := p.handle()
 	if err != nil {
