@@ -43,17 +43,21 @@ var (
 // It returns the first error (or panic, as a *PanicError) of a or b; if a
 // fails before b has started, b is skipped.
 func (p *Pool) Join(a, b func() error) error {
+	return p.join("Join", nil, a, b)
+}
+
+func (p *Pool) join(fn string, w *ctxWatch, a, b func() error) error {
 	if a == nil {
-		return invalidArg("Join", "a is nil")
+		return invalidArg(fn, "a is nil")
 	}
 	if b == nil {
-		return invalidArg("Join", "b is nil")
+		return invalidArg(fn, "b is nil")
 	}
 	c, err := p.handle()
 	if err != nil {
 		return err
 	}
-	op := &joinOp{a: a, b: b}
+	op := &joinOp{a: a, b: b, ctx: w}
 	slot := borrowSlot(op)
 	defer slot.giveBack()
 	rc := C.micropool_go_join(c, C.uintptr_t(slot.arg()))
@@ -64,9 +68,13 @@ func (p *Pool) Join(a, b func() error) error {
 type joinOp struct {
 	opState
 	a, b func() error
+	ctx  *ctxWatch // nil without a context
 }
 
 func (op *joinOp) run(which int) C.int {
+	if op.ctx.stopped(&op.opState) {
+		return failureCode
+	}
 	f := op.a
 	if which != 0 {
 		f = op.b
@@ -97,13 +105,13 @@ func callFunc(what string, f func() error) (err error) {
 // error that names the argument and matches ErrInvalid. n == 0 calls
 // nothing.
 func (p *Pool) For(n, grain int, body func(lo, hi int) error) error {
-	return p.forPartition("For", n, grain, Dynamic, body)
+	return p.forPartition("For", nil, n, grain, Dynamic, body)
 }
 
 // ForPartition is For with a chosen partition: Dynamic, Static, or
 // Deterministic (the partition that ReducePartition uses with it).
 func (p *Pool) ForPartition(n, grain int, part Partition, body func(lo, hi int) error) error {
-	return p.forPartition("ForPartition", n, grain, part, body)
+	return p.forPartition("ForPartition", nil, n, grain, part, body)
 }
 
 // checkRange checks the arguments that For and Reduce have in common.
@@ -120,7 +128,7 @@ func checkRange(fn string, n, grain int, part Partition) error {
 	return nil
 }
 
-func (p *Pool) forPartition(fn string, n, grain int, part Partition, body func(lo, hi int) error) error {
+func (p *Pool) forPartition(fn string, w *ctxWatch, n, grain int, part Partition, body func(lo, hi int) error) error {
 	if err := checkRange(fn, n, grain, part); err != nil {
 		return err
 	}
@@ -131,7 +139,7 @@ func (p *Pool) forPartition(fn string, n, grain int, part Partition, body func(l
 	if err != nil {
 		return err
 	}
-	op := &forOp{body: body}
+	op := &forOp{body: body, ctx: w}
 	slot := borrowSlot(op)
 	defer slot.giveBack()
 	rc := C.micropool_go_for(c, C.size_t(n), C.size_t(grain), C.uint(part), C.uintptr_t(slot.arg()))
@@ -142,9 +150,13 @@ func (p *Pool) forPartition(fn string, n, grain int, part Partition, body func(l
 type forOp struct {
 	opState
 	body func(lo, hi int) error
+	ctx  *ctxWatch // nil without a context
 }
 
 func (op *forOp) run(lo, hi int) C.int {
+	if op.ctx.stopped(&op.opState) {
+		return failureCode
+	}
 	if err := op.call(lo, hi); err != nil {
 		return op.fail(err)
 	}
@@ -220,7 +232,7 @@ func (op *broadcastOp) call(index, count int) (err error) {
 // combine gives an error that names the argument and matches ErrInvalid.
 func Reduce[T any](p *Pool, n, grain int, identity T,
 	fold func(lo, hi int, acc T) T, combine func(a, b T) T) (T, error) {
-	return reducePartition("Reduce", p, n, grain, Dynamic, identity, fold, combine)
+	return reducePartition("Reduce", nil, p, n, grain, Dynamic, identity, fold, combine)
 }
 
 // ReducePartition is Reduce with a chosen partition. With Deterministic,
@@ -229,10 +241,10 @@ func Reduce[T any](p *Pool, n, grain int, identity T,
 // threads, so the result is bitwise reproducible.
 func ReducePartition[T any](p *Pool, n, grain int, part Partition, identity T,
 	fold func(lo, hi int, acc T) T, combine func(a, b T) T) (T, error) {
-	return reducePartition("ReducePartition", p, n, grain, part, identity, fold, combine)
+	return reducePartition("ReducePartition", nil, p, n, grain, part, identity, fold, combine)
 }
 
-func reducePartition[T any](fn string, p *Pool, n, grain int, part Partition, identity T,
+func reducePartition[T any](fn string, w *ctxWatch, p *Pool, n, grain int, part Partition, identity T,
 	fold func(lo, hi int, acc T) T, combine func(a, b T) T) (T, error) {
 	if err := checkRange(fn, n, grain, part); err != nil {
 		return identity, err
@@ -247,7 +259,7 @@ func reducePartition[T any](fn string, p *Pool, n, grain int, part Partition, id
 	if err != nil {
 		return identity, err
 	}
-	op := &reduceOp[T]{identity: identity, fold: fold, combine: combine}
+	op := &reduceOp[T]{identity: identity, fold: fold, combine: combine, ctx: w}
 	slot := borrowSlot(reducer(op))
 	defer slot.giveBack()
 	// The C accumulator is only a slot number: 0 stands for the identity,
@@ -274,6 +286,7 @@ type reduceOp[T any] struct {
 	identity T
 	fold     func(lo, hi int, acc T) T
 	combine  func(a, b T) T
+	ctx      *ctxWatch // nil without a context
 
 	mu    sync.Mutex
 	slots []*T
@@ -308,6 +321,9 @@ func (op *reduceOp[T]) store(acc *C.uint64_t, v T) {
 }
 
 func (op *reduceOp[T]) mapRange(lo, hi int, acc *C.uint64_t) C.int {
+	if op.ctx.stopped(&op.opState) {
+		return failureCode
+	}
 	v, err := op.callFold(lo, hi, op.value(uint64(*acc)))
 	if err != nil {
 		return op.fail(err)

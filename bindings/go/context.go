@@ -1,0 +1,87 @@
+package micropool
+
+import (
+	"context"
+	"sync/atomic"
+)
+
+// ctxWatch follows the context of one operation of ForContext,
+// ReduceContext or JoinContext: done is set once the context is done, and
+// every part reads it before it starts. A flag set by context.AfterFunc
+// costs a part one atomic load, where ctx.Err() would take a lock.
+type ctxWatch struct {
+	ctx  context.Context
+	done atomic.Bool
+}
+
+// watchContext returns the watch for ctx, or nil when ctx can never be
+// done, and a function that stops watching. It returns ctx.Err() when ctx
+// is done already.
+func watchContext(fn string, ctx context.Context) (*ctxWatch, func() bool, error) {
+	if ctx == nil {
+		return nil, nil, invalidArg(fn, "ctx is nil")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if ctx.Done() == nil {
+		return nil, func() bool { return true }, nil
+	}
+	w := &ctxWatch{ctx: ctx}
+	stop := context.AfterFunc(ctx, func() { w.done.Store(true) })
+	return w, stop, nil
+}
+
+// stopped reports whether the part that is about to start must be skipped,
+// recording ctx.Err() as the operation's error; w may be nil.
+func (w *ctxWatch) stopped(s *opState) bool {
+	if w == nil || !w.done.Load() {
+		return false
+	}
+	s.fail(w.ctx.Err())
+	return true
+}
+
+// ForContext is For with a context: once ctx is done, the ranges that have
+// not started are skipped and ForContext returns ctx.Err() (unless body
+// failed first). A range that has started runs to its end; body may watch
+// ctx itself to stop sooner. If ctx is done before the call, body is never
+// called. If every range had started when ctx became done, the result is
+// that of For.
+func (p *Pool) ForContext(ctx context.Context, n, grain int, body func(lo, hi int) error) error {
+	w, stop, err := watchContext("ForContext", ctx)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	return p.forPartition("ForContext", w, n, grain, Dynamic, body)
+}
+
+// ReduceContext is Reduce with a context: once ctx is done, the parts of
+// the input that have not started are skipped and ReduceContext returns
+// the zero T and ctx.Err() (unless fold or combine panicked first). A part
+// that has started is folded to its end. If ctx is done before the call,
+// fold is never called.
+func ReduceContext[T any](ctx context.Context, p *Pool, n, grain int, identity T,
+	fold func(lo, hi int, acc T) T, combine func(a, b T) T) (T, error) {
+	w, stop, err := watchContext("ReduceContext", ctx)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer stop()
+	return reducePartition("ReduceContext", w, p, n, grain, Dynamic, identity, fold, combine)
+}
+
+// JoinContext is Join with a context: a function that has not started when
+// ctx is done is skipped, and JoinContext then returns ctx.Err() (unless
+// the other function failed first). If ctx is done before the call,
+// neither runs.
+func (p *Pool) JoinContext(ctx context.Context, a, b func() error) error {
+	w, stop, err := watchContext("JoinContext", ctx)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	return p.join("JoinContext", w, a, b)
+}
