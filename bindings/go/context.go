@@ -49,12 +49,12 @@ func (w *ctxWatch) stopped(s *opState) bool {
 // called. If every range had started when ctx became done, the result is
 // that of For.
 func (p *Pool) ForContext(ctx context.Context, n, grain int, body func(lo, hi int) error) error {
-	w, stop, err := watchContext("ForContext", ctx)
+	w, stop, err := watchContext("Pool.ForContext", ctx)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	return p.forPartition("ForContext", w, n, grain, Dynamic, body)
+	return p.forPartition("Pool.ForContext", w, n, grain, Dynamic, body)
 }
 
 // ReduceContext is Reduce with a context: once ctx is done, the parts of
@@ -78,10 +78,10 @@ func ReduceContext[T any](ctx context.Context, p *Pool, n, grain int, identity T
 // the other function failed first). If ctx is done before the call,
 // neither runs.
 func (p *Pool) JoinContext(ctx context.Context, a, b func() error) error {
-	w, stop, err := watchContext("JoinContext", ctx)
+	w, stop, err := watchContext("Pool.JoinContext", ctx)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	return p.join("JoinContext", w, a, b)
+	return p.join("Pool.JoinContext", w, a, b)
 }

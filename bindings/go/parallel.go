@@ -43,7 +43,7 @@ var (
 // It returns the first error (or panic, as a *PanicError) of a or b; if a
 // fails before b has started, b is skipped.
 func (p *Pool) Join(a, b func() error) error {
-	return p.join("Join", nil, a, b)
+	return p.join("Pool.Join", nil, a, b)
 }
 
 func (p *Pool) join(fn string, w *ctxWatch, a, b func() error) error {
@@ -57,7 +57,7 @@ func (p *Pool) join(fn string, w *ctxWatch, a, b func() error) error {
 	if err != nil {
 		return err
 	}
-	op := &joinOp{a: a, b: b, ctx: w}
+	op := &joinOp{a: a, b: b, ctx: w, what: fn}
 	slot := borrowSlot(op)
 	defer slot.giveBack()
 	rc := C.micropool_go_join(c, C.uintptr_t(slot.arg()))
@@ -69,6 +69,7 @@ type joinOp struct {
 	opState
 	a, b func() error
 	ctx  *ctxWatch // nil without a context
+	what string    // the function called, for the message of Goexit
 }
 
 func (op *joinOp) run(which int) C.int {
@@ -79,7 +80,7 @@ func (op *joinOp) run(which int) C.int {
 	if which != 0 {
 		f = op.b
 	}
-	if err := callFunc("Pool.Join", f); err != nil {
+	if err := callFunc(op.what, f); err != nil {
 		return op.fail(err)
 	}
 	return 0
@@ -105,13 +106,13 @@ func callFunc(what string, f func() error) (err error) {
 // error that names the argument and matches ErrInvalid. n == 0 calls
 // nothing.
 func (p *Pool) For(n, grain int, body func(lo, hi int) error) error {
-	return p.forPartition("For", nil, n, grain, Dynamic, body)
+	return p.forPartition("Pool.For", nil, n, grain, Dynamic, body)
 }
 
 // ForPartition is For with a chosen partition: Dynamic, Static, or
 // Deterministic (the partition that ReducePartition uses with it).
 func (p *Pool) ForPartition(n, grain int, part Partition, body func(lo, hi int) error) error {
-	return p.forPartition("ForPartition", nil, n, grain, part, body)
+	return p.forPartition("Pool.ForPartition", nil, n, grain, part, body)
 }
 
 // checkRange checks the arguments that For and Reduce have in common.
@@ -139,7 +140,7 @@ func (p *Pool) forPartition(fn string, w *ctxWatch, n, grain int, part Partition
 	if err != nil {
 		return err
 	}
-	op := &forOp{body: body, ctx: w}
+	op := &forOp{body: body, ctx: w, what: fn}
 	slot := borrowSlot(op)
 	defer slot.giveBack()
 	rc := C.micropool_go_for(c, C.size_t(n), C.size_t(grain), C.uint(part), C.uintptr_t(slot.arg()))
@@ -151,6 +152,7 @@ type forOp struct {
 	opState
 	body func(lo, hi int) error
 	ctx  *ctxWatch // nil without a context
+	what string    // the function called, for the message of Goexit
 }
 
 func (op *forOp) run(lo, hi int) C.int {
@@ -165,7 +167,7 @@ func (op *forOp) run(lo, hi int) C.int {
 
 func (op *forOp) call(lo, hi int) (err error) {
 	returned := false
-	defer catchExit("Pool.For", &returned, &err)
+	defer catchExit(op.what, &returned, &err)
 	err = op.body(lo, hi)
 	returned = true
 	return err
@@ -182,7 +184,7 @@ func (op *forOp) call(lo, hi int) (err error) {
 // then skipped.
 func (p *Pool) Broadcast(fn func(index, count int) error) error {
 	if fn == nil {
-		return invalidArg("Broadcast", "fn is nil")
+		return invalidArg("Pool.Broadcast", "fn is nil")
 	}
 	c, err := p.handle()
 	if err != nil {
@@ -259,7 +261,7 @@ func reducePartition[T any](fn string, w *ctxWatch, p *Pool, n, grain int, part 
 	if err != nil {
 		return identity, err
 	}
-	op := &reduceOp[T]{identity: identity, fold: fold, combine: combine, ctx: w}
+	op := &reduceOp[T]{identity: identity, fold: fold, combine: combine, ctx: w, what: fn}
 	slot := borrowSlot(reducer(op))
 	defer slot.giveBack()
 	// The C accumulator is only a slot number: 0 stands for the identity,
@@ -287,6 +289,7 @@ type reduceOp[T any] struct {
 	fold     func(lo, hi int, acc T) T
 	combine  func(a, b T) T
 	ctx      *ctxWatch // nil without a context
+	what     string    // the function called, for the message of Goexit
 
 	mu    sync.Mutex
 	slots []*T
@@ -334,7 +337,7 @@ func (op *reduceOp[T]) mapRange(lo, hi int, acc *C.uint64_t) C.int {
 
 func (op *reduceOp[T]) callFold(lo, hi int, acc T) (v T, err error) {
 	returned := false
-	defer catchExit("Reduce", &returned, &err)
+	defer catchExit(op.what, &returned, &err)
 	v = op.fold(lo, hi, acc)
 	returned = true
 	return v, nil
@@ -356,7 +359,7 @@ func (op *reduceOp[T]) combineSlots(acc *C.uint64_t, other uint64) {
 
 func (op *reduceOp[T]) callCombine(a, b T) (v T, err error) {
 	returned := false
-	defer catchExit("Reduce", &returned, &err)
+	defer catchExit(op.what, &returned, &err)
 	v = op.combine(a, b)
 	returned = true
 	return v, nil

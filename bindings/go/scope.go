@@ -37,7 +37,7 @@ type scopeOp struct {
 // started are then skipped.
 func (p *Pool) Scope(body func(s *Scope) error) error {
 	if body == nil {
-		return invalidArg("Scope", "body is nil")
+		return invalidArg("Pool.Scope", "body is nil")
 	}
 	c, err := p.handle()
 	if err != nil {

@@ -23,7 +23,8 @@ type Task struct {
 
 type taskState struct {
 	f       func() error
-	err     error // f's result, set before the task returns to the library
+	what    string // the function that submitted it, for the message of Goexit
+	err     error  // f's result, set before the task returns to the library
 	slot    *opSlot
 	dropped atomic.Bool
 }
@@ -38,7 +39,7 @@ func (s *taskState) drop() {
 
 func (s *taskState) runTask() C.int {
 	defer s.drop()
-	if err := callFunc("Pool.Submit", s.f); err != nil {
+	if err := callFunc(s.what, s.f); err != nil {
 		s.err = err
 		return failureCode
 	}
@@ -56,13 +57,17 @@ func (s *taskState) runTask() C.int {
 // returns the reason.
 func (p *Pool) Submit(f func() error) *Task {
 	if f == nil {
-		return &Task{fails: invalidArg("Submit", "f is nil")}
+		return &Task{fails: invalidArg("Pool.Submit", "f is nil")}
 	}
+	return p.submit("Pool.Submit", f)
+}
+
+func (p *Pool) submit(what string, f func() error) *Task {
 	c, err := p.handle()
 	if err != nil {
 		return &Task{fails: err}
 	}
-	st := &taskState{f: f}
+	st := &taskState{f: f, what: what}
 	st.slot = borrowSlot(taskRunner(st))
 	t := &Task{state: st}
 	rc := C.micropool_go_submit(c, C.uintptr_t(st.slot.arg()), &t.c)
