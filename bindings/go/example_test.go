@@ -1,6 +1,7 @@
 package micropool_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -193,4 +194,39 @@ func ExamplePool_Stats() {
 	stats, err := pool.Stats()
 	fmt.Println(stats.TasksRun >= 1, err)
 	// Output: true <nil>
+}
+
+func ExampleMap() {
+	pool, _ := micropool.New(micropool.Config{Threads: 2})
+	defer pool.Close()
+
+	words := []string{"fork", "join", "steal"}
+	lengths, err := micropool.Map(pool, words, func(w string) int { return len(w) })
+	fmt.Println(lengths, err)
+	// Output: [4 4 5] <nil>
+}
+
+func ExampleSubmitValue() {
+	pool, _ := micropool.New(micropool.Config{Threads: 2})
+	defer pool.Close()
+
+	task := micropool.SubmitValue(pool, func() (string, error) {
+		return "computed in the background", nil
+	})
+	fmt.Println(task.Wait())
+	// Output: computed in the background <nil>
+}
+
+func ExamplePool_ForContext() {
+	pool, _ := micropool.New(micropool.Config{Threads: 2})
+	defer pool.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // done before the call: nothing runs
+	err := pool.ForContext(ctx, 100, 1, func(lo, hi int) error {
+		fmt.Println("never printed")
+		return nil
+	})
+	fmt.Println(err)
+	// Output: context canceled
 }

@@ -53,6 +53,17 @@ var goexitChildren = map[string]struct {
 	"Submit": {"Pool.Submit", func(p *Pool) error {
 		return p.Submit(func() error { runtime.Goexit(); return nil }).Wait()
 	}},
+	"SubmitValue": {"SubmitValue", func(p *Pool) error {
+		_, err := SubmitValue(p, func() (int, error) { runtime.Goexit(); return 0, nil }).Wait()
+		return err
+	}},
+	"Map": {"Map", func(p *Pool) error {
+		_, err := Map(p, make([]int, 100), func(int) int { runtime.Goexit(); return 0 })
+		return err
+	}},
+	"ForContext": {"Pool.ForContext", func(p *Pool) error {
+		return p.ForContext(context.Background(), 4, 1, func(lo, hi int) error { runtime.Goexit(); return nil })
+	}},
 }
 
 // runGoexitChild runs one case and returns the exit status; it should
