@@ -230,3 +230,25 @@ func ExamplePool_ForContext() {
 	fmt.Println(err)
 	// Output: context canceled
 }
+
+func ExampleGroup() {
+	pool, _ := micropool.New(micropool.Config{Threads: 2})
+	defer pool.Close()
+
+	g, ctx := pool.GroupContext(context.Background())
+	g.SetLimit(4) // at most 4 functions active at once
+	results := make([]int, 10)
+	for i := range results {
+		i := i
+		g.Go(func() error {
+			if ctx.Err() != nil {
+				return ctx.Err() // another function failed
+			}
+			results[i] = i * 10
+			return nil
+		})
+	}
+	err := g.Wait()
+	fmt.Println(results, err)
+	// Output: [0 10 20 30 40 50 60 70 80 90] <nil>
+}

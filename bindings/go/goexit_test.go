@@ -61,6 +61,11 @@ var goexitChildren = map[string]struct {
 		_, err := Map(p, make([]int, 100), func(int) int { runtime.Goexit(); return 0 })
 		return err
 	}},
+	"Group": {"Group.Go", func(p *Pool) error {
+		g := p.Group()
+		g.Go(func() error { runtime.Goexit(); return nil })
+		return g.Wait()
+	}},
 	"ForContext": {"Pool.ForContext", func(p *Pool) error {
 		return p.ForContext(context.Background(), 4, 1, func(lo, hi int) error { runtime.Goexit(); return nil })
 	}},
