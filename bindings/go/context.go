@@ -1,5 +1,8 @@
 package micropool
 
+// #include <stdint.h>
+import "C"
+
 import (
 	"context"
 	"sync/atomic"
@@ -32,14 +35,16 @@ func watchContext(fn string, ctx context.Context) (*ctxWatch, func() bool, error
 	return w, stop, nil
 }
 
-// stopped reports whether the part that is about to start must be skipped,
-// recording ctx.Err() as the operation's error; w may be nil.
-func (w *ctxWatch) stopped(s *opState) bool {
-	if w == nil || !w.done.Load() {
-		return false
-	}
-	s.fail(w.ctx.Err())
-	return true
+// stopped reports whether the part that is about to start must be
+// skipped; w may be nil. It is small enough to be inlined.
+func (w *ctxWatch) stopped() bool {
+	return w != nil && w.done.Load()
+}
+
+// skip records ctx.Err() as the error of the operation whose part is
+// skipped and returns the code that the part hands back to the library.
+func (w *ctxWatch) skip(s *opState) C.int {
+	return s.fail(w.ctx.Err())
 }
 
 // ForContext is For with a context: once ctx is done, the ranges that have

@@ -73,8 +73,8 @@ type joinOp struct {
 }
 
 func (op *joinOp) run(which int) C.int {
-	if op.ctx.stopped(&op.opState) {
-		return failureCode
+	if op.ctx.stopped() {
+		return op.ctx.skip(&op.opState)
 	}
 	f := op.a
 	if which != 0 {
@@ -156,8 +156,8 @@ type forOp struct {
 }
 
 func (op *forOp) run(lo, hi int) C.int {
-	if op.ctx.stopped(&op.opState) {
-		return failureCode
+	if op.ctx.stopped() {
+		return op.ctx.skip(&op.opState)
 	}
 	if err := op.call(lo, hi); err != nil {
 		return op.fail(err)
@@ -324,8 +324,8 @@ func (op *reduceOp[T]) store(acc *C.uint64_t, v T) {
 }
 
 func (op *reduceOp[T]) mapRange(lo, hi int, acc *C.uint64_t) C.int {
-	if op.ctx.stopped(&op.opState) {
-		return failureCode
+	if op.ctx.stopped() {
+		return op.ctx.skip(&op.opState)
 	}
 	v, err := op.callFold(lo, hi, op.value(uint64(*acc)))
 	if err != nil {
