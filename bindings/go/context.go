@@ -17,9 +17,9 @@ type ctxWatch struct {
 	done atomic.Bool
 }
 
-// watchContext returns the watch for ctx, or nil when ctx can never be
-// done, and a function that stops watching. It returns ctx.Err() when ctx
-// is done already.
+// watchContext returns the watch for ctx and a function that stops
+// watching (a context that can never be done is not watched, its flag
+// stays false). It returns ctx.Err() when ctx is done already.
 func watchContext(fn string, ctx context.Context) (*ctxWatch, func() bool, error) {
 	if ctx == nil {
 		return nil, nil, invalidArg(fn, "ctx is nil")
@@ -27,10 +27,10 @@ func watchContext(fn string, ctx context.Context) (*ctxWatch, func() bool, error
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	if ctx.Done() == nil {
-		return nil, func() bool { return true }, nil
-	}
 	w := &ctxWatch{ctx: ctx}
+	if ctx.Done() == nil {
+		return w, func() bool { return true }, nil
+	}
 	stop := context.AfterFunc(ctx, func() { w.done.Store(true) })
 	return w, stop, nil
 }

@@ -46,6 +46,7 @@ func (p *Pool) Join(a, b func() error) error {
 	return p.join("Pool.Join", nil, a, b)
 }
 
+// join is Join, or JoinContext when w is not nil.
 func (p *Pool) join(fn string, w *ctxWatch, a, b func() error) error {
 	if a == nil {
 		return invalidArg(fn, "a is nil")
@@ -57,7 +58,7 @@ func (p *Pool) join(fn string, w *ctxWatch, a, b func() error) error {
 	if err != nil {
 		return err
 	}
-	op := &joinOp{a: a, b: b, ctx: w, what: fn}
+	op := &joinOp{a: a, b: b, ctx: w}
 	slot := borrowSlot(op)
 	defer slot.giveBack()
 	rc := C.micropool_go_join(c, C.uintptr_t(slot.arg()))
@@ -68,8 +69,7 @@ func (p *Pool) join(fn string, w *ctxWatch, a, b func() error) error {
 type joinOp struct {
 	opState
 	a, b func() error
-	ctx  *ctxWatch // nil without a context
-	what string    // the function called, for the message of Goexit
+	ctx  *ctxWatch // nil for Join, set for JoinContext
 }
 
 func (op *joinOp) run(which int) C.int {
@@ -80,7 +80,11 @@ func (op *joinOp) run(which int) C.int {
 	if which != 0 {
 		f = op.b
 	}
-	if err := callFunc(op.what, f); err != nil {
+	what := "Pool.Join"
+	if op.ctx != nil {
+		what = "Pool.JoinContext"
+	}
+	if err := callFunc(what, f); err != nil {
 		return op.fail(err)
 	}
 	return 0
