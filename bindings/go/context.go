@@ -12,10 +12,25 @@ import (
 // ReduceContext or JoinContext: done is set once the context is done, and
 // every part reads it before it starts. A flag set by context.AfterFunc
 // costs a part one atomic load, where ctx.Err() would take a lock.
+//
+// It also names the function that started the operation, for messages.
+// The operations without a context share the static watches below, whose
+// flag is never set: an operation then needs no allocation for its watch
+// and its state grows by one pointer only.
 type ctxWatch struct {
-	ctx  context.Context
+	ctx  context.Context // nil in the static watches
 	done atomic.Bool
+	what string
 }
+
+var (
+	watchFor             = &ctxWatch{what: "Pool.For"}
+	watchForPartition    = &ctxWatch{what: "Pool.ForPartition"}
+	watchMap             = &ctxWatch{what: "Map"}
+	watchReduce          = &ctxWatch{what: "Reduce"}
+	watchReducePartition = &ctxWatch{what: "ReducePartition"}
+	watchJoin            = &ctxWatch{what: "Pool.Join"}
+)
 
 // watchContext returns the watch for ctx and a function that stops
 // watching (a context that can never be done is not watched, its flag
@@ -27,7 +42,7 @@ func watchContext(fn string, ctx context.Context) (*ctxWatch, func() bool, error
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	w := &ctxWatch{ctx: ctx}
+	w := &ctxWatch{ctx: ctx, what: fn}
 	if ctx.Done() == nil {
 		return w, func() bool { return true }, nil
 	}
@@ -36,9 +51,9 @@ func watchContext(fn string, ctx context.Context) (*ctxWatch, func() bool, error
 }
 
 // stopped reports whether the part that is about to start must be
-// skipped; w may be nil. It is small enough to be inlined.
+// skipped. It is small enough to be inlined.
 func (w *ctxWatch) stopped() bool {
-	return w != nil && w.done.Load()
+	return w.done.Load()
 }
 
 // skip records ctx.Err() as the error of the operation whose part is
@@ -59,7 +74,7 @@ func (p *Pool) ForContext(ctx context.Context, n, grain int, body func(lo, hi in
 		return err
 	}
 	defer stop()
-	return p.forPartition("Pool.ForContext", w, n, grain, Dynamic, body)
+	return p.forPartition(w, n, grain, Dynamic, body)
 }
 
 // ReduceContext is Reduce with a context: once ctx is done, the parts of
@@ -75,7 +90,7 @@ func ReduceContext[T any](ctx context.Context, p *Pool, n, grain int, identity T
 		return zero, err
 	}
 	defer stop()
-	return reducePartition("ReduceContext", w, p, n, grain, Dynamic, identity, fold, combine)
+	return reducePartition(w, p, n, grain, Dynamic, identity, fold, combine)
 }
 
 // JoinContext is Join with a context: a function that has not started when
@@ -88,5 +103,5 @@ func (p *Pool) JoinContext(ctx context.Context, a, b func() error) error {
 		return err
 	}
 	defer stop()
-	return p.join("Pool.JoinContext", w, a, b)
+	return p.join(w, a, b)
 }

@@ -164,7 +164,11 @@ type opState struct {
 // fail records err if it is the operation's first error and returns the
 // code that the callback hands back to the library.
 func (s *opState) fail(err error) C.int {
-	s.first.CompareAndSwap(nil, &err)
+	// A copy made here, so that only a failure allocates: with &err, the
+	// caller's error variable would move to the heap at every call.
+	first := new(error)
+	*first = err
+	s.first.CompareAndSwap(nil, first)
 	return failureCode
 }
 

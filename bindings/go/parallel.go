@@ -43,11 +43,12 @@ var (
 // It returns the first error (or panic, as a *PanicError) of a or b; if a
 // fails before b has started, b is skipped.
 func (p *Pool) Join(a, b func() error) error {
-	return p.join("Pool.Join", nil, a, b)
+	return p.join(watchJoin, a, b)
 }
 
-// join is Join, or JoinContext when w is not nil.
-func (p *Pool) join(fn string, w *ctxWatch, a, b func() error) error {
+// join is Join or JoinContext, as w tells.
+func (p *Pool) join(w *ctxWatch, a, b func() error) error {
+	fn := w.what
 	if a == nil {
 		return invalidArg(fn, "a is nil")
 	}
@@ -69,7 +70,7 @@ func (p *Pool) join(fn string, w *ctxWatch, a, b func() error) error {
 type joinOp struct {
 	opState
 	a, b func() error
-	ctx  *ctxWatch // nil for Join, set for JoinContext
+	ctx  *ctxWatch // watchJoin for Join
 }
 
 func (op *joinOp) run(which int) C.int {
@@ -80,11 +81,7 @@ func (op *joinOp) run(which int) C.int {
 	if which != 0 {
 		f = op.b
 	}
-	what := "Pool.Join"
-	if op.ctx != nil {
-		what = "Pool.JoinContext"
-	}
-	if err := callFunc(what, f); err != nil {
+	if err := callFunc(op.ctx.what, f); err != nil {
 		return op.fail(err)
 	}
 	return 0
@@ -110,13 +107,13 @@ func callFunc(what string, f func() error) (err error) {
 // error that names the argument and matches ErrInvalid. n == 0 calls
 // nothing.
 func (p *Pool) For(n, grain int, body func(lo, hi int) error) error {
-	return p.forPartition("Pool.For", nil, n, grain, Dynamic, body)
+	return p.forPartition(watchFor, n, grain, Dynamic, body)
 }
 
 // ForPartition is For with a chosen partition: Dynamic, Static, or
 // Deterministic (the partition that ReducePartition uses with it).
 func (p *Pool) ForPartition(n, grain int, part Partition, body func(lo, hi int) error) error {
-	return p.forPartition("Pool.ForPartition", nil, n, grain, part, body)
+	return p.forPartition(watchForPartition, n, grain, part, body)
 }
 
 // checkRange checks the arguments that For and Reduce have in common.
@@ -133,7 +130,9 @@ func checkRange(fn string, n, grain int, part Partition) error {
 	return nil
 }
 
-func (p *Pool) forPartition(fn string, w *ctxWatch, n, grain int, part Partition, body func(lo, hi int) error) error {
+// forPartition is For, ForPartition, ForContext or Map, as w tells.
+func (p *Pool) forPartition(w *ctxWatch, n, grain int, part Partition, body func(lo, hi int) error) error {
+	fn := w.what
 	if err := checkRange(fn, n, grain, part); err != nil {
 		return err
 	}
@@ -144,7 +143,7 @@ func (p *Pool) forPartition(fn string, w *ctxWatch, n, grain int, part Partition
 	if err != nil {
 		return err
 	}
-	op := &forOp{body: body, ctx: w, what: fn}
+	op := &forOp{body: body, ctx: w}
 	slot := borrowSlot(op)
 	defer slot.giveBack()
 	rc := C.micropool_go_for(c, C.size_t(n), C.size_t(grain), C.uint(part), C.uintptr_t(slot.arg()))
@@ -155,8 +154,7 @@ func (p *Pool) forPartition(fn string, w *ctxWatch, n, grain int, part Partition
 type forOp struct {
 	opState
 	body func(lo, hi int) error
-	ctx  *ctxWatch // nil without a context
-	what string    // the function called, for the message of Goexit
+	ctx  *ctxWatch // a static watch without a context
 }
 
 func (op *forOp) run(lo, hi int) C.int {
@@ -171,7 +169,7 @@ func (op *forOp) run(lo, hi int) C.int {
 
 func (op *forOp) call(lo, hi int) (err error) {
 	returned := false
-	defer catchExit(op.what, &returned, &err)
+	defer catchExit(op.ctx.what, &returned, &err)
 	err = op.body(lo, hi)
 	returned = true
 	return err
@@ -238,7 +236,7 @@ func (op *broadcastOp) call(index, count int) (err error) {
 // combine gives an error that names the argument and matches ErrInvalid.
 func Reduce[T any](p *Pool, n, grain int, identity T,
 	fold func(lo, hi int, acc T) T, combine func(a, b T) T) (T, error) {
-	return reducePartition("Reduce", nil, p, n, grain, Dynamic, identity, fold, combine)
+	return reducePartition(watchReduce, p, n, grain, Dynamic, identity, fold, combine)
 }
 
 // ReducePartition is Reduce with a chosen partition. With Deterministic,
@@ -247,11 +245,13 @@ func Reduce[T any](p *Pool, n, grain int, identity T,
 // threads, so the result is bitwise reproducible.
 func ReducePartition[T any](p *Pool, n, grain int, part Partition, identity T,
 	fold func(lo, hi int, acc T) T, combine func(a, b T) T) (T, error) {
-	return reducePartition("ReducePartition", nil, p, n, grain, part, identity, fold, combine)
+	return reducePartition(watchReducePartition, p, n, grain, part, identity, fold, combine)
 }
 
-func reducePartition[T any](fn string, w *ctxWatch, p *Pool, n, grain int, part Partition, identity T,
+// reducePartition is Reduce, ReducePartition or ReduceContext, as w tells.
+func reducePartition[T any](w *ctxWatch, p *Pool, n, grain int, part Partition, identity T,
 	fold func(lo, hi int, acc T) T, combine func(a, b T) T) (T, error) {
+	fn := w.what
 	if err := checkRange(fn, n, grain, part); err != nil {
 		return identity, err
 	}
@@ -265,7 +265,7 @@ func reducePartition[T any](fn string, w *ctxWatch, p *Pool, n, grain int, part 
 	if err != nil {
 		return identity, err
 	}
-	op := &reduceOp[T]{identity: identity, fold: fold, combine: combine, ctx: w, what: fn}
+	op := &reduceOp[T]{identity: identity, fold: fold, combine: combine, ctx: w}
 	slot := borrowSlot(reducer(op))
 	defer slot.giveBack()
 	// The C accumulator is only a slot number: 0 stands for the identity,
@@ -292,8 +292,7 @@ type reduceOp[T any] struct {
 	identity T
 	fold     func(lo, hi int, acc T) T
 	combine  func(a, b T) T
-	ctx      *ctxWatch // nil without a context
-	what     string    // the function called, for the message of Goexit
+	ctx      *ctxWatch // a static watch without a context
 
 	mu    sync.Mutex
 	slots []*T
@@ -341,7 +340,7 @@ func (op *reduceOp[T]) mapRange(lo, hi int, acc *C.uint64_t) C.int {
 
 func (op *reduceOp[T]) callFold(lo, hi int, acc T) (v T, err error) {
 	returned := false
-	defer catchExit(op.what, &returned, &err)
+	defer catchExit(op.ctx.what, &returned, &err)
 	v = op.fold(lo, hi, acc)
 	returned = true
 	return v, nil
@@ -363,7 +362,7 @@ func (op *reduceOp[T]) combineSlots(acc *C.uint64_t, other uint64) {
 
 func (op *reduceOp[T]) callCombine(a, b T) (v T, err error) {
 	returned := false
-	defer catchExit(op.what, &returned, &err)
+	defer catchExit(op.ctx.what, &returned, &err)
 	v = op.combine(a, b)
 	returned = true
 	return v, nil

@@ -50,7 +50,7 @@ func Map[T, U any](p *Pool, in []T, f func(T) U) ([]U, error) {
 		return nil, invalidArg("Map", "f is nil")
 	}
 	out := make([]U, len(in))
-	err := p.forPartition("Map", nil, len(in), 0, Dynamic, func(lo, hi int) error {
+	err := p.forPartition(watchMap, len(in), 0, Dynamic, func(lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			out[i] = f(in[i])
 		}
