@@ -19,6 +19,10 @@ import (
 type opSlot struct {
 	handle cgo.Handle
 	op     any // the operation's state while the slot is borrowed
+
+	// The state of a For, which then points op at it; the other
+	// operations allocate their own.
+	forOp forOp
 }
 
 const maxFreeSlots = 256
@@ -54,6 +58,8 @@ func (s *opSlot) arg() uintptr {
 // giveBack returns the slot once no callback can use it any more.
 func (s *opSlot) giveBack() {
 	s.op = nil
+	s.forOp.body, s.forOp.ctx = nil, nil
+	s.forOp.first.Store(nil)
 	freeSlots.mu.Lock()
 	if len(freeSlots.slots) < maxFreeSlots {
 		freeSlots.slots = append(freeSlots.slots, s)

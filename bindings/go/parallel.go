@@ -143,12 +143,17 @@ func (p *Pool) forPartition(w *ctxWatch, n, grain int, part Partition, body func
 	if err != nil {
 		return err
 	}
-	op := &forOp{body: body, ctx: w}
-	slot := borrowSlot(op)
-	defer slot.giveBack()
+	// The state of a For lives in the slot, which is reused: a For
+	// allocates nothing of its own.
+	slot := borrowSlot(nil)
+	op := &slot.forOp
+	op.body, op.ctx = body, w
+	slot.op = op
 	rc := C.micropool_go_for(c, C.size_t(n), C.size_t(grain), C.uint(part), C.uintptr_t(slot.arg()))
 	runtime.KeepAlive(p)
-	return op.result(rc)
+	err = op.result(rc)
+	slot.giveBack()
+	return err
 }
 
 type forOp struct {
