@@ -20,9 +20,10 @@ type opSlot struct {
 	handle cgo.Handle
 	op     any // the operation's state while the slot is borrowed
 
-	// The state of a For, which then points op at it; the other
-	// operations allocate their own.
-	forOp forOp
+	// The state of a For or a Join, which then points op at it; the
+	// other operations allocate their own.
+	forOp  forOp
+	joinOp joinOp
 }
 
 const maxFreeSlots = 256
@@ -60,6 +61,8 @@ func (s *opSlot) giveBack() {
 	s.op = nil
 	s.forOp.body, s.forOp.ctx = nil, nil
 	s.forOp.first.Store(nil)
+	s.joinOp.a, s.joinOp.b, s.joinOp.ctx = nil, nil, nil
+	s.joinOp.first.Store(nil)
 	freeSlots.mu.Lock()
 	if len(freeSlots.slots) < maxFreeSlots {
 		freeSlots.slots = append(freeSlots.slots, s)

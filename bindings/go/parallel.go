@@ -59,12 +59,16 @@ func (p *Pool) join(w *ctxWatch, a, b func() error) error {
 	if err != nil {
 		return err
 	}
-	op := &joinOp{a: a, b: b, ctx: w}
-	slot := borrowSlot(op)
-	defer slot.giveBack()
+	// As for For, the state lives in the reused slot.
+	slot := borrowSlot(nil)
+	op := &slot.joinOp
+	op.a, op.b, op.ctx = a, b, w
+	slot.op = op
 	rc := C.micropool_go_join(c, C.uintptr_t(slot.arg()))
 	runtime.KeepAlive(p)
-	return op.result(rc)
+	err = op.result(rc)
+	slot.giveBack()
+	return err
 }
 
 type joinOp struct {
