@@ -153,7 +153,10 @@ static bool resting_and_short(mp_pool *pool, mp_loop *L)
     bool wake = mp_warm_should_wake(pool, key, t0, &measure);
     mp_warm_stamp(pool, t0);
     if (wake) {
-        L->key = key;                   /* a woken call is always timed */
+        /* A woken call is always timed, from its start: the wake-up's
+         * system call counts in (docs/design.md says why). */
+        L->key = key;
+        L->own_t0 = t0;
         return false;
     }
     run_alone(L);

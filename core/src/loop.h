@@ -18,7 +18,7 @@ typedef struct mp_loop {
     const void *identity;
     bool handoff;                   /* MP_SPLIT_STATIC: address parts to workers */
     uint64_t key;                   /* warm.c's key when this call is timed, else 0 */
-    uint64_t own_t0;                /* when the caller's own parts began */
+    uint64_t own_t0;                /* when the caller's timed share began */
     _Atomic size_t next;            /* the next part to claim */
     _Atomic int err;                /* the first error */
 } mp_loop;
@@ -57,11 +57,12 @@ static inline uint64_t mp_loop_key(const mp_loop *L)
     return mp_warm_key(L->map ? (const void *)L->map : (const void *)L->body, n);
 }
 
-/* Before the caller's own parts of a timed call (after it posted or
- * published the others, and woke whom it wakes). */
+/* Before the caller's own parts of a timed warm call (after it posted
+ * or published the others). A cold call that woke workers has its start
+ * set already: the call's own start (see loop.c, resting_and_short). */
 static inline void mp_loop_own_start(mp_loop *L)
 {
-    if (L->key)
+    if (L->key && !L->own_t0)
         L->own_t0 = mp_now_ns();
 }
 

@@ -129,12 +129,12 @@ bool mp_warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now, bool *measur
     }
     *measure = sampled(e);
     /* The caller's share must outlast the worker's way in; or calls come
-     * so often (the last one ended, by its estimate, less than a wake-up's
-     * time ago) that a worker woken now will be polling for the next ones,
-     * as long as a share is worth handing off at all. */
-    uint64_t alone = ld(&e->alone_ns), wake = ld(&w->wake_ns);
-    uint64_t share = alone / pool->nthreads, last = ld(&w->last_call);
-    return share > wake || (share >= MIN_SHARE_NS && last && now - last < alone + wake);
+     * so often (the last one less than a wake-up's time ago) that a worker
+     * woken now will be polling for the next ones, as long as a share is
+     * worth handing off at all. */
+    uint64_t share = ld(&e->alone_ns) / pool->nthreads, wake = ld(&w->wake_ns);
+    uint64_t last = ld(&w->last_call);
+    return share > wake || (share >= MIN_SHARE_NS && last && now - last < wake);
 }
 
 /* The slot of key, taken over from whatever loop it held before. */
