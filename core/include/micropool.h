@@ -190,7 +190,9 @@ typedef void (*mp_combine_fn)(void *arg, void *acc, const void *other);
 #define MP_SPLIT_STATIC    1u  /* one contiguous share per thread, no
                                   further splitting, each share offered
                                   first to its own thread: lowest overhead
-                                  for uniform work */
+                                  for uniform work (a single share, run by
+                                  the caller, when the pool measured that
+                                  faster: see mp_for) */
 #define MP_DETERMINISTIC   2u  /* mp_reduce: the partition and the combine
                                   order depend only on (n, grain), so results
                                   are bitwise equal whatever the thread count
@@ -209,6 +211,10 @@ typedef void (*mp_combine_fn)(void *arg, void *acc, const void *other);
  * grain is the smallest range worth handing to another thread; 0 lets the
  * library pick. Inputs too small to split (n <= grain, or n == 1, or a pool
  * of one thread) run inline in one call with no synchronization at all.
+ * A loop that the pool measured to be slower split than done by its caller
+ * alone (a loop of a microsecond or so, or one that would have to wake a
+ * sleeping thread for less work than the wake-up costs) runs on the
+ * caller, publishing nothing; a static one then as one range [0, n).
  * `flags` chooses the partition (MP_SPLIT_DYNAMIC or MP_SPLIT_STATIC; with
  * MP_DETERMINISTIC the partition of mp_reduce below), never which thread
  * runs a part: any thread may run any part.
