@@ -1,12 +1,8 @@
-/* broadcast.c: mp_broadcast.
- *
- * A broadcast is a record on its caller's stack, appended to the pool's
- * list under bmu and numbered; bseq_pub is the newest number. Every worker
- * remembers the last number it has run (ctx->bseen) and runs the parts
- * addressed to it strictly in number order, whenever it is idle or waiting
- * inside a call. A record leaves the list only when all its parts have
- * run, so a worker that has not run its part always finds it. */
-#include "internal.h"
+/* broadcast.c: mp_broadcast. A broadcast is a record on its caller's
+ * stack, numbered and listed until all its parts have run; each worker
+ * runs the parts addressed to it in number order. See docs/design.md,
+ * "Broadcast". */
+#include "pool.h"
 
 struct mp_bcast {
     mp_bcast *next;
@@ -21,31 +17,26 @@ struct mp_bcast {
 
 static void run_part(mp_bcast *b, unsigned index)
 {
-    if (!atomic_load_explicit(&b->err, memory_order_relaxed)) {
-        int r = b->fn(b->arg, index, b->count);
-        int zero = 0;
-        if (r)
-            atomic_compare_exchange_strong_explicit(&b->err, &zero, r, memory_order_relaxed,
-                                                    memory_order_relaxed);
-    }
+    if (!atomic_load_explicit(&b->err, memory_order_relaxed))
+        mp__first_error(&b->err, b->fn(b->arg, index, b->count));
     mp_ctx *w = b->waiter;          /* b may be gone after the decrement */
     if (atomic_fetch_sub_explicit(&b->remaining, 1, memory_order_seq_cst) == 1)
-        mp_wake_ctx(w->pool, w);
+        mp__wake_ctx(w->pool, w);
 }
 
-bool mp_bcast_run_pending(mp_ctx *ctx)
+bool mp__bcast_run_one(mp_ctx *ctx)
 {
     mp_pool *pool = ctx->pool;
     bool ran = false;
     if (ctx->index == 0)
         return false;
-    while (ctx->bseen < atomic_load_explicit(&pool->bseq_pub, memory_order_acquire)) {
+    while (ctx->bseen < atomic_load_explicit(&pool->bc.pub, memory_order_acquire)) {
         uint64_t want = ctx->bseen + 1;
-        pthread_mutex_lock(&pool->bmu);
-        mp_bcast *b = pool->bhead;
+        pthread_mutex_lock(&pool->bc.mu);
+        mp_bcast *b = pool->bc.head;
         while (b && b->seq != want)
             b = b->next;
-        pthread_mutex_unlock(&pool->bmu);
+        pthread_mutex_unlock(&pool->bc.mu);
         /* Marked before running: a part that broadcasts again must not
          * run this one a second time. */
         ctx->bseen = want;
@@ -55,22 +46,33 @@ bool mp_bcast_run_pending(mp_ctx *ctx)
     return ran;
 }
 
-bool mp_bcast_run_thread(void)
+bool mp__bcast_visible(mp_ctx *ctx)
+{
+    return ctx->index > 0 &&
+           atomic_load_explicit(&ctx->pool->bc.pub, memory_order_seq_cst) > ctx->bseen;
+}
+
+/* The duties of every wait: the parts addressed to any worker context of
+ * this thread's chain (a worker of pool A waiting inside pool B still
+ * runs A's broadcasts). */
+static bool run_thread(void)
 {
     bool ran = false;
-    for (mp_link *l = mp_tls_top; l; l = l->outer)
-        if (l->ctx && l->index > 0 && mp_bcast_pending(l->ctx))
-            ran |= mp_bcast_run_pending(l->ctx);
+    for (mp_link *l = mp__tls_top; l; l = l->outer)
+        if (l->ctx && l->index > 0 && mp__bcast_pending(l->ctx))
+            ran |= mp__bcast_run_one(l->ctx);
     return ran;
 }
 
-bool mp_bcast_pending_thread_sc(void)
+static bool pending_thread(void)
 {
-    for (mp_link *l = mp_tls_top; l; l = l->outer)
-        if (l->ctx && l->index > 0 && mp_bcast_pending_sc(l->ctx))
+    for (mp_link *l = mp__tls_top; l; l = l->outer)
+        if (l->ctx && l->index > 0 && mp__bcast_visible(l->ctx))
             return true;
     return false;
 }
+
+const mp_duties mp__bcast_duties = {run_thread, pending_thread};
 
 int mp_broadcast(mp_pool *pool, mp_broadcast_fn fn, void *arg)
 {
@@ -78,44 +80,44 @@ int mp_broadcast(mp_pool *pool, mp_broadcast_fn fn, void *arg)
         return MP_EINVAL;
     mp_link link;
     mp_ctx *ctx;
-    bool entered = mp_enter(pool, &link, &ctx, true);
-    mp_count(&ctx->count.jobs);
+    bool entered = mp__enter(pool, &link, &ctx, true);
+    mp__count(&ctx->count.jobs);
 
     mp_bcast b = {.fn = fn, .arg = arg, .count = pool->nthreads, .waiter = ctx};
     atomic_init(&b.remaining, pool->nthreads);
     atomic_init(&b.err, 0);
 
     if (pool->nthreads > 1) {
-        pthread_mutex_lock(&pool->bmu);
-        b.seq = ++pool->bseq_last;
-        if (pool->btail)
-            pool->btail->next = &b;
+        pthread_mutex_lock(&pool->bc.mu);
+        b.seq = ++pool->bc.last;
+        if (pool->bc.tail)
+            pool->bc.tail->next = &b;
         else
-            pool->bhead = &b;
-        pool->btail = &b;
-        atomic_store_explicit(&pool->bseq_pub, b.seq, memory_order_seq_cst);
-        pthread_mutex_unlock(&pool->bmu);
+            pool->bc.head = &b;
+        pool->bc.tail = &b;
+        atomic_store_explicit(&pool->bc.pub, b.seq, memory_order_seq_cst);
+        pthread_mutex_unlock(&pool->bc.mu);
         for (unsigned i = 0; i < pool->nworkers; i++)
-            mp_wake_ctx(pool, &pool->ctxs[i]);
+            mp__wake_ctx(pool, &pool->ctxs[i]);
         /* A worker runs its own part (and any earlier broadcast's). */
-        mp_bcast_run_pending(ctx);
+        mp__bcast_run_one(ctx);
     }
     run_part(&b, 0);
-    mp_wait_zero(ctx, &b.remaining);
+    mp__wait_zero(ctx, &b.remaining);
 
     if (pool->nthreads > 1) {
-        pthread_mutex_lock(&pool->bmu);
-        mp_bcast **pp = &pool->bhead, *prev = NULL;
+        pthread_mutex_lock(&pool->bc.mu);
+        mp_bcast **pp = &pool->bc.head, *prev = NULL;
         while (*pp != &b) {
             prev = *pp;
             pp = &(*pp)->next;
         }
         *pp = b.next;
-        if (pool->btail == &b)
-            pool->btail = prev;
-        pthread_mutex_unlock(&pool->bmu);
+        if (pool->bc.tail == &b)
+            pool->bc.tail = prev;
+        pthread_mutex_unlock(&pool->bc.mu);
     }
     if (entered)
-        mp_leave(&link);
+        mp__leave(&link);
     return atomic_load_explicit(&b.err, memory_order_relaxed);
 }

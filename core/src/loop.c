@@ -1,15 +1,8 @@
-/* loop.c: mp_for and mp_reduce.
- *
- * A loop is cut into `parts` contiguous ranges; threads claim parts with
- * one fetch_add on `next`, so any thread may run any part. Part i of a
- * reduce folds into accumulator i, and the caller combines accumulators
- * 0..parts-1 left to right at the end, which keeps the order for a
- * non-commutative combine and makes the result depend only on the
- * partition. The loop record lives on the caller's stack; other threads
- * join through tickets: a ticket is the second half of a join whose first
- * half claims parts, so each thread that steals a ticket offers the next
- * one before it starts working (see docs/design.md). */
-#include "loop.h"
+/* loop.c: mp_for and mp_reduce: parts claimed with one fetch_add, the
+ * flat slot every idle worker sees, tickets in the deques, and the choice
+ * between splitting a loop and running it alone. See docs/design.md,
+ * "Loops" and "Bursts and periods". */
+#include "pool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +15,7 @@ static size_t claim_parts(mp_loop *L)
         size_t i = atomic_fetch_add_explicit(&L->next, 1, memory_order_relaxed);
         if (i >= L->parts)
             break;
-        mp_loop_error(L, mp_run_part(L, i));
+        mp__first_error(&L->err, mp__run_part(L, i));
         ran++;
     }
     return ran;
@@ -40,10 +33,10 @@ static int loop_ticket(void *p)
     if (atomic_load_explicit(&L->next, memory_order_relaxed) >= L->parts ||
         atomic_load_explicit(&L->err, memory_order_relaxed))
         return 0;
-    mp_ctx *ctx = mp_ctx_fast(L->pool);
+    mp_ctx *ctx = mp__ctx_fast(L->pool);
     if (!ctx)
         return loop_work(L);
-    return mp_join_in(ctx, loop_work, L, loop_ticket, L);
+    return mp__join_in(ctx, loop_work, L, loop_ticket, L);
 }
 
 /* How many parts: see the header for the rules. */
@@ -66,55 +59,55 @@ static size_t count_parts(const mp_pool *pool, size_t n, size_t grain, unsigned 
     return by_grain < cap ? by_grain : cap;
 }
 
-bool mp_flat_participate(mp_ctx *self)
+bool mp__flat_visible(mp_ctx *self)
+{
+    return mp__flat_open(self->pool, self, memory_order_seq_cst);
+}
+
+bool mp__flat_run_one(mp_ctx *self)
 {
     mp_pool *pool = self->pool;
-    uint64_t s = atomic_load_explicit(&pool->flat_seq, memory_order_acquire);
+    uint64_t s = atomic_load_explicit(&pool->flat.seq, memory_order_acquire);
     if (!(s & 1) || s == self->flat_seen)
         return false;
     self->flat_seen = s;
     /* Announce, then check the loop is still open: the caller closes it
-     * before it waits for flat_active to drop to 0, so either it sees
+     * before it waits for flat.active to drop to 0, so either it sees
      * this increment or this thread sees the loop closed (seq_cst). */
-    atomic_fetch_add_explicit(&pool->flat_active, 1, memory_order_seq_cst);
-    mp_set_spinning(self, 0);
-    if (atomic_load_explicit(&pool->flat_seq, memory_order_seq_cst) == s) {
-        mp_count(&self->count.steals);
-        loop_work(atomic_load_explicit(&pool->flat_loop, memory_order_relaxed));
+    atomic_fetch_add_explicit(&pool->flat.active, 1, memory_order_seq_cst);
+    mp__idle_spinning(&self->idle, 0);
+    if (atomic_load_explicit(&pool->flat.seq, memory_order_seq_cst) == s) {
+        mp__count(&self->count.steals);
+        loop_work(atomic_load_explicit(&pool->flat.loop, memory_order_relaxed));
     }
-    if (atomic_fetch_sub_explicit(&pool->flat_active, 1, memory_order_seq_cst) == 1) {
-        mp_ctx *w = atomic_load_explicit(&pool->flat_waiter, memory_order_seq_cst);
+    if (atomic_fetch_sub_explicit(&pool->flat.active, 1, memory_order_seq_cst) == 1) {
+        mp_ctx *w = atomic_load_explicit(&pool->flat.waiter, memory_order_seq_cst);
         if (w)
-            mp_wake_ctx(pool, w);
+            mp__wake_ctx(pool, w);
     }
     return true;
 }
 
 /* Publishes L in the pool's flat slot, works on it, closes it and waits
- * for the workers that joined. False if the slot was taken. */
-static bool run_flat(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
+ * for the workers that joined. The caller holds the loop slot. */
+static void run_flat(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
 {
-    if (atomic_load_explicit(&pool->flat_busy, memory_order_relaxed) ||
-        atomic_exchange_explicit(&pool->flat_busy, 1, memory_order_acquire))
-        return false;
-    uint64_t s = atomic_load_explicit(&pool->flat_seq, memory_order_relaxed);
-    atomic_store_explicit(&pool->flat_loop, L, memory_order_relaxed);
-    atomic_store_explicit(&pool->flat_waiter, ctx, memory_order_relaxed);
-    atomic_store_explicit(&pool->flat_seq, s + 1, memory_order_seq_cst);
+    uint64_t s = atomic_load_explicit(&pool->flat.seq, memory_order_relaxed);
+    atomic_store_explicit(&pool->flat.loop, L, memory_order_relaxed);
+    atomic_store_explicit(&pool->flat.waiter, ctx, memory_order_relaxed);
+    atomic_store_explicit(&pool->flat.seq, s + 1, memory_order_seq_cst);
     size_t helpers = L->parts - 1;
-    mp_wake_idle(pool, helpers < pool->nworkers ? (unsigned)helpers : pool->nworkers);
+    mp__wake_idle(pool, helpers < pool->nworkers ? (unsigned)helpers : pool->nworkers);
 
-    mp_loop_own_start(L);
-    mp_loop_measured(L, claim_parts(L));
+    mp__loop_own_start(L);
+    mp__loop_measured(L, claim_parts(L));
 
-    atomic_store_explicit(&pool->flat_seq, s + 2, memory_order_seq_cst);
+    atomic_store_explicit(&pool->flat.seq, s + 2, memory_order_seq_cst);
     /* The seq_cst load pairs with a worker's seq_cst announce-then-check
      * (store-buffering): either it sees the worker's increment, or the
-     * worker sees the loop closed. mp_wait_zero's own loads are acquire. */
-    if (atomic_load_explicit(&pool->flat_active, memory_order_seq_cst) != 0)
-        mp_wait_zero(ctx, &pool->flat_active);
-    atomic_store_explicit(&pool->flat_busy, 0, memory_order_release);
-    return true;
+     * worker sees the loop closed. mp__wait_zero's own loads are acquire. */
+    if (atomic_load_explicit(&pool->flat.active, memory_order_seq_cst) != 0)
+        mp__wait_zero(ctx, &pool->flat.active);
 }
 
 /* Runs L on the caller alone, publishing nothing. A static loop becomes
@@ -124,16 +117,16 @@ static bool run_flat(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
  * order, as claims would give them. */
 static void run_alone(mp_loop *L)
 {
-    if (L->handoff) {
+    if (L->mailboxes) {
         L->base = L->base * L->parts + L->rem;
         L->parts = 1;
         L->rem = 0;
     }
     /* Nobody else sees L: no claims, and the first error stops the rest. */
     for (size_t i = 0; i < L->parts; i++) {
-        int r = mp_run_part(L, i);
+        int r = mp__run_part(L, i);
         if (r) {
-            mp_loop_error(L, r);
+            mp__first_error(&L->err, r);
             break;
         }
     }
@@ -147,11 +140,11 @@ static void run_alone(mp_loop *L)
  * that publishes it records the loop's time alone. */
 static bool resting_and_short(mp_pool *pool, mp_loop *L)
 {
-    uint64_t t0 = mp_now_ns();
-    uint64_t key = mp_loop_key(L);
+    uint64_t t0 = mp__now_ns();
+    uint64_t key = mp__loop_key(L);
     bool measure;
-    bool wake = mp_warm_should_wake(pool, key, t0, &measure);
-    mp_warm_stamp(pool, t0);
+    bool wake = mp__warm_should_wake(pool, key, t0, &measure);
+    mp__warm_stamp(pool, t0);
     if (wake) {
         /* A woken call is always timed, from its start: the wake-up's
          * system call counts in (docs/design.md says why). */
@@ -161,18 +154,28 @@ static bool resting_and_short(mp_pool *pool, mp_loop *L)
     }
     run_alone(L);
     if (measure)
-        mp_warm_record(pool, key, mp_now_ns() - t0);
+        mp__warm_record(pool, key, mp__now_ns() - t0);
     return true;
 }
 
-/* Publishes L and works on it with whoever comes: its mailboxes, the flat
- * slot, or tickets in the deques. */
+/* Publishes L and works on it with whoever comes. One loop at a time
+ * holds the pool's loop slot and publishes through its mailboxes or the
+ * flat slot; a loop that finds the slot taken (a nested loop, or another
+ * thread's) offers tickets in the deques. */
 static void run_split(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
 {
-    if (L->handoff && mp_handoff_run(pool, ctx, L))
+    if (atomic_load_explicit(&pool->flat.busy, memory_order_relaxed) ||
+        atomic_exchange_explicit(&pool->flat.busy, 1, memory_order_acquire)) {
+        mp__join_in(ctx, loop_work, L, loop_ticket, L);
         return;
-    if (!run_flat(pool, ctx, L))
-        mp_join_in(ctx, loop_work, L, loop_ticket, L);
+    }
+    if (L->mailboxes)
+        mp__mailbox_run_loop(pool, ctx, L);
+    else
+        run_flat(pool, ctx, L);
+    /* The previous loop is over, its mailboxes collected, before the next
+     * caller takes the slot. */
+    atomic_store_explicit(&pool->flat.busy, 0, memory_order_release);
 }
 
 /* A warm call (no worker sleeps): split unless splitting this loop was
@@ -180,21 +183,21 @@ static void run_split(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
  * both: alone from the caller's own parts, split from start to end. */
 static void run_warm(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
 {
-    uint64_t key = mp_loop_key(L);
+    uint64_t key = mp__loop_key(L);
     bool measure;
-    bool split = mp_warm_split_pays(pool, key, &measure);
-    uint64_t t0 = measure ? mp_now_ns() : 0;
+    bool split = mp__warm_split_pays(pool, key, &measure);
+    uint64_t t0 = measure ? mp__now_ns() : 0;
     if (!split) {
         run_alone(L);
         if (measure)
-            mp_warm_record(pool, key, mp_now_ns() - t0);
+            mp__warm_record(pool, key, mp__now_ns() - t0);
         return;
     }
     if (measure)
         L->key = key;
     run_split(pool, ctx, L);
     if (measure)
-        mp_warm_record_split(pool, key, mp_now_ns() - t0);
+        mp__warm_record_split(pool, key, mp__now_ns() - t0);
 }
 
 /* Runs every part of L, in parallel when the pool has room and it pays. */
@@ -202,12 +205,12 @@ static void run_loop(mp_pool *pool, mp_loop *L)
 {
     mp_link link;
     mp_ctx *ctx;
-    bool entered = mp_enter(pool, &link, &ctx, false);
+    bool entered = mp__enter(pool, &link, &ctx, false);
     if (ctx) {
-        mp_count(&ctx->count.jobs);
+        mp__count(&ctx->count.jobs);
         if (pool->nthreads == 1)
             loop_work(L);
-        else if (atomic_load_explicit(&pool->sleepers, memory_order_relaxed) == 0)
+        else if (atomic_load_explicit(&pool->idle.sleepers, memory_order_relaxed) == 0)
             run_warm(pool, ctx, L);
         else if (!resting_and_short(pool, L))
             run_split(pool, ctx, L);
@@ -215,19 +218,19 @@ static void run_loop(mp_pool *pool, mp_loop *L)
         loop_work(L);
     }
     if (entered)
-        mp_leave(&link);
+        mp__leave(&link);
 }
 
 /* Runs `call` inline as work of `pool` (so mp_pool_thread_index answers)
  * and returns its result. */
 #define INLINE_CALL(pool, call)                                               \
     do {                                                                      \
-        if (mp_link_find(pool))                                               \
+        if (mp__link_find(pool))                                               \
             return (call);                                                    \
         mp_link link_;                                                        \
-        mp_link_push(&link_, (pool), NULL, 0);                                \
+        mp__link_push(&link_, (pool), NULL, 0);                                \
         int r_ = (call);                                                      \
-        mp_link_pop(&link_);                                                  \
+        mp__link_pop(&link_);                                                  \
         return r_;                                                            \
     } while (0)
 
@@ -268,7 +271,7 @@ int mp_for(mp_pool *pool, size_t n, size_t grain, unsigned flags, mp_range_fn bo
 
     mp_loop L = {.pool = pool, .parts = parts, .base = n / parts, .rem = n % parts,
                  .body = body, .arg = arg,
-                 .handoff = (flags & (MP_SPLIT_STATIC | MP_DETERMINISTIC)) == MP_SPLIT_STATIC};
+                 .mailboxes = (flags & (MP_SPLIT_STATIC | MP_DETERMINISTIC)) == MP_SPLIT_STATIC};
     atomic_init(&L.next, 0);
     atomic_init(&L.err, 0);
     run_loop(pool, &L);
@@ -302,8 +305,8 @@ int mp_reduce(mp_pool *pool, size_t n, size_t grain, unsigned flags, void *acc,
     /* One cache line (or more) per accumulator: no false sharing. An
      * accumulator too large to have one per part cannot be had either. */
     size_t stride, bytes;
-    if (!mp_size_round_up(acc_size, MP_CACHELINE, &stride) ||
-        !mp_size_mul(parts, stride, &bytes))
+    if (!mp__size_round_up(acc_size, MP_CACHELINE, &stride) ||
+        !mp__size_mul(parts, stride, &bytes))
         return MP_ENOMEM;
     alignas(MP_CACHELINE) unsigned char local[MP_REDUCE_PARTS_MAX * MP_ACC_INLINE_MAX];
     unsigned char *accs = local;
@@ -315,7 +318,7 @@ int mp_reduce(mp_pool *pool, size_t n, size_t grain, unsigned flags, void *acc,
     mp_loop L = {.pool = pool, .parts = parts, .base = n / parts, .rem = n % parts,
                  .map = map, .arg = arg, .accs = accs, .stride = stride,
                  .acc_size = acc_size, .identity = acc,
-                 .handoff = (flags & (MP_SPLIT_STATIC | MP_DETERMINISTIC)) == MP_SPLIT_STATIC};
+                 .mailboxes = (flags & (MP_SPLIT_STATIC | MP_DETERMINISTIC)) == MP_SPLIT_STATIC};
     atomic_init(&L.next, 0);
     atomic_init(&L.err, 0);
     int r = reduce_parts(pool, &L, acc, combine);

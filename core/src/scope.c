@@ -1,13 +1,12 @@
-/* scope.c: mp_scope_run and mp_scope_spawn.
- *
- * A scope is a record on its caller's stack. Spawned tasks are heap
- * records queued on the scope; scopes with queued tasks sit on the pool's
- * list (both under smu) so that idle workers find them. `pending` counts
- * the body and every spawned task not yet finished; the caller waits for
- * it to reach 0 and meanwhile runs tasks of its own scope only. */
-#include "internal.h"
+/* scope.c: mp_scope_run and mp_scope_spawn. A scope is a record on its
+ * caller's stack; spawned tasks are queued on it, and scopes with queued
+ * tasks are listed in the pool for idle workers. See docs/design.md,
+ * "Scopes". */
+#include "pool.h"
 
 #include <stdlib.h>
+
+typedef struct mp_spawn mp_spawn;
 
 struct mp_spawn {
     mp_spawn *next;
@@ -21,24 +20,16 @@ struct mp_scope {
     _Atomic uint32_t pending;
     _Atomic uint32_t queued;        /* tasks in this scope's queue */
     _Atomic int err;
-    mp_spawn *head, *tail;          /* under pool->smu */
-    mp_scope *next, *prev;          /* pool->scopes, under pool->smu */
+    mp_spawn *head, *tail;          /* under pool->sc.mu */
+    mp_scope *next, *prev;          /* pool->sc.list, under pool->sc.mu */
     bool listed;
 };
-
-static void fail(mp_scope *s, int r)
-{
-    int zero = 0;
-    if (r)
-        atomic_compare_exchange_strong_explicit(&s->err, &zero, r, memory_order_relaxed,
-                                                memory_order_relaxed);
-}
 
 static void finish_one(mp_scope *s)
 {
     mp_ctx *w = s->waiter;          /* s may be gone after the decrement */
     if (atomic_fetch_sub_explicit(&s->pending, 1, memory_order_seq_cst) == 1)
-        mp_wake_ctx(w->pool, w);
+        mp__wake_ctx(w->pool, w);
 }
 
 static void unlist(mp_pool *pool, mp_scope *s)
@@ -46,7 +37,7 @@ static void unlist(mp_pool *pool, mp_scope *s)
     if (s->prev)
         s->prev->next = s->next;
     else
-        pool->scopes = s->next;
+        pool->sc.list = s->next;
     if (s->next)
         s->next->prev = s->prev;
     s->next = s->prev = NULL;
@@ -54,10 +45,10 @@ static void unlist(mp_pool *pool, mp_scope *s)
 }
 
 /* Takes the oldest task of `s` (or of the first listed scope when s is
- * NULL); under smu. */
+ * NULL); under sc.mu. */
 static mp_spawn *take(mp_pool *pool, mp_scope **sp)
 {
-    mp_scope *s = *sp ? *sp : pool->scopes;
+    mp_scope *s = *sp ? *sp : pool->sc.list;
     if (!s || !s->head)
         return NULL;
     mp_spawn *t = s->head;
@@ -67,7 +58,7 @@ static mp_spawn *take(mp_pool *pool, mp_scope **sp)
         unlist(pool, s);
     }
     atomic_fetch_sub_explicit(&s->queued, 1, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&pool->scope_queued, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&pool->sc.queued, 1, memory_order_relaxed);
     *sp = s;
     return t;
 }
@@ -78,24 +69,29 @@ static void run_spawn(mp_scope *s, mp_spawn *t)
     void *arg = t->arg;
     free(t);
     if (!atomic_load_explicit(&s->err, memory_order_relaxed))
-        fail(s, fn(arg));
+        mp__first_error(&s->err, fn(arg));
     finish_one(s);
 }
 
 static bool run_one_of(mp_pool *pool, mp_scope *s)
 {
-    pthread_mutex_lock(&pool->smu);
+    pthread_mutex_lock(&pool->sc.mu);
     mp_spawn *t = take(pool, &s);
-    pthread_mutex_unlock(&pool->smu);
+    pthread_mutex_unlock(&pool->sc.mu);
     if (!t)
         return false;
     run_spawn(s, t);
     return true;
 }
 
-bool mp_scope_run_one(mp_pool *pool)
+bool mp__scope_visible(mp_pool *pool)
 {
-    if (atomic_load_explicit(&pool->scope_queued, memory_order_relaxed) == 0)
+    return atomic_load_explicit(&pool->sc.queued, memory_order_seq_cst) != 0;
+}
+
+bool mp__scope_run_one(mp_pool *pool)
+{
+    if (atomic_load_explicit(&pool->sc.queued, memory_order_relaxed) == 0)
         return false;
     return run_one_of(pool, NULL);
 }
@@ -113,7 +109,7 @@ int mp_scope_spawn(mp_scope *s, mp_fn fn, void *arg)
     mp_pool *pool = s->pool;
     atomic_fetch_add_explicit(&s->pending, 1, memory_order_relaxed);
 
-    pthread_mutex_lock(&pool->smu);
+    pthread_mutex_lock(&pool->sc.mu);
     if (s->tail)
         s->tail->next = t;
     else
@@ -122,17 +118,17 @@ int mp_scope_spawn(mp_scope *s, mp_fn fn, void *arg)
     if (!s->listed) {
         s->listed = true;
         s->prev = NULL;
-        s->next = pool->scopes;
-        if (pool->scopes)
-            pool->scopes->prev = s;
-        pool->scopes = s;
+        s->next = pool->sc.list;
+        if (pool->sc.list)
+            pool->sc.list->prev = s;
+        pool->sc.list = s;
     }
     atomic_fetch_add_explicit(&s->queued, 1, memory_order_seq_cst);
-    atomic_fetch_add_explicit(&pool->scope_queued, 1, memory_order_seq_cst);
-    pthread_mutex_unlock(&pool->smu);
+    atomic_fetch_add_explicit(&pool->sc.queued, 1, memory_order_seq_cst);
+    pthread_mutex_unlock(&pool->sc.mu);
 
-    mp_wake_idle(pool, 1);
-    mp_wake_ctx(pool, s->waiter);
+    mp__wake_idle(pool, 1);
+    mp__wake_ctx(pool, s->waiter);
     return MP_OK;
 }
 
@@ -151,21 +147,21 @@ int mp_scope_run(mp_pool *pool, mp_scope_fn body, void *arg)
         return MP_EINVAL;
     mp_link link;
     mp_ctx *ctx;
-    bool entered = mp_enter(pool, &link, &ctx, true);
-    mp_count(&ctx->count.jobs);
+    bool entered = mp__enter(pool, &link, &ctx, true);
+    mp__count(&ctx->count.jobs);
 
     mp_scope s = {.pool = pool, .waiter = ctx};
     atomic_init(&s.pending, 1);
     atomic_init(&s.queued, 0);
     atomic_init(&s.err, 0);
 
-    fail(&s, body(&s, arg));
+    mp__first_error(&s.err, body(&s, arg));
     finish_one(&s);
 
     /* A spawn increments `queued` (seq_cst) and then wakes this thread. */
-    struct mp_waiter w = {&s.pending, &s.queued, NULL, NULL, scope_help, &s};
-    mp_wait(ctx, &w);
+    struct mp_waiter w = {&s.pending, &s.queued, NULL, NULL, scope_help, &s, &mp__bcast_duties};
+    mp__wait(ctx, &w);
     if (entered)
-        mp_leave(&link);
+        mp__leave(&link);
     return atomic_load_explicit(&s.err, memory_order_relaxed);
 }

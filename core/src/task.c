@@ -1,27 +1,7 @@
-/* task.c: background tasks (mp_submit and the task handles).
- *
- * The queue is a bounded ring of cells, each with its own sequence number
- * (after Vyukov's MPMC queue): a producer claims the cell at the ring's
- * tail with a CAS, writes the entry (fn, arg, record) and publishes it by
- * storing the cell's sequence; a consumer claims one cell or a batch of
- * consecutive published cells at the head with a CAS, copies them and
- * frees the cells for the next lap. Producers and consumers share no lock
- * and no counter. When the ring is full a producer makes one twice as
- * large under a lock, links it after the full one and closes the full
- * one's tail; consumers move on once the closed ring is empty, so a single
- * producer's tasks leave in the order it submitted them. Rings are freed
- * at destroy (all of them together hold less than twice the last one), so
- * a detached submit allocates nothing once the ring is large enough.
- *
- * A detached task is only its entry: no heap record. A task with a handle
- * also has a heap record with a reference count (one for the queue, one
- * for the handle); its state moves PENDING -> RUNNING -> DONE or
- * PENDING -> CANCELLED by CAS, so exactly one thread runs it, or nobody.
- * A task is inflight from its claim of a cell until it settles: the cells
- * claimed in all rings (the rings' tails) minus tq_settled (counted by
- * whoever ran or cancelled it, or by a submit refused at shutdown, whose
- * cell is published empty); mp_pool_destroy waits for the two to meet. */
-#include "internal.h"
+/* task.c: background tasks: mp_submit, the task handles, and the queue
+ * (a chain of bounded rings of cells, each with its own sequence number,
+ * after Vyukov's MPMC queue). See docs/design.md, "Background tasks". */
+#include "pool.h"
 
 #include <limits.h>
 #include <sched.h>
@@ -72,7 +52,7 @@ typedef struct mp_task_seg {
     alignas(MP_CACHELINE) _Atomic uint64_t head;    /* consumers' next position */
     alignas(MP_CACHELINE) _Atomic(struct mp_task_seg *) next; /* set before closing */
     uint64_t mask;                  /* capacity - 1, a power of two */
-    struct mp_task_seg *older;      /* pool->tq_segs list */
+    struct mp_task_seg *older;      /* pool->tq.segs list */
     alignas(MP_CACHELINE) mp_task_cell cells[];
 } mp_task_seg;
 
@@ -87,8 +67,8 @@ typedef struct mp_task_seg {
 static mp_task_seg *seg_new(uint64_t cap)
 {
     size_t bytes;
-    if (cap > SIZE_MAX || !mp_size_mul((size_t)cap, sizeof(mp_task_cell), &bytes) ||
-        !mp_size_add(bytes, sizeof(mp_task_seg), &bytes))
+    if (cap > SIZE_MAX || !mp__size_mul((size_t)cap, sizeof(mp_task_cell), &bytes) ||
+        !mp__size_add(bytes, sizeof(mp_task_seg), &bytes))
         return NULL;
     mp_task_seg *g = aligned_alloc(MP_CACHELINE, bytes);
     if (!g)
@@ -103,29 +83,29 @@ static mp_task_seg *seg_new(uint64_t cap)
     return g;
 }
 
-int mp_task_queue_init(mp_pool *pool)
+int mp__taskq_init(mp_pool *pool)
 {
     mp_task_seg *g = seg_new(MP_TASK_RING_INITIAL);
-    pool->tq_side = malloc(MP_TASK_SIDE_INITIAL * sizeof *pool->tq_side);
-    if (!g || !pool->tq_side) {
+    pool->tq.side = malloc(MP_TASK_SIDE_INITIAL * sizeof *pool->tq.side);
+    if (!g || !pool->tq.side) {
         free(g);
         return MP_ENOMEM;
     }
-    pool->tq_side_cap = MP_TASK_SIDE_INITIAL;
-    pool->tq_segs = g;
-    pool->tq_first = g;
-    atomic_init(&pool->tq_ptail, g);
-    atomic_init(&pool->tq_chead, g);
+    pool->tq.side_cap = MP_TASK_SIDE_INITIAL;
+    pool->tq.segs = g;
+    pool->tq.first = g;
+    atomic_init(&pool->tq.ptail, g);
+    atomic_init(&pool->tq.chead, g);
     return MP_OK;
 }
 
-void mp_task_queue_free(mp_pool *pool)
+void mp__taskq_free(mp_pool *pool)
 {
-    for (mp_task_seg *g = pool->tq_segs, *o; g; g = o) {
+    for (mp_task_seg *g = pool->tq.segs, *o; g; g = o) {
         o = g->older;
         free(g);
     }
-    free(pool->tq_side);
+    free(pool->tq.side);
 }
 
 /* The ring `g` was full at position `t`: make the next one, twice as
@@ -134,7 +114,7 @@ void mp_task_queue_free(mp_pool *pool)
 static mp_task_seg *grow(mp_pool *pool, mp_task_seg *g, uint64_t t)
 {
     mp_task_seg *next = NULL;
-    mp_spin_lock(&pool->tlock);
+    mp__spin_lock(&pool->tq.lock);
     uint64_t now = atomic_load_explicit(&g->tail, memory_order_relaxed);
     if (now & SEG_CLOSED) {
         next = atomic_load_explicit(&g->next, memory_order_acquire);
@@ -146,11 +126,11 @@ static mp_task_seg *grow(mp_pool *pool, mp_task_seg *g, uint64_t t)
         /* Producers that load the closed tail go to `next`; the claims
          * made before stay in g, and consumers empty g before they move. */
         atomic_fetch_or_explicit(&g->tail, SEG_CLOSED, memory_order_seq_cst);
-        atomic_store_explicit(&pool->tq_ptail, next, memory_order_release);
-        next->older = pool->tq_segs;
-        pool->tq_segs = next;
+        atomic_store_explicit(&pool->tq.ptail, next, memory_order_release);
+        next->older = pool->tq.segs;
+        pool->tq.segs = next;
     }
-    mp_spin_unlock(&pool->tlock);
+    mp__spin_unlock(&pool->tq.lock);
     return next;
 }
 
@@ -161,8 +141,8 @@ static int enqueue(mp_pool *pool, mp_task_entry e)
     /* seq_cst loads of a tail: a claim made after seeing a ring closed
      * follows the close in the total order, so destroy's walk, which loads
      * the tails in order, cannot stop at that ring while missing the claim
-     * in its successor (see mp_task_drain). */
-    mp_task_seg *g = atomic_load_explicit(&pool->tq_ptail, memory_order_acquire);
+     * in its successor (see mp__taskq_drain). */
+    mp_task_seg *g = atomic_load_explicit(&pool->tq.ptail, memory_order_acquire);
     uint64_t t = atomic_load_explicit(&g->tail, memory_order_seq_cst);
     mp_task_cell *c;
     for (;;) {
@@ -175,7 +155,7 @@ static int enqueue(mp_pool *pool, mp_task_entry e)
         uint64_t s = atomic_load_explicit(&c->seq, memory_order_acquire);
         int64_t d = (int64_t)(s - t);
         if (d == 0) {
-            /* The claim counts the task (seq_cst: see mp_task_drain). */
+            /* The claim counts the task (seq_cst: see mp__taskq_drain). */
             if (atomic_compare_exchange_weak_explicit(&g->tail, &t, t + 1, memory_order_seq_cst,
                                                       memory_order_relaxed))
                 break;
@@ -193,13 +173,13 @@ static int enqueue(mp_pool *pool, mp_task_entry e)
      * claimed before it loads the flag (all seq_cst): either it sees the
      * flag, or destroy counts the claim and waits for the task. */
     int rc = MP_OK;
-    if (MP_UNLIKELY(atomic_load_explicit(&pool->tq_shutdown, memory_order_seq_cst))) {
+    if (MP_UNLIKELY(atomic_load_explicit(&pool->tq.shutdown, memory_order_seq_cst))) {
         e = (mp_task_entry){NULL, NULL, NULL};
         rc = MP_ESHUTDOWN;
     }
     c->e = e;
     /* The publication that a sleeping worker's last check reads (seq_cst,
-     * followed by mp_wake_idle's load of `sleepers`). */
+     * followed by mp__wake_idle's load of `sleepers`). */
     atomic_store_explicit(&c->seq, t + 1, memory_order_seq_cst);
     return rc;
 }
@@ -208,7 +188,7 @@ static int enqueue(mp_pool *pool, mp_task_entry e)
 static uint64_t claimed(mp_pool *pool)
 {
     uint64_t n = 0;
-    for (mp_task_seg *g = pool->tq_first;;) {
+    for (mp_task_seg *g = pool->tq.first;;) {
         uint64_t t = atomic_load_explicit(&g->tail, memory_order_seq_cst);
         n += t & ~SEG_CLOSED;
         if (!(t & SEG_CLOSED))
@@ -226,7 +206,7 @@ static inline bool cell_full(mp_task_seg *g, uint64_t p)
 /* Takes up to MP_TASK_BATCH_MAX entries from the rings into out. */
 static uint32_t dequeue(mp_pool *pool, mp_task_entry *out)
 {
-    mp_task_seg *g = atomic_load_explicit(&pool->tq_chead, memory_order_acquire);
+    mp_task_seg *g = atomic_load_explicit(&pool->tq.chead, memory_order_acquire);
     uint64_t h = atomic_load_explicit(&g->head, memory_order_relaxed);
     for (;;) {
         uint64_t s = atomic_load_explicit(&g->cells[h & g->mask].seq, memory_order_acquire);
@@ -263,18 +243,18 @@ static uint32_t dequeue(mp_pool *pool, mp_task_entry *out)
         mp_task_seg *next = atomic_load_explicit(&g->next, memory_order_acquire);
         if (!next || atomic_load_explicit(&g->tail, memory_order_acquire) != (h | SEG_CLOSED))
             return 0;
-        atomic_compare_exchange_strong_explicit(&pool->tq_chead, &g, next,
+        atomic_compare_exchange_strong_explicit(&pool->tq.chead, &g, next,
                                                 memory_order_acq_rel, memory_order_acquire);
-        g = atomic_load_explicit(&pool->tq_chead, memory_order_acquire);
+        g = atomic_load_explicit(&pool->tq.chead, memory_order_acquire);
         h = atomic_load_explicit(&g->head, memory_order_relaxed);
     }
 }
 
-bool mp_task_visible(mp_pool *pool)
+bool mp__task_visible(mp_pool *pool)
 {
-    if (atomic_load_explicit(&pool->tq_side_len, memory_order_seq_cst) != 0)
+    if (atomic_load_explicit(&pool->tq.side_len, memory_order_seq_cst) != 0)
         return true;
-    mp_task_seg *g = atomic_load_explicit(&pool->tq_chead, memory_order_seq_cst);
+    mp_task_seg *g = atomic_load_explicit(&pool->tq.chead, memory_order_seq_cst);
     for (;;) {
         uint64_t h = atomic_load_explicit(&g->head, memory_order_seq_cst);
         uint64_t s = atomic_load_explicit(&g->cells[h & g->mask].seq, memory_order_seq_cst);
@@ -300,23 +280,23 @@ static void unref(mp_task *t)
  * (destroy joins it), or the destroyer itself. */
 static void settled(mp_pool *pool, uint64_t n)
 {
-    atomic_fetch_add_explicit(&pool->tq_settled, n, memory_order_seq_cst);
-    mp_ctx *d = atomic_load_explicit(&pool->destroyer, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&pool->tq.settled, n, memory_order_seq_cst);
+    mp_ctx *d = atomic_load_explicit(&pool->tq.destroyer, memory_order_seq_cst);
     if (MP_UNLIKELY(d != NULL))
-        mp_wake_ctx(pool, d);
+        mp__wake_ctx(pool, d);
 }
 
 /* The same from a thread that holds nothing of the pool (a handle's
- * cancel or inline run, a submit refused at shutdown): once tq_settled
+ * cancel or inline run, a submit refused at shutdown): once tq.settled
  * counts its task, the destroyer may go on, while this thread still reads
- * `destroyer` and wakes it. tq_settling brackets the call; destroy waits
- * for it to be 0 after the counts met (mp_task_drain). */
+ * `destroyer` and wakes it. tq.settling brackets the call; destroy waits
+ * for it to be 0 after the counts met (mp__taskq_drain). */
 static void settled_unanchored(mp_pool *pool, uint64_t n)
 {
-    atomic_fetch_add_explicit(&pool->tq_settling, 1, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&pool->tq.settling, 1, memory_order_seq_cst);
     settled(pool, n);
     /* The last touch of the pool. */
-    atomic_fetch_sub_explicit(&pool->tq_settling, 1, memory_order_release);
+    atomic_fetch_sub_explicit(&pool->tq.settling, 1, memory_order_release);
 }
 
 /* The task will never run again (done or cancelled): wake its waiters.
@@ -329,10 +309,10 @@ static void settle(mp_task *t, uint32_t state)
     /* Under the lock: a waiter takes itself off the list under it before
      * it returns, so no entry is touched after its wait. The pool is
      * alive: the task is not counted as settled yet. */
-    mp_spin_lock(&t->wlock);
+    mp__spin_lock(&t->wlock);
     for (mp_task_waiter *w = t->wlist; w; w = w->next)
-        mp_wake_waiter(t->pool, w->thread);
-    mp_spin_unlock(&t->wlock);
+        mp__wake_waiter(t->pool, w->thread);
+    mp__spin_unlock(&t->wlock);
 }
 
 static void run(mp_task *t)
@@ -369,7 +349,7 @@ int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **out)
         free(t);
         return rc;
     }
-    mp_wake_idle(pool, 1);
+    mp__wake_idle(pool, 1);
     if (out)
         *out = t;
     return MP_OK;
@@ -379,20 +359,20 @@ int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **out)
 static bool foreground_waiting(mp_pool *pool, mp_ctx *ctx)
 {
     return ctx && ctx->index > 0 &&
-           (mp_bcast_pending(ctx) || mp_flat_open(pool, ctx, memory_order_relaxed));
+           (mp__bcast_pending(ctx) || mp__flat_open(pool, ctx, memory_order_relaxed));
 }
 
 /* Takes entries given back by workers, oldest first; under tlock. */
 static uint32_t side_take(mp_pool *pool, mp_task_entry *out)
 {
-    uint32_t len = atomic_load_explicit(&pool->tq_side_len, memory_order_relaxed);
+    uint32_t len = atomic_load_explicit(&pool->tq.side_len, memory_order_relaxed);
     uint32_t got = len / (2 * pool->nthreads);
     got = got < 1 ? 1 : got > MP_TASK_BATCH_MAX ? MP_TASK_BATCH_MAX : got;
     if (got > len)
         got = len;
     for (uint32_t i = 0; i < got; i++)
-        out[i] = pool->tq_side[pool->tq_side_head++ & (pool->tq_side_cap - 1)];
-    atomic_store_explicit(&pool->tq_side_len, len - got, memory_order_relaxed);
+        out[i] = pool->tq.side[pool->tq.side_head++ & (pool->tq.side_cap - 1)];
+    atomic_store_explicit(&pool->tq.side_len, len - got, memory_order_relaxed);
     return got;
 }
 
@@ -400,50 +380,50 @@ static uint32_t side_take(mp_pool *pool, mp_task_entry *out)
  * false when the list could not grow (then the caller runs them). */
 static bool side_give(mp_pool *pool, const mp_task_entry *e, uint32_t n)
 {
-    mp_spin_lock(&pool->tlock);
-    uint32_t len = atomic_load_explicit(&pool->tq_side_len, memory_order_relaxed);
-    if (len + n > pool->tq_side_cap) {
-        uint32_t cap = pool->tq_side_cap;
+    mp__spin_lock(&pool->tq.lock);
+    uint32_t len = atomic_load_explicit(&pool->tq.side_len, memory_order_relaxed);
+    if (len + n > pool->tq.side_cap) {
+        uint32_t cap = pool->tq.side_cap;
         while (len + n > cap && cap <= UINT32_MAX / 2)
             cap *= 2;
         size_t bytes;
         mp_task_entry *side = NULL;
-        if (len + n <= cap && mp_size_mul(cap, sizeof *side, &bytes))
+        if (len + n <= cap && mp__size_mul(cap, sizeof *side, &bytes))
             side = malloc(bytes);
         if (!side) {
-            mp_spin_unlock(&pool->tlock);
+            mp__spin_unlock(&pool->tq.lock);
             return false;
         }
         for (uint32_t i = 0; i < len; i++)
-            side[i] = pool->tq_side[(pool->tq_side_head + i) & (pool->tq_side_cap - 1)];
-        free(pool->tq_side);
-        pool->tq_side = side;
-        pool->tq_side_cap = cap;
-        pool->tq_side_head = 0;
+            side[i] = pool->tq.side[(pool->tq.side_head + i) & (pool->tq.side_cap - 1)];
+        free(pool->tq.side);
+        pool->tq.side = side;
+        pool->tq.side_cap = cap;
+        pool->tq.side_head = 0;
     }
     for (uint32_t k = n; k > 0; k--)
-        pool->tq_side[--pool->tq_side_head & (pool->tq_side_cap - 1)] = e[k - 1];
-    /* A publication like a submit's (seq_cst, then mp_wake_idle). */
-    atomic_store_explicit(&pool->tq_side_len, len + n, memory_order_seq_cst);
-    mp_spin_unlock(&pool->tlock);
-    mp_wake_idle(pool, 1);
+        pool->tq.side[--pool->tq.side_head & (pool->tq.side_cap - 1)] = e[k - 1];
+    /* A publication like a submit's (seq_cst, then mp__wake_idle). */
+    atomic_store_explicit(&pool->tq.side_len, len + n, memory_order_seq_cst);
+    mp__spin_unlock(&pool->tq.lock);
+    mp__wake_idle(pool, 1);
     return true;
 }
 
-bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx)
+bool mp__task_run_one(mp_pool *pool, mp_ctx *ctx)
 {
     mp_task_entry batch[MP_TASK_BATCH_MAX];
     uint32_t got = 0;
-    if (MP_UNLIKELY(atomic_load_explicit(&pool->tq_side_len, memory_order_relaxed) != 0)) {
-        mp_spin_lock(&pool->tlock);
+    if (MP_UNLIKELY(atomic_load_explicit(&pool->tq.side_len, memory_order_relaxed) != 0)) {
+        mp__spin_lock(&pool->tq.lock);
         got = side_take(pool, batch);
-        mp_spin_unlock(&pool->tlock);
+        mp__spin_unlock(&pool->tq.lock);
     }
     if (!got)
         got = dequeue(pool, batch);
     if (!got)
         return false;
-    mp_set_spinning(ctx, 0);
+    mp__idle_spinning(&ctx->idle, 0);
 
     uint32_t ran = 0;
     for (uint32_t i = 0; i < got; i++) {
@@ -468,7 +448,7 @@ bool mp_task_run_one(mp_pool *pool, mp_ctx *ctx)
             break;
     }
     if (ran) {
-        atomic_fetch_add_explicit(&pool->tasks_run, ran, memory_order_relaxed);
+        atomic_fetch_add_explicit(&pool->tq.tasks_run, ran, memory_order_relaxed);
         settled(pool, ran);
     }
     return true;
@@ -479,36 +459,36 @@ static bool all_settled(void *arg)
 {
     mp_pool *pool = arg;
     /* Settled first: a task counted there was claimed before. */
-    uint64_t s = atomic_load_explicit(&pool->tq_settled, memory_order_seq_cst);
+    uint64_t s = atomic_load_explicit(&pool->tq.settled, memory_order_seq_cst);
     return s == claimed(pool);
 }
 
 static bool run_queued(mp_ctx *ctx, void *arg)
 {
-    return mp_task_run_one(arg, ctx);
+    return mp__task_run_one(arg, ctx);
 }
 
 static bool queued(void *arg)
 {
-    return mp_task_visible(arg);
+    return mp__task_visible(arg);
 }
 
-void mp_task_drain(mp_pool *pool, mp_ctx *ctx)
+void mp__taskq_drain(mp_pool *pool, mp_ctx *ctx)
 {
-    atomic_store_explicit(&pool->tq_shutdown, 1, memory_order_seq_cst);
-    atomic_store_explicit(&pool->destroyer, ctx, memory_order_seq_cst);
-    struct mp_waiter w = {NULL, NULL, all_settled, queued, run_queued, pool};
-    while (mp_task_run_one(pool, ctx))
+    atomic_store_explicit(&pool->tq.shutdown, 1, memory_order_seq_cst);
+    atomic_store_explicit(&pool->tq.destroyer, ctx, memory_order_seq_cst);
+    struct mp_waiter w = {NULL, NULL, all_settled, queued, run_queued, pool, &mp__bcast_duties};
+    while (mp__task_run_one(pool, ctx))
         ;
-    mp_wait(ctx, &w);
+    mp__wait(ctx, &w);
     /* Entries of tasks cancelled while queued count as settled but still
      * hold a reference to their record: take them out. */
-    while (mp_task_run_one(pool, ctx))
+    while (mp__task_run_one(pool, ctx))
         ;
     /* Every task has settled; a thread that counted one without holding
      * the pool may still be waking this one. It has nothing left to wait
      * for: a few instructions and at most one futex_wake. */
-    while (atomic_load_explicit(&pool->tq_settling, memory_order_acquire) != 0)
+    while (atomic_load_explicit(&pool->tq.settling, memory_order_acquire) != 0)
         sched_yield();
 }
 
@@ -531,14 +511,14 @@ int mp_task_wait(mp_task *t)
         mp_pool *pool = t->pool;
         mp_link link;
         mp_ctx *ctx;
-        bool entered = mp_enter(pool, &link, &ctx, false);
+        bool entered = mp__enter(pool, &link, &ctx, false);
         run(t);
-        atomic_fetch_add_explicit(&pool->tasks_run, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&pool->tq.tasks_run, 1, memory_order_relaxed);
         /* Unanchored: without memory for a slot, ctx is NULL and nothing
          * holds the pool once the task counts as settled. */
         settled_unanchored(pool, 1);
         if (entered)
-            mp_leave(&link);    /* the last touch of the pool */
+            mp__leave(&link);    /* the last touch of the pool */
         return t->result;
     }
 
@@ -548,21 +528,21 @@ int mp_task_wait(mp_task *t)
      * this thread's record, running broadcast parts addressed to it), on
      * the task's list so that settle finds this thread to wake. Nothing of
      * the pool is touched: it may be destroyed once the task settles. */
-    mp_task_waiter me = {mp_thread_self(), NULL};
-    mp_spin_lock(&t->wlock);
+    mp_task_waiter me = {mp__thread_self(), NULL};
+    mp__spin_lock(&t->wlock);
     me.next = t->wlist;
     t->wlist = &me;
-    mp_spin_unlock(&t->wlock);
+    mp__spin_unlock(&t->wlock);
     atomic_fetch_add_explicit(&t->waiters, 1, memory_order_seq_cst);
-    struct mp_waiter w = {NULL, NULL, task_over, NULL, NULL, t};
-    mp_wait_self(t->spin_ns, &w);
-    mp_spin_lock(&t->wlock);
+    struct mp_waiter w = {NULL, NULL, task_over, NULL, NULL, t, &mp__bcast_duties};
+    mp__wait_on(mp__thread_self(), t->spin_ns, NULL, NULL, &w);
+    mp__spin_lock(&t->wlock);
     for (mp_task_waiter **p = &t->wlist; *p; p = &(*p)->next)
         if (*p == &me) {
             *p = me.next;
             break;
         }
-    mp_spin_unlock(&t->wlock);
+    mp__spin_unlock(&t->wlock);
     atomic_fetch_sub_explicit(&t->waiters, 1, memory_order_relaxed);
     s = atomic_load_explicit(&t->state, memory_order_acquire);
     return s == T_CANCELLED ? MP_ECANCELED : t->result;

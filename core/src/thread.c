@@ -1,11 +1,7 @@
-/* thread.c: each OS thread's parking record (see internal.h, mp_thread).
- *
- * A record is taken on a thread's first wait-capable call and handed back
- * to a free list when the thread exits (a pthread key destructor). It is
- * never freed, so a waker that still holds a pointer to it after its
- * thread moved on only causes a spurious wake-up, which every wait loop
- * tolerates. */
-#include "internal.h"
+/* thread.c: each OS thread's parking record (thread.h), taken on the
+ * thread's first wait-capable call and handed back to a free list when
+ * the thread exits (a pthread key destructor); never freed. */
+#include "thread.h"
 
 #include <stdlib.h>
 
@@ -35,7 +31,7 @@ static void make_key(void)
         exit_key = (pthread_key_t)-1;
 }
 
-mp_thread *mp_thread_alloc(void)
+mp_thread *mp__thread_alloc(void)
 {
     pthread_once(&key_once, make_key);
     pthread_mutex_lock(&free_mu);
@@ -55,25 +51,25 @@ mp_thread *mp_thread_alloc(void)
     return t;
 }
 
-void mp_thread_release(mp_thread *t)
+void mp__thread_release(mp_thread *t)
 {
     give_back(t);
 }
 
-void mp_thread_adopt(mp_thread *t)
+void mp__thread_adopt(mp_thread *t)
 {
-    if (exit_key == (pthread_key_t)-1 || pthread_setspecific(exit_key, t) != 0) {
-        /* Without the key the record cannot be handed back at exit: keep
-         * it for this thread only (it is never freed anyway). */
-    }
+    /* Without the key the record cannot be handed back at exit: it stays
+     * this thread's only (it is never freed anyway). */
+    if (exit_key != (pthread_key_t)-1)
+        (void)pthread_setspecific(exit_key, t);
     self = t;
 }
 
-mp_thread *mp_thread_self(void)
+mp_thread *mp__thread_self(void)
 {
     if (MP_LIKELY(self != NULL))
         return self;
-    mp_thread *t = mp_thread_alloc();
+    mp_thread *t = mp__thread_alloc();
     if (!t || exit_key == (pthread_key_t)-1 || pthread_setspecific(exit_key, t) != 0) {
         if (t)
             give_back(t);

@@ -1,46 +1,9 @@
-/* warm.c: when a call wakes a sleeping worker, and when an idle worker
- * wakes up by itself to keep watch for the next call.
- *
- * Waking a worker that sleeps in the kernel costs its waker a system call
- * and the work a wake-up latency (the time until the worker runs). A loop
- * whose share for the other threads is shorter than that gains nothing
- * from the worker and loses the system call: the caller is better off
- * doing all of it. So a loop that finds a worker asleep (a "cold" call)
- * wakes it only when the work it expects is long enough: the estimate of
- * the same loop (its function and the size class of n) done alone, from
- * the caller's own time in earlier cold calls, against the measured cost
- * of a wake-up. A loop not seen yet wakes the worker, as if it were long:
- * its first cold call measures it, and from then on a short one costs the
- * caller one clock read over the work done alone (and one call in
- * SAMPLE_EVERY, timed, a second one).
- *
- * A warm call (every worker it needs is polling) pays no wake-up, but a
- * split still costs something: the parts go out through lines the workers
- * poll, and the results come back. For a loop of a microsecond or so
- * that costs more than the half it saves. So the same table keeps the
- * time of the loop split in warm calls next to its time alone; a warm
- * call of a short loop (under SPLIT_ALWAYS_NS alone) whose split was
- * measured no faster runs alone, and one call in PROBE_EVERY is split
- * anyway to see whether that changed. One call in
- * SAMPLE_EVERY is timed (two clock reads); a loop not yet measured both
- * ways is split and timed.
- *
- * Calls that come at a regular period (an audio callback, a frame) should
- * find the worker awake, without the worker spinning through the whole
- * gap. Cold calls, and calls that a worker on watch picks up, stamp their
- * arrival; when the intervals are regular, a worker that goes to sleep
- * sets a timer for shortly before the next call is due, and then spins
- * (keeps watch) until a little after it. When two calls in a row did not
- * come, it forgets the period. A worker that knows no period sleeps for
- * at most 50 ms at a time, so that it learns a new rhythm without a
- * caller paying a wake-up for it.
- *
- * Every estimate is a hint, read and written with relaxed atomics: a lost
- * update costs one wrong decision, never a lost wake-up. A loop's caller
- * runs every part that no worker has taken (handoff.c, loop.c), so a
- * wake-up it leaves out delays nothing it waits for. See docs/design.md,
- * "Bursts and periods". */
-#include "internal.h"
+/* warm.c: the estimates behind three choices: whether a cold call wakes
+ * a sleeping worker (its share against a wake-up's cost), whether a warm
+ * call splits (its split measured against its time alone), and when an
+ * idle worker wakes by itself to keep watch for periodic calls. Hints
+ * only, relaxed. See docs/design.md, "Bursts and periods". */
+#include "pool.h"
 
 /* The estimates of loops, by key. */
 #define KEY_BITS 6
@@ -95,12 +58,12 @@ static inline uint64_t ewma(uint64_t avg, uint64_t x, unsigned shift)
     return avg == 0 ? x : avg - (avg >> shift) + (x >> shift);
 }
 
-void mp_warm_init(mp_warm *w)
+void mp__warm_init(mp_warm *w)
 {
     st(&w->wake_ns, WAKE_NS_INITIAL);
 }
 
-uint64_t mp_warm_key(const void *fn, size_t n)
+uint64_t mp__warm_key(const void *fn, size_t n)
 {
     unsigned size_class = n ? 64u - (unsigned)__builtin_clzll((unsigned long long)n) : 0;
     return ((uint64_t)(uintptr_t)fn ^ ((uint64_t)size_class << 56)) | 1u;
@@ -119,7 +82,7 @@ static bool sampled(mp_warm_est *e)
     return calls % SAMPLE_EVERY == 0;
 }
 
-bool mp_warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now, bool *measure)
+bool mp__warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now, bool *measure)
 {
     mp_warm *w = &pool->warm;
     mp_warm_est *e = slot(w, key);
@@ -150,7 +113,7 @@ static mp_warm_est *claim(mp_warm *w, uint64_t key)
     return e;
 }
 
-bool mp_warm_split_pays(mp_pool *pool, uint64_t key, bool *measure)
+bool mp__warm_split_pays(mp_pool *pool, uint64_t key, bool *measure)
 {
     mp_warm_est *e = slot(&pool->warm, key);
     if (ld(&e->key) != key) {
@@ -172,18 +135,18 @@ bool mp_warm_split_pays(mp_pool *pool, uint64_t key, bool *measure)
     return false;
 }
 
-void mp_warm_record(mp_pool *pool, uint64_t key, uint64_t alone_ns)
+void mp__warm_record(mp_pool *pool, uint64_t key, uint64_t alone_ns)
 {
     mp_warm_est *e = claim(&pool->warm, key);
     st(&e->alone_ns, ewma(ld(&e->alone_ns), alone_ns ? alone_ns : 1, 1));
 }
 
-void mp_warm_record_split(mp_pool *pool, uint64_t key, uint64_t split_ns)
+void mp__warm_record_split(mp_pool *pool, uint64_t key, uint64_t split_ns)
 {
     mp_warm_est *e = claim(&pool->warm, key);
     uint64_t avg = ld(&e->split_ns);
     /* One split held up (a worker preempted with its part) counts as
-     * twice the usual, as in mp_warm_woke. */
+     * twice the usual, as in mp__warm_woke. */
     if (avg && split_ns > 2 * avg)
         split_ns = 2 * avg;
     st(&e->split_ns, ewma(avg, split_ns ? split_ns : 1, 2));
@@ -193,7 +156,7 @@ void mp_warm_record_split(mp_pool *pool, uint64_t key, uint64_t split_ns)
  * not what the next one costs: it counts as this much. */
 #define WAKE_NS_MAX 1000000u
 
-void mp_warm_woke(mp_pool *pool, uint64_t latency_ns)
+void mp__warm_woke(mp_pool *pool, uint64_t latency_ns)
 {
     mp_warm *w = &pool->warm;
     uint64_t avg = ld(&w->wake_ns);
@@ -232,7 +195,7 @@ static bool watchable(const mp_pool *pool, const mp_warm *w)
            watch_lead(w) + watch_slack(w) <= ld(&w->period) / 4;
 }
 
-void mp_warm_stamp(mp_pool *pool, uint64_t now)
+void mp__warm_stamp(mp_pool *pool, uint64_t now)
 {
     mp_warm *w = &pool->warm;
     uint64_t last = ld(&w->last_call);
@@ -256,7 +219,7 @@ void mp_warm_stamp(mp_pool *pool, uint64_t now)
     }
 }
 
-uint64_t mp_warm_watch_from(mp_pool *pool, uint64_t now, uint64_t *until)
+uint64_t mp__warm_watch_from(mp_pool *pool, uint64_t now, uint64_t *until)
 {
     mp_warm *w = &pool->warm;
     uint64_t period = ld(&w->period), last = ld(&w->last_call);
@@ -276,7 +239,7 @@ uint64_t mp_warm_watch_from(mp_pool *pool, uint64_t now, uint64_t *until)
     return from > now ? from : now;
 }
 
-void mp_warm_timer_late(mp_pool *pool, uint64_t late_ns)
+void mp__warm_timer_late(mp_pool *pool, uint64_t late_ns)
 {
     mp_warm *w = &pool->warm;
     if (late_ns > TIMER_LATE_MAX_NS)

@@ -27,7 +27,7 @@
  *
  * usage: mp_alloc_fault [--max-k K]   prints its figures, exits 0 if clean.
  */
-#include "internal.h"
+#include "pool.h"
 
 #include <dirent.h>
 #include <errno.h>

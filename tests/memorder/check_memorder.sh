@@ -79,30 +79,30 @@ bites)
 
     # 1. Code: the reset of an emptied deque stores `ts` relaxed.
     fresh
-    mutate "$work/src/join.c" 's/TS(b, b), memory_order_release)/TS(b, b), memory_order_relaxed)/'
-    bite "join.c: ts reset store release -> relaxed" '`ctx.ts`' 'relaxed'
+    mutate "$work/src/deque.c" 's/TS(b, b), memory_order_release)/TS(b, b), memory_order_relaxed)/'
+    bite "deque.c: ts reset store release -> relaxed" '`deque.ts`' 'relaxed'
 
-    # 2. Code: a submit reads tq_shutdown acquire, which breaks the SB pair
+    # 2. Code: a submit reads taskq.shutdown acquire, which breaks the SB pair
     #    of the drain.
     fresh
-    mutate "$work/src/task.c" 's/\(load_explicit(&pool->tq_shutdown, memory_order\)_seq_cst/\1_acquire/'
-    bite "task.c: tq_shutdown load seq_cst -> acquire" '`pool.tq_shutdown`' 'acquire'
+    mutate "$work/src/task.c" 's/\(load_explicit(&pool->tq.shutdown, memory_order\)_seq_cst/\1_acquire/'
+    bite "task.c: tq.shutdown load seq_cst -> acquire" '`taskq.shutdown`' 'acquire'
 
-    # 3. Table: the writer order of `pool.flat_seq` says release.
+    # 3. Table: the writer order of `flat.seq` says release.
     fresh
-    mutate "$work/design.md" '/^| `pool\.flat_seq` |/s/^\(|[^|]*|[^|]*| \)seq_cst /\1release /'
-    bite "design.md: flat_seq writer order seq_cst -> release" '`pool.flat_seq`' 'seq_cst'
+    mutate "$work/design.md" '/^| `flat\.seq` |/s/^\(|[^|]*|[^|]*| \)seq_cst /\1release /'
+    bite "design.md: flat.seq writer order seq_cst -> release" '`flat.seq`' 'seq_cst'
 
-    # 4. Table: the row of `ctx.spinning` is gone.
+    # 4. Table: the row of `idle.spinning` is gone.
     fresh
-    mutate "$work/design.md" '/^| `ctx\.spinning` |/d'
-    bite "design.md: no row for ctx.spinning" '`ctx.spinning`' 'no row'
+    mutate "$work/design.md" '/^| `idle\.spinning` |/d'
+    bite "design.md: no row for idle.spinning" '`idle.spinning`' 'no row'
 
     # 5. Table: an order the code does not use (acquire reads of
-    #    `pool.tq_settled`).
+    #    `taskq.settled`).
     fresh
-    mutate "$work/design.md" '/^| `pool\.tq_settled` |/s/^\(|[^|]*|[^|]*|[^|]*|[^|]*| \)seq_cst /\1acquire, seq_cst /'
-    bite "design.md: acquire reads of tq_settled, which the code has not" '`pool.tq_settled`' 'acquire'
+    mutate "$work/design.md" '/^| `taskq\.settled` |/s/^\(|[^|]*|[^|]*|[^|]*|[^|]*| \)seq_cst /\1acquire, seq_cst /'
+    bite "design.md: acquire reads of taskq.settled, which the code has not" '`taskq.settled`' 'acquire'
 
     [ "$fails" = 0 ] || { echo "check_memorder: FAIL: $fails mutation(s) passed the check"; exit 1; }
     echo "check_memorder: every mutation is rejected"

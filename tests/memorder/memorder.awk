@@ -6,13 +6,13 @@
 # From the C sources it takes every atomic operation (atomic_*_explicit,
 # their seq_cst forms without _explicit, atomic_init, the fences) and finds
 # the struct field it acts on, following a pointer to an atomic passed down
-# to a helper (mp_count, mp_wait_zero, mp_park, ...) to the call sites, and
-# a memory order passed as a parameter (mp_flat_open) to the orders the
+# to a helper (mp__count, mp__wait_zero, ...) to the call sites, and
+# a memory order passed as a parameter (mp__flat_open) to the orders the
 # callers pass. Each operation is a write (store, exchange, read-modify-
 # write, a CAS's success), a read (load, a CAS's failure) or a fence.
 #
 # From the table it takes each row's words (backticked `struct.field`,
-# the struct's name without mp_: `ctx.ts`, `task_seg.tail`, `fence` for
+# the struct's name without mp_: `deque.ts`, `task_seg.tail`, `fence` for
 # the fences), the orders of the writer column and of the reader column.
 #
 # check fails (exit 1), naming the field and the order, when

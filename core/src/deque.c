@@ -1,14 +1,8 @@
-/* join.c: the split deque and fork-join (mp_join).
- *
- * A context's deque holds its jobs (fn, arg) in place. Indices
- * [top, split) are shared: a thief takes the job at `top` with one CAS on
- * the packed word ts = (split << 32 | top). Indices
- * [split, bottom) are private: the owner pushes and pops them with plain
- * loads and stores, no fence and no read-modify-write. The owner shares
- * jobs (moves split up) when its private part was empty before a push,
- * or when a thief asked through push_limit; it takes a shared job back
- * with a CAS that moves split down. docs/design.md gives the argument. */
-#include "internal.h"
+/* deque.c: the split deque (push, pop, share, steal) and mp_join. The
+ * owner's jobs [split, bottom) cost no atomic read-modify-write; thieves
+ * take from [top, split) with one CAS. See docs/design.md, "The split
+ * deque". */
+#include "pool.h"
 
 #include <sched.h>
 
@@ -24,17 +18,17 @@
  * private part only grows by pushes of new jobs. */
 static void share(mp_ctx *c, uint32_t nsplit)
 {
-    for (uint32_t i = c->split; i < nsplit; i++) {
-        atomic_store_explicit(&c->sync[i].pending, 1, memory_order_relaxed);
-        atomic_store_explicit(&c->sync[i].thief, NULL, memory_order_relaxed);
+    for (uint32_t i = c->dq.split; i < nsplit; i++) {
+        atomic_store_explicit(&c->dq.sync[i].pending, 1, memory_order_relaxed);
+        atomic_store_explicit(&c->dq.sync[i].thief, NULL, memory_order_relaxed);
     }
-    uint64_t old = atomic_load_explicit(&c->ts, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(&c->ts, &old, TS(TS_TOP(old), nsplit),
+    uint64_t old = atomic_load_explicit(&c->dq.ts, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&c->dq.ts, &old, TS(TS_TOP(old), nsplit),
                                                   memory_order_seq_cst, memory_order_relaxed))
         ;
-    c->split = nsplit;
-    atomic_store_explicit(&c->push_limit, nsplit, memory_order_relaxed);
-    mp_wake_idle(c->pool, 1);
+    c->dq.split = nsplit;
+    atomic_store_explicit(&c->dq.push_limit, nsplit, memory_order_relaxed);
+    mp__wake_idle(c->pool, 1);
 }
 
 /* A push onto a deque with nothing left to steal shares the new job at
@@ -42,16 +36,16 @@ static void share(mp_ctx *c, uint32_t nsplit)
  * half; deeper pushes stay private until a thief asks. */
 static void push_slow(mp_ctx *c, uint32_t b)
 {
-    bool asked = atomic_load_explicit(&c->push_limit, memory_order_relaxed) == UINT32_MAX;
-    if (c->overflow || c->pool->nworkers == 0) {
+    bool asked = atomic_load_explicit(&c->dq.push_limit, memory_order_relaxed) == UINT32_MAX;
+    if (c->slot.overflow || c->pool->nworkers == 0) {
         if (asked)      /* nobody can take a job from here: drop the request */
-            atomic_store_explicit(&c->push_limit, c->split, memory_order_relaxed);
+            atomic_store_explicit(&c->dq.push_limit, c->dq.split, memory_order_relaxed);
         return;
     }
-    if (!asked && (b != c->split || TS_TOP(atomic_load_explicit(&c->ts, memory_order_relaxed)) != b))
+    if (!asked && (b != c->dq.split || TS_TOP(atomic_load_explicit(&c->dq.ts, memory_order_relaxed)) != b))
         return;
     /* Share the oldest half of the private jobs (at least one). */
-    share(c, c->split + (b + 2 - c->split) / 2);
+    share(c, c->dq.split + (b + 2 - c->dq.split) / 2);
 }
 
 /* push_slow, then the join's first half: a and its argument then need not
@@ -66,15 +60,15 @@ static __attribute__((noinline)) int push_slow_run(mp_ctx *c, uint32_t b, mp_fn 
  * learn it was stolen. */
 static bool pop_shared(mp_ctx *c, uint32_t b)
 {
-    uint64_t old = atomic_load_explicit(&c->ts, memory_order_relaxed);
+    uint64_t old = atomic_load_explicit(&c->dq.ts, memory_order_relaxed);
     for (;;) {
         if (TS_TOP(old) > b)
             break;
-        if (atomic_compare_exchange_weak_explicit(&c->ts, &old, TS(TS_TOP(old), b),
+        if (atomic_compare_exchange_weak_explicit(&c->dq.ts, &old, TS(TS_TOP(old), b),
                                                   memory_order_seq_cst, memory_order_relaxed)) {
-            c->bottom = b;
-            c->split = b;
-            atomic_store_explicit(&c->push_limit, b, memory_order_relaxed);
+            c->dq.bottom = b;
+            c->dq.split = b;
+            atomic_store_explicit(&c->dq.push_limit, b, memory_order_relaxed);
             return true;
         }
     }
@@ -85,9 +79,9 @@ static bool pop_shared(mp_ctx *c, uint32_t b)
      * itself (right after its CAS and its read of the entry): the owner
      * helps in that thread's deque. */
     for (unsigned spins = 0;
-         atomic_load_explicit(&c->sync[b].thief, memory_order_acquire) == NULL; spins++) {
+         atomic_load_explicit(&c->dq.sync[b].thief, memory_order_acquire) == NULL; spins++) {
         if (spins < 1024)
-            mp_cpu_relax();
+            mp__cpu_relax();
         else
             sched_yield();      /* the thief was preempted between its CAS and its read */
     }
@@ -99,30 +93,30 @@ static bool pop_shared(mp_ctx *c, uint32_t b)
  * deque is now empty at b. */
 static void reset_after_steal(mp_ctx *c, uint32_t b)
 {
-    atomic_store_explicit(&c->ts, TS(b, b), memory_order_release);
-    c->bottom = b;
-    c->split = b;
-    atomic_store_explicit(&c->push_limit, b, memory_order_relaxed);
+    atomic_store_explicit(&c->dq.ts, TS(b, b), memory_order_release);
+    c->dq.bottom = b;
+    c->dq.split = b;
+    atomic_store_explicit(&c->dq.push_limit, b, memory_order_relaxed);
 }
 
 /* Takes the oldest shared job of `victim` into *job and its index into
  * *idx; false if there was none. */
 static bool steal(mp_ctx *self, mp_ctx *victim, mp_job *job, uint32_t *idx)
 {
-    uint64_t old = atomic_load_explicit(&victim->ts, memory_order_acquire);
+    uint64_t old = atomic_load_explicit(&victim->dq.ts, memory_order_acquire);
     for (int tries = 0; tries < 4; tries++) {
         uint32_t t = TS_TOP(old), s = TS_SPLIT(old);
         if (t >= s) {
-            if (atomic_load_explicit(&victim->push_limit, memory_order_relaxed) != UINT32_MAX)
-                atomic_store_explicit(&victim->push_limit, UINT32_MAX, memory_order_relaxed);
+            if (atomic_load_explicit(&victim->dq.push_limit, memory_order_relaxed) != UINT32_MAX)
+                atomic_store_explicit(&victim->dq.push_limit, UINT32_MAX, memory_order_relaxed);
             return false;
         }
-        if (atomic_compare_exchange_strong_explicit(&victim->ts, &old, TS(t + 1, s),
+        if (atomic_compare_exchange_strong_explicit(&victim->dq.ts, &old, TS(t + 1, s),
                                                     memory_order_seq_cst, memory_order_acquire)) {
-            *job = victim->jobs[t];
+            *job = victim->dq.jobs[t];
             *idx = t;
-            atomic_store_explicit(&victim->sync[t].thief, self, memory_order_release);
-            mp_count(&self->count.steals);
+            atomic_store_explicit(&victim->dq.sync[t].thief, self, memory_order_release);
+            mp__count(&self->count.steals);
             return true;
         }
     }
@@ -134,35 +128,35 @@ static bool steal(mp_ctx *self, mp_ctx *victim, mp_job *job, uint32_t *idx)
 static void run_stolen(mp_ctx *owner, mp_job job, uint32_t t)
 {
     int r = job.fn(job.arg);
-    owner->sync[t].result = r;
-    atomic_store_explicit(&owner->sync[t].pending, 0, memory_order_seq_cst);
-    mp_wake_ctx(owner->pool, owner);
+    owner->dq.sync[t].result = r;
+    atomic_store_explicit(&owner->dq.sync[t].pending, 0, memory_order_seq_cst);
+    mp__wake_ctx(owner->pool, owner);
 }
 
 static inline unsigned victims(mp_pool *pool)
 {
-    return pool->nworkers + atomic_load_explicit(&pool->ext_high, memory_order_seq_cst);
+    return pool->nworkers + atomic_load_explicit(&pool->slots.ext_high, memory_order_seq_cst);
 }
 
-bool mp_any_shared(mp_pool *pool)
+bool mp__deque_visible(mp_pool *pool)
 {
     unsigned n = victims(pool);
     for (unsigned i = 0; i < n; i++) {
-        uint64_t ts = atomic_load_explicit(&pool->ctxs[i].ts, memory_order_seq_cst);
+        uint64_t ts = atomic_load_explicit(&pool->ctxs[i].dq.ts, memory_order_seq_cst);
         if (TS_TOP(ts) < TS_SPLIT(ts))
             return true;
     }
     return false;
 }
 
-bool mp_steal_and_run(mp_ctx *self)
+bool mp__deque_run_one(mp_ctx *self)
 {
     mp_pool *pool = self->pool;
     unsigned n = victims(pool);
-    self->rng ^= self->rng << 13;
-    self->rng ^= self->rng >> 17;
-    self->rng ^= self->rng << 5;
-    unsigned start = self->rng % n;
+    self->dq.rng ^= self->dq.rng << 13;
+    self->dq.rng ^= self->dq.rng >> 17;
+    self->dq.rng ^= self->dq.rng << 5;
+    unsigned start = self->dq.rng % n;
     for (unsigned k = 0; k < n; k++) {
         mp_ctx *v = &pool->ctxs[(start + k) % n];
         if (v == self)
@@ -170,7 +164,7 @@ bool mp_steal_and_run(mp_ctx *self)
         mp_job job;
         uint32_t t;
         if (steal(self, v, &job, &t)) {
-            mp_set_spinning(self, 0);
+            mp__idle_spinning(&self->idle, 0);
             run_stolen(v, job, t);
             return true;
         }
@@ -179,8 +173,8 @@ bool mp_steal_and_run(mp_ctx *self)
 }
 
 /* Waits for a stolen job. Meanwhile it helps only with work of that job:
- * jobs in the deque of the thread that took it (leapfrogging), and
- * broadcast parts addressed to this thread (mp_wait). */
+ * jobs in the deque of the thread that took it (leapfrogging), and does
+ * its duties (broadcast parts addressed to this thread). */
 static bool leapfrog(mp_ctx *ctx, void *p)
 {
     mp_ctx *thief = atomic_load_explicit(&((mp_jobsync *)p)->thief, memory_order_acquire);
@@ -194,9 +188,9 @@ static bool leapfrog(mp_ctx *ctx, void *p)
 
 static void wait_job(mp_ctx *ctx, uint32_t i)
 {
-    mp_jobsync *js = &ctx->sync[i];
-    struct mp_waiter w = {&js->pending, NULL, NULL, NULL, leapfrog, js};
-    mp_wait(ctx, &w);
+    mp_jobsync *js = &ctx->dq.sync[i];
+    struct mp_waiter w = {&js->pending, NULL, NULL, NULL, leapfrog, js, &mp__bcast_duties};
+    mp__wait(ctx, &w);
 }
 
 /* The slow ends of a join: the deque is full, or the job was shared when
@@ -210,11 +204,11 @@ static __attribute__((noinline)) int join_full(mp_fn a, void *a_arg, mp_fn b, vo
 static __attribute__((noinline)) int join_shared(mp_ctx *ctx, uint32_t i, int ra)
 {
     if (pop_shared(ctx, i)) {
-        mp_job job = ctx->jobs[i];      /* entry i is free again once popped */
+        mp_job job = ctx->dq.jobs[i];      /* entry i is free again once popped */
         return ra ? ra : job.fn(job.arg);
     }
     wait_job(ctx, i);
-    int rb = ctx->sync[i].result;
+    int rb = ctx->dq.sync[i].result;
     reset_after_steal(ctx, i);
     return ra ? ra : rb;
 }
@@ -227,31 +221,31 @@ static __attribute__((noinline)) int join_shared(mp_ctx *ctx, uint32_t i, int ra
 static inline __attribute__((always_inline)) int join_in(mp_ctx *ctx, mp_fn a, void *a_arg,
                                                          mp_fn b, void *b_arg, bool count)
 {
-    uint32_t i = ctx->bottom;
+    uint32_t i = ctx->dq.bottom;
     if (count)
-        mp_count(&ctx->count.jobs);
+        mp__count(&ctx->count.jobs);
     if (MP_UNLIKELY(i >= MP_DEQUE_CAP))
         return join_full(a, a_arg, b, b_arg);
-    mp_job *job = &ctx->jobs[i];
+    mp_job *job = &ctx->dq.jobs[i];
     job->fn = b;
     job->arg = b_arg;
-    ctx->bottom = i + 1;
+    ctx->dq.bottom = i + 1;
     int ra;
-    if (MP_UNLIKELY(i <= atomic_load_explicit(&ctx->push_limit, memory_order_relaxed)))
+    if (MP_UNLIKELY(i <= atomic_load_explicit(&ctx->dq.push_limit, memory_order_relaxed)))
         ra = push_slow_run(ctx, i, a, a_arg);
     else
         ra = a(a_arg);
-    if (MP_UNLIKELY(i < ctx->split))
+    if (MP_UNLIKELY(i < ctx->dq.split))
         return join_shared(ctx, i, ra);
     b = job->fn;
     b_arg = job->arg;
-    ctx->bottom = i;
+    ctx->dq.bottom = i;
     if (ra)
         return ra;
     return b(b_arg);
 }
 
-int mp_join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
+int mp__join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
 {
     return join_in(ctx, a, a_arg, b, b_arg, false);
 }
@@ -265,18 +259,18 @@ static __attribute__((noinline)) int join_enter(mp_pool *pool, mp_fn a, void *a_
         return MP_EINVAL;
     mp_link link;
     mp_ctx *ctx;
-    bool entered = mp_enter(pool, &link, &ctx, false);
+    bool entered = mp__enter(pool, &link, &ctx, false);
     int r;
     if (ctx) {
-        mp_count(&ctx->count.jobs);
-        r = mp_join_in(ctx, a, a_arg, b, b_arg);
+        mp__count(&ctx->count.jobs);
+        r = mp__join_in(ctx, a, a_arg, b, b_arg);
     } else {
         r = a(a_arg);
         if (!r)
             r = b(b_arg);
     }
     if (entered)
-        mp_leave(&link);
+        mp__leave(&link);
     return r;
 }
 
@@ -285,7 +279,7 @@ int mp_join(mp_pool *pool, mp_fn a, void *a_arg, mp_fn b, void *b_arg)
     /* The nested case, by far the most frequent, in a few instructions:
      * the innermost link has a context of this pool (a context's pool is
      * its link's). */
-    mp_ctx *ctx = mp_tls_ctx;
+    mp_ctx *ctx = mp__tls_ctx;
     if (MP_LIKELY(ctx && ctx->pool == pool && a && b))
         return join_in(ctx, a, a_arg, b, b_arg, true);
     return join_enter(pool, a, a_arg, b, b_arg);

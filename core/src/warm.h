@@ -1,0 +1,52 @@
+/* warm.h: when a call wakes a sleeping worker, when a warm call splits,
+ * and when an idle worker wakes by itself to keep watch (warm.c). See
+ * docs/design.md, "Bursts and periods". */
+#ifndef MP_WARM_H
+#define MP_WARM_H
+
+#include "internal.h"
+
+/* What the calls of one loop cost. Hints only (relaxed). */
+typedef struct mp_warm_est {
+    _Atomic uint64_t key;           /* mp__warm_key of a loop, 0: empty */
+    _Atomic uint64_t alone_ns;      /* the loop done alone, estimated */
+    _Atomic uint64_t split_ns;      /* the loop split while workers poll */
+    _Atomic uint64_t calls;         /* its calls, for samples and probes */
+} mp_warm_est;
+
+/* The pool's part: what a call knows of wake-ups, and what a worker
+ * knows of the calls' rhythm. Hints only (relaxed). */
+typedef struct mp_warm {
+    alignas(MP_CACHELINE) _Atomic uint64_t wake_ns; /* from a wake to the worker running */
+    _Atomic uint64_t timer_late_ns; /* how late a worker's timer fires */
+    _Atomic uint64_t last_call;     /* when the latest stamped call came */
+    _Atomic uint64_t period;        /* the calls' interval, 0: none */
+    _Atomic uint64_t jitter;        /* mean deviation from it */
+    mp_warm_est est[64];
+} mp_warm;
+
+MP_HIDDEN void mp__warm_init(mp_warm *w);
+/* The key of a loop: its function and the size class of n. */
+MP_HIDDEN uint64_t mp__warm_key(const void *fn, size_t n);
+/* A cold call (a worker it needs is not polling): is waking worth it?
+ * *measure: time this call. */
+MP_HIDDEN bool mp__warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now, bool *measure);
+/* A warm call (every worker it needs polls): split it, or run it alone
+ * because splitting it was measured slower? *measure: time this call. */
+MP_HIDDEN bool mp__warm_split_pays(mp_pool *pool, uint64_t key, bool *measure);
+/* How long the loop `key` takes alone, as the caller measured it. */
+MP_HIDDEN void mp__warm_record(mp_pool *pool, uint64_t key, uint64_t alone_ns);
+/* How long the loop `key` took split, in a warm call, from its caller's
+ * start to its end. */
+MP_HIDDEN void mp__warm_record_split(mp_pool *pool, uint64_t key, uint64_t split_ns);
+/* A worker ran latency_ns after a wake-up was sent. */
+MP_HIDDEN void mp__warm_woke(mp_pool *pool, uint64_t latency_ns);
+/* A call arrived at `now` (a cold call's caller, or a worker on watch). */
+MP_HIDDEN void mp__warm_stamp(mp_pool *pool, uint64_t now);
+/* For a worker about to sleep at `now`: when to wake up to keep watch
+ * until *until for the next call, or 0 (no rhythm: sleep until woken). */
+MP_HIDDEN uint64_t mp__warm_watch_from(mp_pool *pool, uint64_t now, uint64_t *until);
+/* A worker's timer fired late_ns after its deadline. */
+MP_HIDDEN void mp__warm_timer_late(mp_pool *pool, uint64_t late_ns);
+
+#endif
