@@ -21,18 +21,16 @@
     $1 = (char *)lua_tolstring(L, $input, &$2);
 }
 
-/* ------------------------------------------------------------ handles */
+/* ------------------------------------------------------------ handles
+ * Pools and tasks are the C layer's handles (src/mpl_handle.c), as scopes
+ * are, not SWIG objects: these typemaps convert them. */
 
-%nodefaultctor mpl_pool;
-%nodefaultctor mpl_task;
-typedef struct mpl_pool {} mpl_pool;
-typedef struct mpl_task {} mpl_task;
-%extend mpl_pool {
-    ~mpl_pool() { mpl_pool_free($self); }
-}
-%extend mpl_task {
-    ~mpl_task() { mpl_task_free($self); }
-}
+%typemap(in, checkfn="lua_isuserdata") mpl_pool *, const mpl_pool *
+    "$1 = mpl_check_handle(L, $input, MPL_POOL);"
+%typemap(in, checkfn="lua_isuserdata") mpl_task *
+    "$1 = mpl_check_handle(L, $input, MPL_TASK);"
+%typemap(out) mpl_pool *
+    "mpl_push_handle(L, MPL_POOL, $1, 1); SWIG_arg++;"
 
 /* ------------------------------------------------------------ functions */
 
@@ -40,7 +38,6 @@ typedef struct mpl_task {} mpl_task;
 const char *mp_version(void);
 
 %rename(pool_new) mpl_pool_new;
-%newobject mpl_pool_new;
 mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
                        int pin, const char *name, int init_kind,
                        const char *bytes, size_t len,
@@ -86,51 +83,29 @@ int mpl_task_cancel(mpl_task *t);
 %native(scope_spawn) int mpl_scope_spawn(lua_State *L);
 %native(scope_metatable) int mpl_scope_metatable(lua_State *L);
 
-%init %{
-    mpl_scope_register(L);
-%}
-
 %wrapper %{
-static mpl_pool *mpl_check_pool(lua_State *L, int idx)
-{
-    mpl_pool *p = NULL;
-    if (SWIG_ConvertPtr(L, idx, (void **)&p, SWIGTYPE_p_mpl_pool, 0) != SWIG_OK || !p)
-        luaL_error(L, "micropool: bad argument #%d (pool expected, got %s)",
-                   idx, luaL_typename(L, idx));
-    return p;
-}
-
-static mpl_task *mpl_check_task(lua_State *L, int idx)
-{
-    mpl_task *t = NULL;
-    if (SWIG_ConvertPtr(L, idx, (void **)&t, SWIGTYPE_p_mpl_task, 0) != SWIG_OK || !t)
-        luaL_error(L, "micropool: bad argument #%d (task expected, got %s)",
-                   idx, luaL_typename(L, idx));
-    return t;
-}
-
 /* join(pool, codeA, argsA, codeB, argsB) -> a, b */
 int mpl_native_join(lua_State *L)
 {
-    return mpl_op_join(L, mpl_check_pool(L, 1), 2);
+    return mpl_op_join(L, mpl_check_handle(L, 1, MPL_POOL), 2);
 }
 
 /* for_each(pool, n, grain, flags, code, ...) */
 int mpl_native_for_each(lua_State *L)
 {
-    return mpl_op_for(L, mpl_check_pool(L, 1), 2);
+    return mpl_op_for(L, mpl_check_handle(L, 1, MPL_POOL), 2);
 }
 
 /* reduce(pool, n, grain, flags, init, fold, combine, ...) -> acc */
 int mpl_native_reduce(lua_State *L)
 {
-    return mpl_op_reduce(L, mpl_check_pool(L, 1), 2);
+    return mpl_op_reduce(L, mpl_check_handle(L, 1, MPL_POOL), 2);
 }
 
 /* broadcast(pool, code, ...) -> {results} */
 int mpl_native_broadcast(lua_State *L)
 {
-    return mpl_op_broadcast(L, mpl_check_pool(L, 1), 2);
+    return mpl_op_broadcast(L, mpl_check_handle(L, 1, MPL_POOL), 2);
 }
 
 /* clock() -> seconds of CLOCK_MONOTONIC, for benchmarks (os.clock is
@@ -147,21 +122,21 @@ int mpl_native_clock(lua_State *L)
 /* scope(pool, code, ...) */
 int mpl_native_scope(lua_State *L)
 {
-    return mpl_op_scope(L, mpl_check_pool(L, 1), 2);
+    return mpl_op_scope(L, mpl_check_handle(L, 1, MPL_POOL), 2);
 }
 
 /* submit(pool, code, ...) -> task */
 int mpl_native_submit(lua_State *L)
 {
-    mpl_task *t = mpl_op_submit(L, mpl_check_pool(L, 1), 2);
-    SWIG_NewPointerObj(L, t, SWIGTYPE_p_mpl_task, 1);
+    mpl_task *t = mpl_op_submit(L, mpl_check_handle(L, 1, MPL_POOL), 2);
+    mpl_push_handle(L, MPL_TASK, t, 1);
     return 1;
 }
 
 /* wait(task) -> the task's results */
 int mpl_native_wait(lua_State *L)
 {
-    mpl_task *t = mpl_check_task(L, 1);
+    mpl_task *t = mpl_check_handle(L, 1, MPL_TASK);
     lua_settop(L, 1);
     return mpl_task_wait(L, t);
 }
@@ -173,14 +148,14 @@ int mpl_native_current(lua_State *L)
     if (!p || mpl_pool_closed(p))
         lua_pushnil(L);
     else
-        SWIG_NewPointerObj(L, p, SWIGTYPE_p_mpl_pool, 0);
+        mpl_push_handle(L, MPL_POOL, p, 0);
     return 1;
 }
 
 /* stats(pool) -> {jobs=, steals=, sleeps=, wakeups=, tasks_run=} */
 int mpl_native_stats(lua_State *L)
 {
-    mpl_pool *p = mpl_check_pool(L, 1);
+    mpl_pool *p = mpl_check_handle(L, 1, MPL_POOL);
     if (mpl_pool_closed(p))
         return luaL_error(L, "micropool: the pool is closed");
     mp_stats st;

@@ -38,8 +38,9 @@ local Task = {}
 Task.__index = Task
 Task.__name = "micropool.task"
 
--- Scope handles are userdata made by the C side; their metatable gets the
--- methods of Scope.
+-- Pool, task and scope handles are userdata of the C side, each kind with
+-- a metatable of its own. Pools and tasks are wrapped in tables below;
+-- scope handles are the scopes, and their metatable gets Scope's methods.
 local Scope = {}
 local scope_mt = core.scope_metatable()
 scope_mt.__index = Scope

@@ -139,8 +139,21 @@ int mpl_op_scope(lua_State *L, mpl_pool *p, int base);
 /* spawn(scope, code, args...): a lua_CFunction. */
 int mpl_scope_spawn(lua_State *L);
 
-/* Creates the scope handles' metatable in L (idempotent). */
-void mpl_scope_register(lua_State *L);
+/* ------------------------------------------------------------ handles
+ * Lua holds a pool, a task or a scope as a full userdata of one kind
+ * (mpl_handle.c): the pointer, and a metatable per kind whose __gc frees
+ * an owned pool (mpl_pool_free) or task (mpl_task_free), or drops the
+ * scope's reference. */
+
+typedef enum mpl_kind { MPL_POOL, MPL_TASK, MPL_SCOPE } mpl_kind;
+
+/* Pushes a handle of kind k to ptr; an `owned` one releases ptr when it
+ * is collected. May raise (out of memory) before it takes ptr. */
+void mpl_push_handle(lua_State *L, mpl_kind k, void *ptr, int owned);
+
+/* The pointer of the handle of kind k at idx; raises "micropool: bad
+ * argument #idx (pool expected, got ...)" for anything else. */
+void *mpl_check_handle(lua_State *L, int idx, mpl_kind k);
 
 /* lua_CFunction: returns the scope handles' metatable, for micropool.lua
  * to give the handles their methods. */

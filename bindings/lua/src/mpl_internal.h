@@ -63,4 +63,8 @@ int mpl_push_args(lua_State *L, const char *data, size_t len, uint64_t id);
 /* A new id for an argument list, unique in the process. */
 uint64_t mpl_args_id(void);
 
+/* Drops one reference to a scope (a scope_ctx of mpl_ops.c), as the
+ * collection of a scope handle does. */
+void mpl_scope_unref(void *scope);
+
 #endif /* MPL_INTERNAL_H */

@@ -617,42 +617,11 @@ struct spawn_item {
     mpl_call    call;
 };
 
-typedef struct scope_handle {
-    scope_ctx *ctx;
-} scope_handle;
-
-#define SCOPE_MT "micropool.scope"
-
-static void scope_unref(scope_ctx *c)
+void mpl_scope_unref(void *scope)
 {
+    scope_ctx *c = scope;
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
         free(c);
-}
-
-static int scope_handle_gc(lua_State *L)
-{
-    scope_handle *h = luaL_checkudata(L, 1, SCOPE_MT);
-    if (h->ctx) {
-        scope_unref(h->ctx);
-        h->ctx = NULL;
-    }
-    return 0;
-}
-
-void mpl_scope_register(lua_State *L)
-{
-    if (luaL_newmetatable(L, SCOPE_MT)) {
-        lua_pushcfunction(L, scope_handle_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_pop(L, 1);
-}
-
-int mpl_scope_metatable(lua_State *L)
-{
-    mpl_scope_register(L);
-    luaL_getmetatable(L, SCOPE_MT);
-    return 1;
 }
 
 /* In protected mode: pushes a handle to c (micropool is loaded first, as
@@ -662,11 +631,9 @@ static void push_scope(lua_State *L, scope_ctx *c)
     lua_getglobal(L, "require");
     lua_pushliteral(L, "micropool");
     lua_call(L, 1, 0);
-    scope_handle *h = lua_newuserdatauv(L, sizeof *h, 0);
-    h->ctx = NULL;
-    luaL_setmetatable(L, SCOPE_MT);
+    mpl_push_handle(L, MPL_SCOPE, c, 1);
+    /* Counted once the handle holds it: nothing can collect it between. */
     atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
-    h->ctx = c;
 }
 
 /* In protected mode: f(scope, args...). */
@@ -707,9 +674,8 @@ static int scope_body(mp_scope *scope, void *arg)
 
 int mpl_scope_spawn(lua_State *L)
 {
-    scope_handle *h = luaL_checkudata(L, 1, SCOPE_MT);
-    scope_ctx *c = h->ctx;
-    if (!c || atomic_load(&c->ended))
+    scope_ctx *c = mpl_check_handle(L, 1, MPL_SCOPE);
+    if (atomic_load(&c->ended))
         return mpl_error(L, "micropool: spawn: the scope has ended");
     size_t len;
     const char *code = luaL_checklstring(L, 2, &len);
@@ -779,7 +745,7 @@ int mpl_op_scope(lua_State *L, mpl_pool *p, int base)
     mpl_buf_free(&c->body.args);
     /* The error value is taken out before the last reference goes. */
     mpl_op op = { p, atomic_exchange(&c->op.err, NULL) };
-    scope_unref(c);
+    mpl_scope_unref(c);
     if (rc != MP_OK || op.err)
         return op_raise(L, &op, rc);
     return 0;

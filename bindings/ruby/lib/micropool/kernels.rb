@@ -37,6 +37,7 @@ module Micropool
     ffi_lib(ENV["MICROPOOL_KERNELS_LIB"] ||
             (defined?(Micropool::KERNELS_LIBRARY) ? Micropool::KERNELS_LIBRARY : "libmicropool_kernels.so"))
 
+    # Copied from micropool_kernels.h; test/test_constants.rb compares them.
     ERANGE = -34
     OPS = { sqrt: 0, exp: 1, log: 2, sin: 3, cos: 4, square: 5, abs: 6 }.freeze
     # type => [element size, pack directive, name suffix of the C kernels]

@@ -14,6 +14,7 @@ module Micropool
 
     ffi_lib(ENV["MICROPOOL_LIB"] || ["libmicropool.so.1", "micropool"])
 
+    # Copied from micropool.h; test/test_constants.rb compares each with it.
     OK = 0
     EINVAL = -22
     ENOMEM = -12

@@ -1,0 +1,126 @@
+# frozen_string_literal: true
+
+# The numbers the gem writes by hand (error codes, flags and limits in
+# lib/micropool/native.rb, the kernels' codes in lib/micropool/kernels.rb)
+# against the C headers they copy: micropool.h (the file named by
+# MICROPOOL_HEADER, else the one in the source tree) and
+# ext/micropool_kernels.h. A value changed on one side only fails here,
+# with its name and both values.
+
+require_relative "helper"
+require "micropool/kernels"
+
+# The integer constants of a C header, by name: every `#define NAME n`
+# whose value is an integer literal (with or without parentheses, a sign
+# or a u/l suffix), and every member of its enums.
+module HeaderConstants
+  LITERAL = /\A\(?\s*(-?\s*(?:0[xX]\h+|\d+))[uUlL]*\s*\)?\z/
+
+  # The value of an integer literal, or nil for anything else.
+  def self.literal(text)
+    m = LITERAL.match(text.strip)
+    m && Integer(m[1].delete(" "))
+  end
+
+  def self.read(path)
+    text = File.read(path).gsub(%r{/\*.*?\*/}m, " ").gsub(%r{//[^\n]*}, "")
+    found = {}
+    text.scan(/^[ \t]*#[ \t]*define[ \t]+(\w+)[ \t]+([^\n]+)/) do |name, value|
+      value = literal(value)
+      found[name] = value if value
+    end
+    text.scan(/\benum\b[^{;]*\{([^}]*)\}/) { |(body)| read_enum(body, found) }
+    found
+  end
+
+  # Members without a value count on from the one before, as in C; a member
+  # set to an expression this does not evaluate is left out, and so are the
+  # members counted from it.
+  def self.read_enum(body, found)
+    following = 0
+    body.split(",").each do |member|
+      name, value = member.split("=", 2).map(&:strip)
+      next if name.nil? || name.empty?
+
+      following = literal(value) if value
+      next if following.nil?
+
+      found[name] = following
+      following += 1
+    end
+  end
+end
+
+class TestConstants < Minitest::Test
+  include MicropoolTestHelper
+
+  HEADER = ENV["MICROPOOL_HEADER"] ||
+           File.expand_path("../../../core/include/micropool.h", __dir__)
+  KERNELS_HEADER = File.expand_path("../ext/micropool_kernels.h", __dir__)
+
+  def header(path)
+    assert File.file?(path), "#{path}: no such header (MICROPOOL_HEADER names micropool.h)"
+    HeaderConstants.read(path)
+  end
+
+  # [ruby name, value, C name] for every pair, and the ones that differ.
+  def mismatches(pairs, c_values, c_file)
+    pairs.filter_map do |ruby_name, value, c_name|
+      if !c_values.key?(c_name)
+        "#{ruby_name} is #{value}, but #{c_file} defines no #{c_name}"
+      elsif c_values[c_name] != value
+        "#{ruby_name} is #{value}, but #{c_file} has #{c_name} = #{c_values[c_name]}"
+      end
+    end
+  end
+
+  def native_constants
+    Micropool::Native.constants.sort.filter_map do |name|
+      value = Micropool::Native.const_get(name)
+      ["Micropool::Native::#{name}", value, "MP_#{name}"] if value.is_a?(Integer)
+    end
+  end
+
+  def test_the_header_reader_reads_defines_and_enums
+    found = HeaderConstants.read(KERNELS_HEADER)
+    assert_equal(-34, found["MPK_ERANGE"])
+    assert_equal 0, found["MPK_SQRT"]
+    assert_equal found["MPK_ABS"] + 1, found["MPK_OP_COUNT"], "a member without a value"
+    c = header(HEADER)
+    assert_equal(-22, c["MP_EINVAL"], "a parenthesised negative value")
+    assert_equal 1024, c["MP_THREADS_MAX"], "a value with a u suffix"
+    refute c.key?("MICROPOOL_H"), "a define without a value"
+  end
+
+  def test_every_native_constant_matches_micropool_h
+    pairs = native_constants
+    # OK, the six error codes, THREADS_MAX and the three operation flags.
+    assert_operator pairs.size, :>=, 11, "integer constants of Micropool::Native"
+    bad = mismatches(pairs, header(HEADER), File.basename(HEADER))
+    assert bad.empty?, bad.join("\n")
+  end
+
+  def test_every_error_code_of_micropool_h_is_bound
+    codes = header(HEADER).select { |name, _| name.match?(/\AMP_E[A-Z]+\z/) }
+    refute_empty codes, "no MP_E* codes read from #{HEADER}"
+    missing = codes.filter_map do |name, value|
+      ruby = name.delete_prefix("MP_")
+      "#{name} = #{value} has no Micropool::Native::#{ruby}" unless Micropool::Native.const_defined?(ruby)
+    end
+    assert missing.empty?, missing.join("\n")
+    unmapped = codes.values - Micropool::Error::CODES.keys
+    assert_empty unmapped, "codes of #{File.basename(HEADER)} with no Micropool::Error subclass"
+  end
+
+  def test_every_kernels_constant_matches_micropool_kernels_h
+    c = header(KERNELS_HEADER)
+    pairs = [["Micropool::Kernels::ERANGE", Micropool::Kernels::ERANGE, "MPK_ERANGE"]]
+    Micropool::Kernels::OPS.each do |op, value|
+      pairs << ["Micropool::Kernels::OPS[:#{op}]", value, "MPK_#{op.upcase}"]
+    end
+    bad = mismatches(pairs, c, File.basename(KERNELS_HEADER))
+    assert bad.empty?, bad.join("\n")
+    assert_equal c.fetch("MPK_OP_COUNT"), Micropool::Kernels::OPS.size,
+                 "MPK_OP_COUNT against the operations Micropool::Kernels::OPS names"
+  end
+end
