@@ -268,9 +268,4 @@ endif()
 
 include(CPack)
 
-# The install tests live in tests/install; add them here unless the tests'
-# own CMakeLists already did.
-get_property(mp_install_tests_added GLOBAL PROPERTY MP_INSTALL_TESTS_ADDED)
-if(NOT mp_install_tests_added AND EXISTS ${PROJECT_SOURCE_DIR}/tests/install/CMakeLists.txt)
-  add_subdirectory(${PROJECT_SOURCE_DIR}/tests/install ${PROJECT_BINARY_DIR}/tests/install)
-endif()
+# The install tests that check these packages live in tests/install.

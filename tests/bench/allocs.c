@@ -1,10 +1,9 @@
 /*
  * allocs.c: heap allocations per micropool call, after a warm-up.
  *
- * This program defines malloc and its relatives itself; the dynamic linker
- * binds every malloc of the process to them (libmicropool's included), and
- * they count, then hand over to glibc's own allocator (__libc_malloc and
- * friends). Each line it prints is "sample CALL ALLOCATIONS-PER-CALL"; the
+ * It links the malloc counter of tests/common (alloc_count.c): the
+ * dynamic linker binds every malloc of the process to it (libmicropool's
+ * included); it counts, then hands over to glibc's own allocator. Each line it prints is "sample CALL ALLOCATIONS-PER-CALL"; the
  * answer must be 0 for every call (the driver checks it). The exit status
  * is 1 only when a call failed or computed a wrong result.
  *
@@ -16,90 +15,12 @@
 
 #include <micropool.h>
 
-#include <errno.h>
+#include "alloc_count.h"
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---------------------------------------------------------------- counting */
-void *__libc_malloc(size_t size);
-void *__libc_calloc(size_t n, size_t size);
-void *__libc_realloc(void *p, size_t size);
-void  __libc_free(void *p);
-void *__libc_memalign(size_t align, size_t size);
-void *__libc_valloc(size_t size);
-void *__libc_pvalloc(size_t size);
-void *memalign(size_t align, size_t size);
-void *pvalloc(size_t size);
-
-static atomic_int counting;
-static atomic_uint_fast64_t allocations;
-
-static void count_one(void)
-{
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
-}
-
-void *malloc(size_t size)
-{
-    count_one();
-    return __libc_malloc(size);
-}
-
-void *calloc(size_t n, size_t size)
-{
-    count_one();
-    return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t size)
-{
-    count_one();
-    return __libc_realloc(p, size);
-}
-
-void free(void *p)
-{
-    __libc_free(p);
-}
-
-void *memalign(size_t align, size_t size)
-{
-    count_one();
-    return __libc_memalign(align, size);
-}
-
-void *aligned_alloc(size_t align, size_t size)
-{
-    count_one();
-    return __libc_memalign(align, size);
-}
-
-int posix_memalign(void **out, size_t align, size_t size)
-{
-    if (align < sizeof(void *) || (align & (align - 1)) != 0)
-        return EINVAL;
-    count_one();
-    void *p = __libc_memalign(align, size);
-    if (!p)
-        return ENOMEM;
-    *out = p;
-    return 0;
-}
-
-void *valloc(size_t size)
-{
-    count_one();
-    return __libc_valloc(size);
-}
-
-void *pvalloc(size_t size)
-{
-    count_one();
-    return __libc_pvalloc(size);
-}
 
 /* ---------------------------------------------------------------- calls */
 static mp_pool *pool;
@@ -198,16 +119,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "allocs: mp_pool_create: %s\n", mp_strerror(rc));
         return 1;
     }
-    /* The counter must see an allocation made inside a shared library
-     * (strdup in libc, called through a pointer so that the compiler
-     * cannot expand it here), or a 0 below would prove nothing. */
-    char *(*volatile dup)(const char *) = strdup;
-    atomic_store(&allocations, 0);
-    atomic_store(&counting, 1);
-    char *probe = dup("probe");
-    atomic_store(&counting, 0);
-    free(probe);
-    if (atomic_load(&allocations) != 1) {
+    /* The counter must see an allocation made inside a shared library,
+     * or a 0 below would prove nothing. */
+    if (mpt_alloc_count_probe() != 0) {
         fprintf(stderr, "allocs: the malloc wrapper did not see libc's strdup allocate\n");
         return 1;
     }
@@ -219,17 +133,15 @@ int main(int argc, char **argv)
                 fprintf(stderr, "allocs: %s failed\n", call_names[c]);
                 return 1;
             }
-        atomic_store(&allocations, 0);
-        atomic_store(&counting, 1);
+        mpt_alloc_count_start();
         int bad = 0;
         for (unsigned i = 0; i < measured; i++)
             bad |= one_call((enum call)c);
-        atomic_store(&counting, 0);
+        uint64_t a = (uint64_t)mpt_alloc_count_stop();
         if (bad) {
             fprintf(stderr, "allocs: %s failed\n", call_names[c]);
             return 1;
         }
-        uint64_t a = atomic_load(&allocations);
         printf("sample %s %.6g\n", call_names[c], (double)a / measured);
     }
     rc = mp_pool_destroy(pool);

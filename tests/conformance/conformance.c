@@ -17,6 +17,9 @@
 
 #include <micropool.h>
 
+#include "cover.h"
+#include "fold.h"
+
 /* The value every failing callback returns: positive, so never a library
  * code. */
 #define CASE_ERROR 4242
@@ -73,27 +76,20 @@ static void end_pool(mp_pool *pool, struct outcome *o)
 
 /* ------------------------------------------------------------- loops */
 
+/* The coverage checker of ../common, and the sum of the visited indices. */
 struct cover {
-    size_t n;
-    atomic_uchar *hits;
+    mpt_cover c;
     atomic_uint_fast64_t sum;
-    atomic_int parts;
-    atomic_int bad_range;
 };
 
 static int cover_body(void *arg, size_t begin, size_t end)
 {
     struct cover *c = arg;
-    atomic_fetch_add(&c->parts, 1);
-    if (begin >= end || end > c->n) {
-        atomic_fetch_add(&c->bad_range, 1);
+    if (mpt_cover_mark(&c->c, begin, end) != 0)
         return 0;
-    }
     uint64_t s = 0;
-    for (size_t i = begin; i < end; i++) {
-        atomic_fetch_add_explicit(&c->hits[i], 1, memory_order_relaxed);
+    for (size_t i = begin; i < end; i++)
         s += i;
-    }
     atomic_fetch_add(&c->sum, s);
     return 0;
 }
@@ -103,24 +99,23 @@ static void run_for_cover(const struct conf_case *cc, struct outcome *o, unsigne
     mp_pool *pool = make_pool(cc->threads, o);
     if (!pool)
         return;
-    struct cover c = {.n = (size_t)cc->a};
-    c.hits = calloc(c.n ? c.n : 1, 1);
-    int rc = mp_for(pool, c.n, (size_t)cc->b, flags, cover_body, &c);
+    struct cover c = {.sum = 0};
+    mpt_cover_init(&c.c, (size_t)cc->a);
+    int rc = mp_for(pool, c.c.n, (size_t)cc->b, flags, cover_body, &c);
     if (rc != MP_OK)
         problem(o, "mp_for = %d (%s)", rc, mp_strerror(rc));
-    size_t wrong = 0;
-    for (size_t i = 0; i < c.n; i++)
-        wrong += atomic_load(&c.hits[i]) != 1;
-    if (wrong || atomic_load(&c.bad_range))
-        problem(o, "%zu items not visited exactly once, %d bad ranges", wrong,
-                atomic_load(&c.bad_range));
-    if (c.n == 0 && atomic_load(&c.parts) != 0)
-        problem(o, "n = 0 called the body %d times", atomic_load(&c.parts));
-    if ((flags & MP_SPLIT_STATIC) && atomic_load(&c.parts) > (int)mp_pool_threads(pool))
-        problem(o, "MP_SPLIT_STATIC made %d parts on %u threads", atomic_load(&c.parts),
+    size_t wrong = mpt_cover_wrong(&c.c);
+    if (wrong)
+        problem(o, "%zu items not visited exactly once or bad ranges (%d bad ranges)", wrong,
+                atomic_load(&c.c.bad_range));
+    long parts = atomic_load(&c.c.calls);
+    if (c.c.n == 0 && parts != 0)
+        problem(o, "n = 0 called the body %ld times", parts);
+    if ((flags & MP_SPLIT_STATIC) && parts > (long)mp_pool_threads(pool))
+        problem(o, "MP_SPLIT_STATIC made %ld parts on %u threads", parts,
                 mp_pool_threads(pool));
     o->value = (int64_t)atomic_load(&c.sum);
-    free(c.hits);
+    mpt_cover_free(&c.c);
     end_pool(pool, o);
 }
 
@@ -190,72 +185,21 @@ static void kind_reduce_sum(const struct conf_case *cc, struct outcome *o)
     end_pool(pool, o);
 }
 
-#define HASH_P 1000003u
-struct hash {
-    uint64_t h, len;
-};
-
-static uint64_t pow31(uint64_t e)
-{
-    uint64_t r = 1, b = 31;
-    while (e) {
-        if (e & 1)
-            r = r * b % HASH_P;
-        b = b * b % HASH_P;
-        e >>= 1;
-    }
-    return r;
-}
-
-static int hash_map(void *arg, size_t begin, size_t end, void *acc)
-{
-    (void)arg;
-    struct hash *h = acc;
-    for (size_t i = begin; i < end; i++)
-        h->h = (h->h * 31 + i) % HASH_P;
-    h->len += end - begin;
-    return 0;
-}
-
-static void hash_combine(void *arg, void *acc, const void *other)
-{
-    (void)arg;
-    struct hash *x = acc;
-    const struct hash *y = other;
-    x->h = (x->h * pow31(y->len) + y->h) % HASH_P;
-    x->len += y->len;
-}
-
+/* The folds (mpt_hash, mpt_harmonic_map) are those of ../common/fold.h. */
 static void kind_reduce_hash(const struct conf_case *cc, struct outcome *o)
 {
     mp_pool *pool = make_pool(cc->threads, o);
     if (!pool)
         return;
-    struct hash acc = {0, 0};
-    int rc = mp_reduce(pool, (size_t)cc->a, (size_t)cc->b, 0, &acc, sizeof acc, hash_map,
-                       hash_combine, NULL);
+    mpt_hash acc = {0, 0};
+    int rc = mp_reduce(pool, (size_t)cc->a, (size_t)cc->b, 0, &acc, sizeof acc, mpt_hash_map,
+                       mpt_hash_combine, NULL);
     if (rc != MP_OK)
         problem(o, "mp_reduce = %d (%s)", rc, mp_strerror(rc));
     if (acc.len != (uint64_t)cc->a)
         problem(o, "the fold saw %" PRIu64 " items, want %lld", acc.len, cc->a);
     o->value = (int64_t)acc.h;
     end_pool(pool, o);
-}
-
-static int harmonic_map(void *arg, size_t begin, size_t end, void *acc)
-{
-    (void)arg;
-    double s = *(double *)acc;
-    for (size_t i = begin; i < end; i++)
-        s += 1.0 / (double)(i + 1);
-    *(double *)acc = s;
-    return 0;
-}
-
-static void double_combine(void *arg, void *acc, const void *other)
-{
-    (void)arg;
-    *(double *)acc += *(const double *)other;
 }
 
 static void kind_reduce_det(const struct conf_case *cc, struct outcome *o)
@@ -268,7 +212,7 @@ static void kind_reduce_det(const struct conf_case *cc, struct outcome *o)
             return;
         double acc = 0.0;
         int rc = mp_reduce(pool, (size_t)cc->a, (size_t)cc->b, MP_DETERMINISTIC, &acc,
-                           sizeof acc, harmonic_map, double_combine, NULL);
+                           sizeof acc, mpt_harmonic_map, mpt_double_combine, NULL);
         if (rc != MP_OK)
             problem(o, "mp_reduce on %u threads = %d (%s)", t, rc, mp_strerror(rc));
         if (t == 1)
@@ -542,21 +486,22 @@ static void kind_nested_join_for(const struct conf_case *cc, struct outcome *o)
     if (!pool)
         return;
     struct join_halves h = {.pool = pool, .a = (size_t)cc->a, .b = (size_t)cc->b};
-    h.cover.n = h.a;
-    h.cover.hits = calloc(h.a + 1, 1);
+    mpt_cover_init(&h.cover.c, h.a);
     int rc = mp_join(pool, half_for, &h, half_reduce, &h);
     if (rc != MP_OK)
         problem(o, "mp_join = %d (%s)", rc, mp_strerror(rc));
     int64_t counted = 0;
     for (size_t i = 0; i < h.a; i++) {
-        if (atomic_load(&h.cover.hits[i]) == 1)
+        if (atomic_load(&h.cover.c.hits[i]) == 1)
             counted++;
         else
             problem(o, "item %zu of the for counted %d times", i,
-                    atomic_load(&h.cover.hits[i]));
+                    atomic_load(&h.cover.c.hits[i]));
     }
+    if (atomic_load(&h.cover.c.bad_range))
+        problem(o, "the for made %d bad ranges", atomic_load(&h.cover.c.bad_range));
     o->value = counted + (int64_t)h.reduced;
-    free(h.cover.hits);
+    mpt_cover_free(&h.cover.c);
     end_pool(pool, o);
 }
 

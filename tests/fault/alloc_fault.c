@@ -29,6 +29,9 @@
  */
 #include "pool.h"
 
+#include "check.h"
+#include "cover.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -222,18 +225,7 @@ int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(
 
 /* ------------------------------------------------------------- checks */
 
-static int child_failures;
-
-static void failf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "FAIL: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    child_failures++;
-}
+/* Checks: ../common/check.h, counted in the child that runs a scenario. */
 
 static int thread_count(void)
 {
@@ -283,27 +275,18 @@ static void on_stop(void *arg, unsigned i)
 }
 
 #define FOR_N 4096u
+/* The coverage checker of ../common, on counters of its own: the heap is
+ * what this program watches. */
 static atomic_uchar hits[FOR_N];
-
-static int mark_range(void *arg, size_t b, size_t e)
-{
-    (void)arg;
-    for (size_t i = b; i < e && i < FOR_N; i++)
-        atomic_fetch_add(&hits[i], 1);
-    return 0;
-}
+static mpt_cover cover;
 
 static int check_hits(const char *what)
 {
-    int bad = 0;
-    for (size_t i = 0; i < FOR_N; i++) {
-        if (atomic_load(&hits[i]) != 1)
-            bad++;
-        atomic_store(&hits[i], 0);
-    }
+    size_t bad = mpt_cover_wrong(&cover);
+    mpt_cover_reset(&cover);
     if (bad)
-        failf("%s: %d items not processed exactly once", what, bad);
-    return bad;
+        MPT_FAILF("%s: %zu items not processed exactly once or bad ranges", what, bad);
+    return bad != 0;
 }
 
 /* A reduction whose accumulator (128 bytes) is above MP_ACC_INLINE_MAX, so
@@ -430,20 +413,20 @@ static void workload(mp_pool *pool, int may_fail, const char *phase)
     atomic_long cnt = 0;
     int rc = mp_join(pool, leaf, &cnt, leaf, &cnt);
     if (rc != MP_OK || atomic_load(&cnt) != 2)
-        failf("%s: mp_join returned %d, ran %ld halves", phase, rc, (long)atomic_load(&cnt));
+        MPT_FAILF("%s: mp_join returned %d, ran %ld halves", phase, rc, (long)atomic_load(&cnt));
     cnt = 0;
     rc = mp_join(pool, leaf, &cnt, seven, &cnt);
     if (rc != 7 || atomic_load(&cnt) != 2)
-        failf("%s: failing mp_join returned %d (want 7)", phase, rc);
+        MPT_FAILF("%s: failing mp_join returned %d (want 7)", phase, rc);
 
     /* loops: dynamic and static; never allocate */
-    rc = mp_for(pool, FOR_N, 16, MP_SPLIT_DYNAMIC, mark_range, NULL);
+    rc = mp_for(pool, FOR_N, 16, MP_SPLIT_DYNAMIC, mpt_cover_body, &cover);
     if (rc != MP_OK)
-        failf("%s: mp_for returned %d", phase, rc);
+        MPT_FAILF("%s: mp_for returned %d", phase, rc);
     check_hits(phase);
-    rc = mp_for(pool, FOR_N, 0, MP_SPLIT_STATIC, mark_range, NULL);
+    rc = mp_for(pool, FOR_N, 0, MP_SPLIT_STATIC, mpt_cover_body, &cover);
     if (rc != MP_OK)
-        failf("%s: static mp_for returned %d", phase, rc);
+        MPT_FAILF("%s: static mp_for returned %d", phase, rc);
     check_hits(phase);
 
     /* reduce with heap accumulators */
@@ -456,7 +439,7 @@ static void workload(mp_pool *pool, int may_fail, const char *phase)
         if (rc == MP_ENOMEM && may_fail)
             continue;
         if (rc != MP_OK || acc.count != items || acc.sum != items * (items - 1) / 2)
-            failf("%s: mp_reduce(flags %u) returned %d, count %llu", phase, flags[f], rc,
+            MPT_FAILF("%s: mp_reduce(flags %u) returned %d, count %llu", phase, flags[f], rc,
                   (unsigned long long)acc.count);
     }
 
@@ -464,19 +447,19 @@ static void workload(mp_pool *pool, int may_fail, const char *phase)
     atomic_store(&bcast_parts, 0);
     rc = mp_broadcast(pool, bcast_part, NULL);
     if (rc != MP_OK || atomic_load(&bcast_parts) != (long)n)
-        failf("%s: mp_broadcast returned %d, ran %ld of %u parts", phase, rc,
+        MPT_FAILF("%s: mp_broadcast returned %d, ran %ld of %u parts", phase, rc,
               (long)atomic_load(&bcast_parts), n);
 
     /* scope */
     struct scope_job sj = {0};
     rc = mp_scope_run(pool, scope_body, &sj);
     if (rc != MP_OK || sj.bad_rc)
-        failf("%s: mp_scope_run returned %d, a spawn returned %d", phase, rc, sj.bad_rc);
+        MPT_FAILF("%s: mp_scope_run returned %d, a spawn returned %d", phase, rc, sj.bad_rc);
     if (atomic_load(&sj.ran) != sj.accepted)
-        failf("%s: %ld spawns accepted, %ld ran", phase, sj.accepted,
+        MPT_FAILF("%s: %ld spawns accepted, %ld ran", phase, sj.accepted,
               (long)atomic_load(&sj.ran));
     if (!may_fail && sj.accepted != 24)
-        failf("%s: only %ld of 24 spawns accepted without injection", phase, sj.accepted);
+        MPT_FAILF("%s: only %ld of 24 spawns accepted without injection", phase, sj.accepted);
 
     /* background tasks: with handles, detached, cancelled */
     enum { T = 12 };
@@ -491,7 +474,7 @@ static void workload(mp_pool *pool, int may_fail, const char *phase)
         else if (rc == MP_ENOMEM && may_fail)
             tasks[i] = NULL;
         else
-            failf("%s: mp_submit returned %d", phase, rc);
+            MPT_FAILF("%s: mp_submit returned %d", phase, rc);
     }
     /* More detached tasks than the queue's first ring holds: on a pool
      * without workers they all wait there, and the queue grows. */
@@ -502,7 +485,7 @@ static void workload(mp_pool *pool, int may_fail, const char *phase)
         if (rc == MP_OK)
             detached_accepted++;
         else if (!(rc == MP_ENOMEM && may_fail))
-            failf("%s: detached mp_submit returned %d", phase, rc);
+            MPT_FAILF("%s: detached mp_submit returned %d", phase, rc);
     }
     for (int i = 0; i < T; i++) {
         if (!tasks[i])
@@ -511,19 +494,19 @@ static void workload(mp_pool *pool, int may_fail, const char *phase)
             cancelled++;
             rc = mp_task_wait(tasks[i]);
             if (rc != MP_ECANCELED)
-                failf("%s: wait on a cancelled task returned %d", phase, rc);
+                MPT_FAILF("%s: wait on a cancelled task returned %d", phase, rc);
         } else {
             rc = mp_task_wait(tasks[i]);
             if (rc != (i % 3 == 2 ? 7 : 0))
-                failf("%s: mp_task_wait returned %d", phase, rc);
+                MPT_FAILF("%s: mp_task_wait returned %d", phase, rc);
         }
         if (mp_task_done(tasks[i]) != 1)
-            failf("%s: a waited-for task is not done", phase);
+            MPT_FAILF("%s: a waited-for task is not done", phase);
         mp_task_release(tasks[i]);
     }
     long want = accepted - cancelled;
     if (atomic_load(&task_ran) != want)
-        failf("%s: %ld tasks ran, want %ld", phase, (long)atomic_load(&task_ran), want);
+        MPT_FAILF("%s: %ld tasks ran, want %ld", phase, (long)atomic_load(&task_ran), want);
 
     /* the crowd: more external callers than external slots */
     struct crowd c = {.pool = pool};
@@ -543,7 +526,7 @@ static void workload(mp_pool *pool, int may_fail, const char *phase)
         pthread_join(th[i], NULL);
     pthread_barrier_destroy(&crowd_barrier);
     if (c.bad || atomic_load(&c.count) != CROWD)
-        failf("%s: %d of %d crowd callers saw a wrong result", phase, c.bad, CROWD);
+        MPT_FAILF("%s: %d of %d crowd callers saw a wrong result", phase, c.bad, CROWD);
 }
 
 /* ------------------------------------------------------------ scenarios */
@@ -578,12 +561,12 @@ static void *record_caller(void *arg)
     atomic_long cnt = 0;
     for (int r = 0; r < 2000; r++) {
         if (mp_broadcast(pool, bcast_noop, NULL) != MP_OK)
-            failf("broadcast without a parking record failed");
+            MPT_FAILF("broadcast without a parking record failed");
         if (mp_join(pool, leaf, &cnt, leaf, &cnt) != MP_OK)
-            failf("join without a parking record failed");
+            MPT_FAILF("join without a parking record failed");
     }
     if (atomic_load(&cnt) != 4000)
-        failf("joins without a parking record ran %ld halves, want 4000",
+        MPT_FAILF("joins without a parking record ran %ld halves, want 4000",
               (long)atomic_load(&cnt));
     return NULL;
 }
@@ -618,7 +601,7 @@ static int run_child(int scenario, unsigned nthreads)
         /* the pool's own workers keep their records; the callers get none */
         int rc = mp_pool_create(&cfg, &pool);
         if (rc != MP_OK) {
-            failf("mp_pool_create returned %d", rc);
+            MPT_FAILF("mp_pool_create returned %d", rc);
             return 1;
         }
         records_only = 1;
@@ -626,10 +609,10 @@ static int run_child(int scenario, unsigned nthreads)
         records_scenario(pool);
         atomic_store(&armed_alloc, 0);
         if (mp_pool_destroy(pool) != MP_OK)
-            failf("mp_pool_destroy");
+            MPT_FAILF("mp_pool_destroy");
         shm->alloc_calls = atomic_load(&alloc_calls);
         shm->allocs_failed = atomic_load(&allocs_failed);
-        return child_failures ? 1 : 0;
+        return mpt_failures() ? 1 : 0;
     }
     if (scenario == SC_THREADS)
         atomic_store(&armed_thread, 1);
@@ -641,15 +624,15 @@ static int run_child(int scenario, unsigned nthreads)
         atomic_store(&armed_thread, 0);
         shm->creates_refused++;
         if (pool != sentinel)
-            failf("mp_pool_create failed but wrote *out");
+            MPT_FAILF("mp_pool_create failed but wrote *out");
         int after = wait_thread_count(before);
         if (after != before)
-            failf("mp_pool_create failed and left %d thread(s) behind", after - before);
+            MPT_FAILF("mp_pool_create failed and left %d thread(s) behind", after - before);
         if (atomic_load(&hook_starts) != atomic_load(&hook_stops))
-            failf("failed create: %d start hooks, %d stop hooks", atomic_load(&hook_starts),
+            MPT_FAILF("failed create: %d start hooks, %d stop hooks", atomic_load(&hook_starts),
                   atomic_load(&hook_stops));
     } else if (rc != MP_OK) {
-        failf("mp_pool_create returned %d (%s)", rc, mp_strerror(rc));
+        MPT_FAILF("mp_pool_create returned %d (%s)", rc, mp_strerror(rc));
     } else {
         if (scenario == SC_WORKLOAD) {
             workload(pool, 1, "injected");
@@ -662,25 +645,25 @@ static int run_child(int scenario, unsigned nthreads)
         atomic_store(&armed_alloc, 0);
         atomic_store(&armed_thread, 0);
         if (atomic_load(&detached_ran) != detached_accepted)
-            failf("%ld detached tasks accepted, %ld ran by the end of destroy",
+            MPT_FAILF("%ld detached tasks accepted, %ld ran by the end of destroy",
                   detached_accepted, (long)atomic_load(&detached_ran));
         if (rc != MP_OK)
-            failf("mp_pool_destroy returned %d", rc);
+            MPT_FAILF("mp_pool_destroy returned %d", rc);
         int after = wait_thread_count(before);
         if (after != before)
-            failf("%d thread(s) left after destroy", after - before);
+            MPT_FAILF("%d thread(s) left after destroy", after - before);
         if (atomic_load(&hook_starts) != (int)nthreads - 1 ||
             atomic_load(&hook_stops) != (int)nthreads - 1)
-            failf("%d start hooks, %d stop hooks for %u workers", atomic_load(&hook_starts),
+            MPT_FAILF("%d start hooks, %d stop hooks for %u workers", atomic_load(&hook_starts),
                   atomic_load(&hook_stops), nthreads - 1);
     }
     size_t example = 0;
     long leaked = live_non_records(&example);
     if (leaked)
-        failf("%ld allocation(s) still live after the pool is gone (one of %zu bytes)", leaked,
+        MPT_FAILF("%ld allocation(s) still live after the pool is gone (one of %zu bytes)", leaked,
               example);
     if (live_overflow)
-        failf("the allocation table overflowed");
+        MPT_FAILF("the allocation table overflowed");
     pthread_mutex_lock(&live_mu);
     shm->records_live = live_count;
     pthread_mutex_unlock(&live_mu);
@@ -688,7 +671,7 @@ static int run_child(int scenario, unsigned nthreads)
     shm->thread_calls = atomic_load(&thread_calls);
     shm->allocs_failed = atomic_load(&allocs_failed);
     shm->threads_failed = atomic_load(&threads_failed);
-    return child_failures ? 1 : 0;
+    return mpt_failures() ? 1 : 0;
 }
 
 /* Runs one child; returns its exit status (0 clean), fills *shm. */
@@ -729,6 +712,8 @@ static int spawn_child(int scenario, unsigned nthreads, int mode, long k)
 int main(int argc, char **argv)
 {
     long max_k = 5000;
+    mpt_checks_init("alloc_fault", 0);
+    mpt_cover_init_with(&cover, hits, FOR_N);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--max-k") && i + 1 < argc)
             max_k = atol(argv[++i]);

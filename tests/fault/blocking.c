@@ -28,18 +28,13 @@
 
 #include <micropool.h>
 
+#include "check.h"
+#include "cover.h"
+
 #define THREADS 4
 
 static int gate[2];             /* the pipe blocked callbacks read from */
 static atomic_int blocked;      /* callbacks inside read() (or about to) */
-static atomic_int failures;
-
-static void fail(const char *what)
-{
-    fprintf(stderr, "FAIL: %s\n", what);
-    atomic_fetch_add(&failures, 1);
-}
-
 static double now_ms(void)
 {
     struct timespec ts;
@@ -56,14 +51,14 @@ static void block_on_gate(void)
         r = read(gate[0], &c, 1);
     while (r < 0 && errno == EINTR);
     if (r != 1)
-        fail("read from the gate");
+        MPT_FAILF("%s", "read from the gate");
 }
 
 static void open_gate(int n)
 {
     for (int i = 0; i < n; i++)
         if (write(gate[1], "x", 1) != 1)
-            fail("write to the gate");
+            MPT_FAILF("%s", "write to the gate");
 }
 
 /* Waits until `n` callbacks block; a stall here is a failure too. */
@@ -132,15 +127,7 @@ static int fib_fn(void *arg)
 }
 
 #define ITEMS 200000u
-static atomic_uchar seen[ITEMS];
-
-static int mark(void *arg, size_t b, size_t e)
-{
-    (void)arg;
-    for (size_t i = b; i < e; i++)
-        atomic_fetch_add_explicit(&seen[i], 1, memory_order_relaxed);
-    return 0;
-}
+static mpt_cover seen; /* the coverage checker of ../common */
 
 static int sum_map(void *arg, size_t b, size_t e, void *acc)
 {
@@ -180,41 +167,38 @@ static double workload(mp_pool *pool, const char *when)
 
     struct fib f = {pool, 22, 0};
     if (fib_fn(&f) != MP_OK || f.result != 17711)
-        fail("join: fib(22) wrong");
+        MPT_FAILF("%s", "join: fib(22) wrong");
 
-    memset(seen, 0, sizeof seen);
-    if (mp_for(pool, ITEMS, 1000, MP_SPLIT_DYNAMIC, mark, NULL) != MP_OK)
-        fail("mp_for returned an error");
-    if (mp_for(pool, ITEMS, 0, MP_SPLIT_STATIC, mark, NULL) != MP_OK)
-        fail("static mp_for returned an error");
-    for (size_t i = 0; i < ITEMS; i++)
-        if (atomic_load_explicit(&seen[i], memory_order_relaxed) != 2) {
-            fail("mp_for: an item not processed exactly once per loop");
-            break;
-        }
+    mpt_cover_reset(&seen);
+    if (mp_for(pool, ITEMS, 1000, MP_SPLIT_DYNAMIC, mpt_cover_body, &seen) != MP_OK)
+        MPT_FAILF("%s", "mp_for returned an error");
+    if (mp_for(pool, ITEMS, 0, MP_SPLIT_STATIC, mpt_cover_body, &seen) != MP_OK)
+        MPT_FAILF("%s", "static mp_for returned an error");
+    if (mpt_cover_off(&seen, 2) != 0)
+        MPT_FAILF("%s", "mp_for: an item not processed exactly once per loop");
 
     uint64_t sum = 0;
     if (mp_reduce(pool, ITEMS, 1000, 0, &sum, sizeof sum, sum_map, sum_combine, NULL) !=
             MP_OK ||
         sum != (uint64_t)ITEMS * (ITEMS - 1) / 2)
-        fail("mp_reduce: wrong sum");
+        MPT_FAILF("%s", "mp_reduce: wrong sum");
 
     atomic_long spawned = 0;
     if (mp_scope_run(pool, scope_body, &spawned) != MP_OK || atomic_load(&spawned) != 200)
-        fail("mp_scope_run: not every spawned task ran");
+        MPT_FAILF("%s", "mp_scope_run: not every spawned task ran");
 
     atomic_long task_ran = 0;
     mp_task *t[20];
     for (int i = 0; i < 20; i++)
         if (mp_submit(pool, count_fn, &task_ran, &t[i]) != MP_OK)
-            fail("mp_submit refused");
+            MPT_FAILF("%s", "mp_submit refused");
     for (int i = 0; i < 20; i++) {
         if (mp_task_wait(t[i]) != 0)
-            fail("mp_task_wait: wrong result");
+            MPT_FAILF("%s", "mp_task_wait: wrong result");
         mp_task_release(t[i]);
     }
     if (atomic_load(&task_ran) != 20)
-        fail("not every task ran");
+        MPT_FAILF("%s", "not every task ran");
 
     double ms = now_ms() - t0;
     unwatch();
@@ -271,6 +255,8 @@ static int blocking_task(void *arg)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    mpt_checks_init("blocking", 0);
+    mpt_cover_init(&seen, ITEMS);
     if (pipe(gate) != 0) {
         perror("pipe");
         return 1;
@@ -311,7 +297,7 @@ int main(void)
         pthread_join(th, NULL);
         unwatch();
         if (b.rc != MP_OK)
-            fail("the blocking broadcast returned an error");
+            MPT_FAILF("%s", "the blocking broadcast returned an error");
     }
     /* Blocked background tasks. */
     for (int k = 1; k <= THREADS - 1; k++) {
@@ -319,7 +305,7 @@ int main(void)
         mp_task *t[THREADS];
         for (int i = 0; i < k; i++)
             if (mp_submit(pool, blocking_task, NULL, &t[i]) != MP_OK)
-                fail("mp_submit of a blocking task");
+                MPT_FAILF("%s", "mp_submit of a blocking task");
         wait_blocked(k);
         char when[64];
         snprintf(when, sizeof when, "%d workers blocked in background tasks", k);
@@ -329,7 +315,7 @@ int main(void)
         open_gate(k);
         for (int i = 0; i < k; i++) {
             if (mp_task_wait(t[i]) != 5)
-                fail("a released blocking task returned a wrong result");
+                MPT_FAILF("%s", "a released blocking task returned a wrong result");
             mp_task_release(t[i]);
         }
     }
@@ -337,9 +323,10 @@ int main(void)
     printf("  none blocked, after release: %8.1f ms\n", ms);
 
     if (mp_pool_destroy(pool) != MP_OK)
-        fail("mp_pool_destroy");
-    if (atomic_load(&failures)) {
-        fprintf(stderr, "blocking: %d failure(s)\n", atomic_load(&failures));
+        MPT_FAILF("%s", "mp_pool_destroy");
+    mpt_cover_free(&seen);
+    if (mpt_failures()) {
+        fprintf(stderr, "blocking: %ld failure(s)\n", mpt_failures());
         return 1;
     }
     printf("blocking: unrelated work finished with 0..%d workers blocked; nothing lost\n",

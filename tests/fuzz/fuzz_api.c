@@ -35,13 +35,7 @@
 
 #include <micropool.h>
 
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "fuzz_api: check failed at line %d: %s\n", __LINE__, #cond); \
-            abort();                                                                 \
-        }                                                                            \
-    } while (0)
+#include "check.h" /* a failed check aborts: libFuzzer reports the input */
 
 struct input {
     const uint8_t *p;
@@ -105,23 +99,23 @@ static void op_join(mp_pool *pool, struct input *in)
 {
     struct half a = {0, result_of(u8(in))}, b = {0, result_of(u8(in))};
     int rc = mp_join(pool, half_fn, &a, half_fn, &b);
-    CHECK(atomic_load(&a.runs) == 1);
-    CHECK(atomic_load(&b.runs) <= 1);
+    MPT_CHECK(atomic_load(&a.runs) == 1);
+    MPT_CHECK(atomic_load(&b.runs) <= 1);
     if (a.value == 0)
-        CHECK(atomic_load(&b.runs) == 1);
+        MPT_CHECK(atomic_load(&b.runs) == 1);
     if (a.value == 0 && b.value == 0)
-        CHECK(rc == 0);
+        MPT_CHECK(rc == 0);
     else if (b.value == 0 || atomic_load(&b.runs) == 0)
-        CHECK(rc == a.value);
+        MPT_CHECK(rc == a.value);
     else if (a.value == 0)
-        CHECK(rc == b.value);
+        MPT_CHECK(rc == b.value);
     else
-        CHECK(rc == a.value || rc == b.value);
+        MPT_CHECK(rc == a.value || rc == b.value);
 
     atomic_long leaves = 0;
     struct tree t = {pool, (int)(u8(in) % 11), &leaves};
-    CHECK(tree_fn(&t) == 0);
-    CHECK(atomic_load(&leaves) == 1L << t.depth);
+    MPT_CHECK(tree_fn(&t) == 0);
+    MPT_CHECK(atomic_load(&leaves) == 1L << t.depth);
 }
 
 /* ------------------------------------------------------------ loops */
@@ -167,19 +161,19 @@ static void op_for(mp_pool *pool, struct input *in)
     }
     memset(hits, 0, n);
     if (fb & 0x08) { /* an unknown flag bit: refused before anything runs */
-        CHECK(mp_for(pool, n, grain, 4u << (fb & 7), loop_body, &la) == MP_EINVAL);
+        MPT_CHECK(mp_for(pool, n, grain, 4u << (fb & 7), loop_body, &la) == MP_EINVAL);
         for (size_t i = 0; i < n; i++)
-            CHECK(atomic_load(&hits[i]) == 0);
+            MPT_CHECK(atomic_load(&hits[i]) == 0);
         return;
     }
     int rc = mp_for(pool, n, grain, flags_of(fb), loop_body, &la);
-    CHECK(!atomic_load(&la.bad));
-    CHECK(rc == la.fail_value);
+    MPT_CHECK(!atomic_load(&la.bad));
+    MPT_CHECK(rc == la.fail_value);
     for (size_t i = 0; i < n; i++) {
         unsigned h = atomic_load(&hits[i]);
-        CHECK(h <= 1);
+        MPT_CHECK(h <= 1);
         if (la.fail_value == 0 || i == la.fail_at)
-            CHECK(h == 1);
+            MPT_CHECK(h == 1);
     }
 }
 
@@ -262,18 +256,18 @@ static void op_reduce(mp_pool *pool, struct input *in)
         ra.fail_value = (int)(fb >> 6) + 1;
     }
     int rc = mp_reduce(pool, n, grain, flags_of(fb), acc, acc_size, red_map, red_combine, &ra);
-    CHECK(!atomic_load(&ra.bad));
-    CHECK(rc == ra.fail_value);
+    MPT_CHECK(!atomic_load(&ra.bad));
+    MPT_CHECK(rc == ra.fail_value);
     if (rc)
         return;
     struct acc_head *h = (struct acc_head *)acc;
     if (n == 0) {
-        CHECK(!h->touched); /* left as it was */
+        MPT_CHECK(!h->touched); /* left as it was */
     } else {
-        CHECK(h->first == 0 && h->end == n);
-        CHECK(h->count == n && h->sum == (uint64_t)n * (n - 1) / 2);
+        MPT_CHECK(h->first == 0 && h->end == n);
+        MPT_CHECK(h->count == n && h->sum == (uint64_t)n * (n - 1) / 2);
     }
-    CHECK(pattern_ok(acc, acc_size));
+    MPT_CHECK(pattern_ok(acc, acc_size));
 }
 
 /* ------------------------------------------------------------ broadcast */
@@ -306,14 +300,14 @@ static void op_broadcast(mp_pool *pool, struct input *in)
         ba.fail_value = (int)(b >> 4) + 1;
     }
     int rc = mp_broadcast(pool, bc_fn, &ba);
-    CHECK(!atomic_load(&ba.bad));
-    CHECK(rc == ba.fail_value);
+    MPT_CHECK(!atomic_load(&ba.bad));
+    MPT_CHECK(rc == ba.fail_value);
     if (rc == 0)
         for (unsigned i = 0; i < n; i++)
-            CHECK(atomic_load(&ba.seen[i]) == 1);
+            MPT_CHECK(atomic_load(&ba.seen[i]) == 1);
     else
         for (unsigned i = 0; i < n; i++)
-            CHECK(atomic_load(&ba.seen[i]) <= 1);
+            MPT_CHECK(atomic_load(&ba.seen[i]) <= 1);
 }
 
 /* ------------------------------------------------------------ scopes */
@@ -370,18 +364,18 @@ static void op_scope(mp_pool *pool, struct input *in)
     if ((u8(in) & 7) == 7 && sa.spawns > 0)
         sa.fail_value = 9;
     int rc = mp_scope_run(pool, scope_body, &sa);
-    CHECK(atomic_load(&sa.ran) <= atomic_load(&sa.accepted));
+    MPT_CHECK(atomic_load(&sa.ran) <= atomic_load(&sa.accepted));
     if (sa.fail_value == 0) {
-        CHECK(rc == 0);
-        CHECK(atomic_load(&sa.ran) == atomic_load(&sa.accepted));
-        CHECK(atomic_load(&sa.accepted) == (long)(sa.spawns * (1 + sa.children)));
+        MPT_CHECK(rc == 0);
+        MPT_CHECK(atomic_load(&sa.ran) == atomic_load(&sa.accepted));
+        MPT_CHECK(atomic_load(&sa.accepted) == (long)(sa.spawns * (1 + sa.children)));
     } else {
         /* The failing task may have been skipped only if another task
          * failed first; here only it fails, and tasks not yet started
          * after it are skipped. */
-        CHECK(rc == 9);
+        MPT_CHECK(rc == 9);
     }
-    CHECK(mp_scope_spawn(NULL, scope_task, &sa) == MP_EINVAL);
+    MPT_CHECK(mp_scope_spawn(NULL, scope_task, &sa) == MP_EINVAL);
 }
 
 /* ------------------------------------------------------------ tasks */
@@ -416,13 +410,13 @@ static void settle_slot(struct task_slot *s)
 {
     int rc = mp_task_wait(s->t);
     if (s->cancelled) {
-        CHECK(rc == MP_ECANCELED);
-        CHECK(atomic_load(&s->runs) == 0);
+        MPT_CHECK(rc == MP_ECANCELED);
+        MPT_CHECK(atomic_load(&s->runs) == 0);
     } else {
-        CHECK(rc == s->value);
-        CHECK(atomic_load(&s->runs) == 1);
+        MPT_CHECK(rc == s->value);
+        MPT_CHECK(atomic_load(&s->runs) == 1);
     }
-    CHECK(mp_task_done(s->t) == 1);
+    MPT_CHECK(mp_task_done(s->t) == 1);
     mp_task_release(s->t);
     s->t = NULL;
 }
@@ -440,13 +434,13 @@ static void op_tasks(mp_pool *pool, struct input *in, struct task_slot *slots)
             settle_slot(s);
         memset(s, 0, sizeof *s);
         s->value = result_of(u8(in));
-        CHECK(mp_submit(pool, task_fn, s, &s->t) == MP_OK);
+        MPT_CHECK(mp_submit(pool, task_fn, s, &s->t) == MP_OK);
         break;
     case 2: /* wait (again) */
         if (s->t) {
             int rc = mp_task_wait(s->t);
-            CHECK(rc == (s->cancelled ? MP_ECANCELED : s->value));
-            CHECK(atomic_load(&s->runs) == (s->cancelled ? 0 : 1));
+            MPT_CHECK(rc == (s->cancelled ? MP_ECANCELED : s->value));
+            MPT_CHECK(atomic_load(&s->runs) == (s->cancelled ? 0 : 1));
             s->waited = 1;
         }
         break;
@@ -456,17 +450,17 @@ static void op_tasks(mp_pool *pool, struct input *in, struct task_slot *slots)
             if (rc == MP_OK)
                 s->cancelled = 1;
             else
-                CHECK(rc == MP_EBUSY && !s->cancelled);
+                MPT_CHECK(rc == MP_EBUSY && !s->cancelled);
             if (s->waited && !s->cancelled)
-                CHECK(rc == MP_EBUSY);
+                MPT_CHECK(rc == MP_EBUSY);
         }
         break;
     case 4: /* done */
         if (s->t) {
             int d = mp_task_done(s->t);
-            CHECK(d == 0 || d == 1);
+            MPT_CHECK(d == 0 || d == 1);
             if (s->waited || s->cancelled)
-                CHECK(d == 1);
+                MPT_CHECK(d == 1);
         }
         break;
     case 5: /* release without waiting: the task still runs */
@@ -477,14 +471,14 @@ static void op_tasks(mp_pool *pool, struct input *in, struct task_slot *slots)
         }
         break;
     case 6: /* detached */
-        CHECK(mp_submit(pool, detached_fn, NULL, NULL) == MP_OK);
+        MPT_CHECK(mp_submit(pool, detached_fn, NULL, NULL) == MP_OK);
         break;
     default: /* bad arguments */
-        CHECK(mp_submit(pool, NULL, NULL, NULL) == MP_EINVAL);
-        CHECK(mp_submit(NULL, task_fn, s, NULL) == MP_EINVAL);
-        CHECK(mp_task_wait(NULL) == MP_EINVAL);
-        CHECK(mp_task_cancel(NULL) == MP_EINVAL);
-        CHECK(mp_task_done(NULL) == MP_EINVAL);
+        MPT_CHECK(mp_submit(pool, NULL, NULL, NULL) == MP_EINVAL);
+        MPT_CHECK(mp_submit(NULL, task_fn, s, NULL) == MP_EINVAL);
+        MPT_CHECK(mp_task_wait(NULL) == MP_EINVAL);
+        MPT_CHECK(mp_task_cancel(NULL) == MP_EINVAL);
+        MPT_CHECK(mp_task_done(NULL) == MP_EINVAL);
         mp_task_release(NULL);
         break;
     }
@@ -503,39 +497,39 @@ static void op_misc(mp_pool *pool, struct input *in)
         memcpy(buf, &size, sizeof size);
         int rc = mp_pool_stats(pool, (mp_stats *)(void *)buf);
         if (size < offsetof(mp_stats, jobs) + sizeof(uint64_t)) {
-            CHECK(rc == MP_EINVAL);
+            MPT_CHECK(rc == MP_EINVAL);
             for (size_t i = sizeof size; i < sizeof buf; i++)
-                CHECK(buf[i] == 0xA5);
+                MPT_CHECK(buf[i] == 0xA5);
         } else {
-            CHECK(rc == MP_OK);
+            MPT_CHECK(rc == MP_OK);
             for (size_t i = size > sizeof(mp_stats) ? size : sizeof(mp_stats); i < sizeof buf;
                  i++)
-                CHECK(buf[i] == 0xA5);
+                MPT_CHECK(buf[i] == 0xA5);
             size_t known = size < sizeof(mp_stats) ? size : sizeof(mp_stats);
             for (size_t i = known; i < sizeof buf; i++)
-                CHECK(buf[i] == 0xA5);
+                MPT_CHECK(buf[i] == 0xA5);
         }
         break;
     }
     case 1: { /* mp_strerror of any code */
         int code = (int)(u16(in) | (uint32_t)u16(in) << 16);
         const char *s = mp_strerror(code);
-        CHECK(s != NULL && s[0] != '\0');
+        MPT_CHECK(s != NULL && s[0] != '\0');
         break;
     }
     case 2: /* NULL handles and callbacks */
-        CHECK(mp_join(NULL, half_fn, NULL, half_fn, NULL) == MP_EINVAL);
-        CHECK(mp_join(pool, NULL, NULL, half_fn, NULL) == MP_EINVAL);
-        CHECK(mp_for(pool, 10, 1, 0, NULL, NULL) == MP_EINVAL);
-        CHECK(mp_reduce(pool, 10, 1, 0, NULL, 8, red_map, red_combine, NULL) == MP_EINVAL);
-        CHECK(mp_broadcast(pool, NULL, NULL) == MP_EINVAL);
-        CHECK(mp_scope_run(pool, NULL, NULL) == MP_EINVAL);
-        CHECK(mp_pool_threads(NULL) == 0);
-        CHECK(mp_pool_thread_index(NULL) == -1);
+        MPT_CHECK(mp_join(NULL, half_fn, NULL, half_fn, NULL) == MP_EINVAL);
+        MPT_CHECK(mp_join(pool, NULL, NULL, half_fn, NULL) == MP_EINVAL);
+        MPT_CHECK(mp_for(pool, 10, 1, 0, NULL, NULL) == MP_EINVAL);
+        MPT_CHECK(mp_reduce(pool, 10, 1, 0, NULL, 8, red_map, red_combine, NULL) == MP_EINVAL);
+        MPT_CHECK(mp_broadcast(pool, NULL, NULL) == MP_EINVAL);
+        MPT_CHECK(mp_scope_run(pool, NULL, NULL) == MP_EINVAL);
+        MPT_CHECK(mp_pool_threads(NULL) == 0);
+        MPT_CHECK(mp_pool_thread_index(NULL) == -1);
         break;
     default:
-        CHECK(mp_pool_thread_index(pool) == -1); /* not inside a call */
-        CHECK(mp_pool_threads(pool) >= 1);
+        MPT_CHECK(mp_pool_thread_index(pool) == -1); /* not inside a call */
+        MPT_CHECK(mp_pool_threads(pool) >= 1);
         break;
     }
 }
@@ -553,7 +547,7 @@ static void check_orphans(struct task_slot *slots, int wait)
         int want = s->cancelled ? 0 : 1;
         while (wait && atomic_load(&s->runs) != want)
             ; /* a hang is reported by libFuzzer's -timeout */
-        CHECK(atomic_load(&s->runs) == want);
+        MPT_CHECK(atomic_load(&s->runs) == want);
     }
 }
 
@@ -599,15 +593,15 @@ static void op_pool(struct input *in, int depth)
     }
     mp_pool *pool = (mp_pool *)(void *)raw;
     int rc = mp_pool_create(cfg, &pool);
-    CHECK(rc == expect);
+    MPT_CHECK(rc == expect);
     if (rc != MP_OK) {
-        CHECK(pool == (mp_pool *)(void *)raw); /* *out untouched */
+        MPT_CHECK(pool == (mp_pool *)(void *)raw); /* *out untouched */
         return;
     }
     struct task_slot slots[MAX_TASKS];
     memset(slots, 0, sizeof slots);
     run_ops(pool, in, depth + 1, slots);
-    CHECK(mp_pool_destroy(pool) == MP_OK); /* runs what is still queued */
+    MPT_CHECK(mp_pool_destroy(pool) == MP_OK); /* runs what is still queued */
     check_orphans(slots, 0);
 }
 
@@ -650,12 +644,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!shared_pool) {
+        mpt_checks_init("fuzz_api", 1);
         mp_config cfg;
         mp_config_init(&cfg);
         cfg.threads = 3;
         cfg.spin_us = 2;
         cfg.name = "fuzz";
-        CHECK(mp_pool_create(&cfg, &shared_pool) == MP_OK);
+        MPT_CHECK(mp_pool_create(&cfg, &shared_pool) == MP_OK);
     }
     struct input in = {data, size};
     struct task_slot slots[MAX_TASKS];

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Checks docs/model/park.pml with spin, exhaustively.
+# Checks tests/model/park.pml with spin, exhaustively.
 #
 #   check_model.sh MODEL holds  [-DNAME...]  the model must pass: no
 #                                            assertion, no invalid end state,

@@ -47,6 +47,8 @@
 
 #include <micropool.h>
 
+#include "check.h"
+
 enum { POOL_A, POOL_B, POOL_C, NPOOLS };
 #define MASK(p) (1u << (p))
 #define MAX_DEPTH 2
@@ -60,26 +62,12 @@ static atomic_llong tasks_expected;   /* accepted submits minus successful cance
 static atomic_llong tasks_run;
 static atomic_ullong tasks_submitted, tasks_cancelled, tasks_refused;
 static atomic_ullong pools_created;
-static atomic_int failures;
 static atomic_ullong next_id;
 static atomic_int stop_now;
 /* --no-nested-broadcast: broadcasts only from the driving threads. A
  * broadcast needs every worker of its pool, and a worker blocked in a call
  * on the other pool only runs its part if the engine looks for it there. */
 static int nested_broadcast = 1;
-
-static void fail(const char *fmt, ...)
-{
-    int n = atomic_fetch_add(&failures, 1);
-    if (n >= 30)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "stress: MISMATCH: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-}
 
 static uint64_t splitmix(uint64_t *s)
 {
@@ -112,7 +100,7 @@ static void check_error(int rc, int want, const char *what)
     if (rc == want)
         atomic_fetch_add(&n_errors_returned, 1);
     else
-        fail("%s returned %d (%s), want the injected %d", what, rc, mp_strerror(rc), want);
+        MPT_FAILF("%s returned %d (%s), want the injected %d", what, rc, mp_strerror(rc), want);
 }
 
 static double now_s(void)
@@ -199,11 +187,11 @@ static int for_body(void *arg, size_t begin, size_t end)
 {
     struct for_ctx *c = arg;
     if (begin >= end || end > c->n) {
-        fail("mp_for gave the range [%zu, %zu) for n = %zu", begin, end, c->n);
+        MPT_FAILF("mp_for gave the range [%zu, %zu) for n = %zu", begin, end, c->n);
         return 0;
     }
     if (mp_pool_thread_index(c->pool) < 0)
-        fail("mp_for body runs on a thread with index -1");
+        MPT_FAILF("mp_for body runs on a thread with index -1");
     for (size_t i = begin; i < end; i++)
         atomic_fetch_add_explicit(&c->hits[i], 1, memory_order_relaxed);
     if (c->nest >= begin && c->nest < end)
@@ -229,18 +217,18 @@ static void op_for(const struct env *e, uint64_t *s, int depth)
     if (c.bad != SIZE_MAX) {
         check_error(rc, c.error, "mp_for");
         if (atomic_load(&c.hits[c.bad]) != 1)
-            fail("mp_for: the failing item was processed %d times", atomic_load(&c.hits[c.bad]));
+            MPT_FAILF("mp_for: the failing item was processed %d times", atomic_load(&c.hits[c.bad]));
         for (size_t i = 0; i < c.n; i++)
             if (atomic_load(&c.hits[i]) > 1) {
-                fail("mp_for: item %zu of %zu processed %d times", i, c.n, atomic_load(&c.hits[i]));
+                MPT_FAILF("mp_for: item %zu of %zu processed %d times", i, c.n, atomic_load(&c.hits[i]));
                 break;
             }
     } else {
         if (rc != MP_OK)
-            fail("mp_for returned %d (%s) with no error injected", rc, mp_strerror(rc));
+            MPT_FAILF("mp_for returned %d (%s) with no error injected", rc, mp_strerror(rc));
         for (size_t i = 0; i < c.n; i++)
             if (atomic_load(&c.hits[i]) != 1) {
-                fail("mp_for(n=%zu, grain=%zu, flags=%u): item %zu processed %d times", c.n, grain,
+                MPT_FAILF("mp_for(n=%zu, grain=%zu, flags=%u): item %zu processed %d times", c.n, grain,
                      flags, i, atomic_load(&c.hits[i]));
                 break;
             }
@@ -319,16 +307,16 @@ static void op_reduce(const struct env *e, uint64_t *s, int depth)
     int rc = mp_reduce(e->pool[p], n, grain, flags, &acc, sizeof acc, reduce_map, reduce_combine,
                        &c);
     if (atomic_load(&c.not_identity))
-        fail("mp_reduce: map got an accumulator that was not the identity");
+        MPT_FAILF("mp_reduce: map got an accumulator that was not the identity");
     if (c.bad != SIZE_MAX) {
         check_error(rc, c.error, "mp_reduce");
     } else if (rc != MP_OK) {
-        fail("mp_reduce returned %d (%s) with no error injected", rc, mp_strerror(rc));
+        MPT_FAILF("mp_reduce returned %d (%s) with no error injected", rc, mp_strerror(rc));
     } else {
         uint64_t want = n ? (uint64_t)n * (n - 1) / 2 : 0;
         if (acc.sum != want || acc.disorder || (n && (acc.begin != 0 || acc.end != n)) ||
             (!n && !acc.empty))
-            fail("mp_reduce(n=%zu, grain=%zu, flags=%u): sum %" PRIu64 " want %" PRIu64
+            MPT_FAILF("mp_reduce(n=%zu, grain=%zu, flags=%u): sum %" PRIu64 " want %" PRIu64
                  ", span [%" PRIu64 ", %" PRIu64 "), %u out of order",
                  n, grain, flags, acc.sum, want, acc.begin, acc.end, acc.disorder);
     }
@@ -390,18 +378,18 @@ static void op_join(const struct env *e, uint64_t *s, int depth)
     if (c.bad != SIZE_MAX) {
         check_error(rc, c.error, "mp_join");
         if (atomic_load(&c.hits[c.bad]) != 1)
-            fail("mp_join: the failing leaf ran %d times", atomic_load(&c.hits[c.bad]));
+            MPT_FAILF("mp_join: the failing leaf ran %d times", atomic_load(&c.hits[c.bad]));
         for (size_t i = 0; i < n; i++)
             if (atomic_load(&c.hits[i]) > 1) {
-                fail("mp_join: leaf %zu ran %d times", i, atomic_load(&c.hits[i]));
+                MPT_FAILF("mp_join: leaf %zu ran %d times", i, atomic_load(&c.hits[i]));
                 break;
             }
     } else {
         if (rc != MP_OK)
-            fail("mp_join returned %d (%s) with no error injected", rc, mp_strerror(rc));
+            MPT_FAILF("mp_join returned %d (%s) with no error injected", rc, mp_strerror(rc));
         for (size_t i = 0; i < n; i++)
             if (atomic_load(&c.hits[i]) != 1) {
-                fail("mp_join: leaf %zu of %zu ran %d times", i, n, atomic_load(&c.hits[i]));
+                MPT_FAILF("mp_join: leaf %zu of %zu ran %d times", i, n, atomic_load(&c.hits[i]));
                 break;
             }
     }
@@ -427,7 +415,7 @@ static int bcast_part(void *arg, unsigned index, unsigned count)
 {
     struct bcast_ctx *c = arg;
     if (count != c->threads || index >= count || index >= 64) {
-        fail("mp_broadcast: part %u of %u on a pool of %u", index, count, c->threads);
+        MPT_FAILF("mp_broadcast: part %u of %u on a pool of %u", index, count, c->threads);
         return 0;
     }
     atomic_fetch_add(&c->runs[index], 1);
@@ -455,14 +443,14 @@ static void op_broadcast(const struct env *e, uint64_t *s, int depth)
     if (c->bad != UINT32_MAX) {
         check_error(rc, c->error, "mp_broadcast");
         if (atomic_load(&c->runs[c->bad]) != 1)
-            fail("mp_broadcast: the failing part ran %d times", atomic_load(&c->runs[c->bad]));
+            MPT_FAILF("mp_broadcast: the failing part ran %d times", atomic_load(&c->runs[c->bad]));
     } else if (rc != MP_OK) {
-        fail("mp_broadcast returned %d (%s) with no error injected", rc, mp_strerror(rc));
+        MPT_FAILF("mp_broadcast returned %d (%s) with no error injected", rc, mp_strerror(rc));
     }
     for (unsigned i = 0; i < c->threads && i < 64; i++) {
         int r = atomic_load(&c->runs[i]);
         if (r > 1 || (c->bad == UINT32_MAX && r != 1)) {
-            fail("mp_broadcast: part %u of %u ran %d times", i, c->threads, r);
+            MPT_FAILF("mp_broadcast: part %u of %u ran %d times", i, c->threads, r);
             break;
         }
     }
@@ -501,7 +489,7 @@ static int scope_task_fn(void *arg)
     struct scope_ctx *c = t->c;
     atomic_fetch_add(&c->runs[t->child][t->grand], 1);
     if (mp_pool_thread_index(c->pool) < 0)
-        fail("a scope task runs on a thread with index -1");
+        MPT_FAILF("a scope task runs on a thread with index -1");
     if (t->grand == 0) {
         for (unsigned g = 1; g <= c->grand[t->child]; g++) {
             /* The grandchildren's descriptors live in the caller's frame
@@ -532,7 +520,7 @@ static int scope_body(mp_scope *scope, void *arg)
         f->tasks[ch][0] = (struct scope_task){f->c, (int)ch, 0};
         int rc = mp_scope_spawn(scope, scope_task_fn, &f->tasks[ch][0]);
         if (rc != MP_OK) {
-            fail("mp_scope_spawn returned %d (%s)", rc, mp_strerror(rc));
+            MPT_FAILF("mp_scope_spawn returned %d (%s)", rc, mp_strerror(rc));
             return rc;
         }
     }
@@ -563,7 +551,7 @@ static void op_scope(const struct env *e, uint64_t *s, int depth)
     frame.c = &c;
     int rc = mp_scope_run(c.pool, scope_body, &frame);
     if (atomic_load(&c.spawn_errors))
-        fail("mp_scope_spawn failed %d times", atomic_load(&c.spawn_errors));
+        MPT_FAILF("mp_scope_spawn failed %d times", atomic_load(&c.spawn_errors));
     int wrong = 0;
     for (unsigned ch = 0; ch < c.children; ch++)
         for (unsigned g = 0; g <= c.grand[ch]; g++) {
@@ -574,13 +562,13 @@ static void op_scope(const struct env *e, uint64_t *s, int depth)
     if (c.bad_c >= 0) {
         check_error(rc, c.error, "mp_scope_run");
         if (atomic_load(&c.runs[c.bad_c][c.bad_g]) != 1)
-            fail("mp_scope_run: the failing task ran %d times",
+            MPT_FAILF("mp_scope_run: the failing task ran %d times",
                  atomic_load(&c.runs[c.bad_c][c.bad_g]));
     } else if (rc != MP_OK) {
-        fail("mp_scope_run returned %d (%s) with no error injected", rc, mp_strerror(rc));
+        MPT_FAILF("mp_scope_run returned %d (%s) with no error injected", rc, mp_strerror(rc));
     }
     if (wrong)
-        fail("mp_scope_run: %d tasks did not run exactly once (at most once after an error)",
+        MPT_FAILF("mp_scope_run: %d tasks did not run exactly once (at most once after an error)",
              wrong);
     atomic_fetch_add(&n_scope, 1);
 }
@@ -609,10 +597,10 @@ static int task_fn(void *arg)
 {
     struct trec *r = arg;
     if (atomic_fetch_add(&r->runs, 1) != 0)
-        fail("a background task ran twice");
+        MPT_FAILF("a background task ran twice");
     atomic_fetch_add(&tasks_run, 1);
     if (mp_pool_thread_index(r->env.pool[r->pool]) < 0)
-        fail("a background task runs on a thread with index -1 for its pool");
+        MPT_FAILF("a background task runs on a thread with index -1 for its pool");
     uint64_t s = r->seed;
     if (pick(&s, 6) == 0)
         nested_op(&r->env, splitmix(&s), r->depth);
@@ -652,7 +640,7 @@ static int submit_detached(const struct env *e, int p, uint64_t seed, int depth)
     if (refusal_expected(e, p, rc))
         atomic_fetch_add(&tasks_refused, 1);
     else
-        fail("mp_submit returned %d (%s)", rc, mp_strerror(rc));
+        MPT_FAILF("mp_submit returned %d (%s)", rc, mp_strerror(rc));
     free(r);
     return rc;
 }
@@ -714,7 +702,7 @@ static void op_tasks(const struct env *e, uint64_t *s, int depth)
             if (refusal_expected(e, p, rc))
                 atomic_fetch_add(&tasks_refused, 1);
             else
-                fail("mp_submit returned %d (%s)", rc, mp_strerror(rc));
+                MPT_FAILF("mp_submit returned %d (%s)", rc, mp_strerror(rc));
             atomic_fetch_sub(&tasks_expected, 1);
             if (rec[i]->result)
                 atomic_fetch_sub(&n_errors_injected, 1);
@@ -734,9 +722,9 @@ static void op_tasks(const struct env *e, uint64_t *s, int depth)
             atomic_fetch_sub(&tasks_expected, 1);
             atomic_fetch_add(&tasks_cancelled, 1);
             if (mp_task_done(t[i]) != 1)
-                fail("mp_task_done is not 1 after a successful cancel");
+                MPT_FAILF("mp_task_done is not 1 after a successful cancel");
         } else if (rc != MP_EBUSY) {
-            fail("mp_task_cancel returned %d (%s)", rc, mp_strerror(rc));
+            MPT_FAILF("mp_task_cancel returned %d (%s)", rc, mp_strerror(rc));
         }
     }
     /* Wait for some, release the others without waiting. */
@@ -747,7 +735,7 @@ static void op_tasks(const struct env *e, uint64_t *s, int depth)
         if (cancelled[i]) {
             int rc = mp_task_wait(t[i]);
             if (rc != MP_ECANCELED)
-                fail("waiting on a cancelled task returned %d (%s)", rc, mp_strerror(rc));
+                MPT_FAILF("waiting on a cancelled task returned %d (%s)", rc, mp_strerror(rc));
             if (result)
                 atomic_fetch_sub(&n_errors_injected, 1);
             mp_task_release(t[i]);
@@ -766,11 +754,11 @@ static void op_tasks(const struct env *e, uint64_t *s, int depth)
         if (result)
             check_error(rc, result, "mp_task_wait");
         else if (rc != MP_OK)
-            fail("mp_task_wait returned %d (%s), want 0", rc, mp_strerror(rc));
+            MPT_FAILF("mp_task_wait returned %d (%s), want 0", rc, mp_strerror(rc));
         if (mp_task_done(t[i]) != 1)
-            fail("mp_task_done is not 1 after wait");
+            MPT_FAILF("mp_task_done is not 1 after wait");
         if (atomic_load(&rec[i]->runs) != 1)
-            fail("a waited task ran %d times", atomic_load(&rec[i]->runs));
+            MPT_FAILF("a waited task ran %d times", atomic_load(&rec[i]->runs));
         mp_task_release(t[i]);
         trec_drop(rec[i]);
     }
@@ -796,7 +784,7 @@ static int deadlk_part(void *arg, unsigned index, unsigned count)
     (void)count;
     int rc = mp_pool_destroy(c->pool);
     if (rc != MP_EDEADLK)
-        fail("mp_pool_destroy from inside its pool returned %d (%s)", rc, mp_strerror(rc));
+        MPT_FAILF("mp_pool_destroy from inside its pool returned %d (%s)", rc, mp_strerror(rc));
     return 0;
 }
 
@@ -806,7 +794,7 @@ static void op_destroy_inside(const struct env *e, uint64_t *s)
     struct deadlk_ctx c = {e->pool[p]};
     int rc = mp_broadcast(c.pool, deadlk_part, &c);
     if (rc != MP_OK)
-        fail("mp_broadcast (destroy inside) returned %d", rc);
+        MPT_FAILF("mp_broadcast (destroy inside) returned %d", rc);
 }
 
 /* ------------------------------------------------ a pool of one's own */
@@ -819,7 +807,7 @@ static void hook_start(void *arg, unsigned index)
 {
     struct hooks *h = arg;
     if (index == 0 || index >= 8)
-        fail("on_thread_start for index %u", index);
+        MPT_FAILF("on_thread_start for index %u", index);
     else
         atomic_fetch_add(&h->start[index], 1);
 }
@@ -828,9 +816,9 @@ static void hook_stop(void *arg, unsigned index)
 {
     struct hooks *h = arg;
     if (index == 0 || index >= 8)
-        fail("on_thread_stop for index %u", index);
+        MPT_FAILF("on_thread_stop for index %u", index);
     else if (atomic_load(&h->start[index]) != 1)
-        fail("on_thread_stop of worker %u before its start", index);
+        MPT_FAILF("on_thread_stop of worker %u before its start", index);
     else
         atomic_fetch_add(&h->stop[index], 1);
 }
@@ -851,7 +839,7 @@ static void op_lifecycle(struct env *e, uint64_t *s)
     mp_pool *c = NULL;
     int rc = mp_pool_create(&cfg, &c);
     if (rc != MP_OK) {
-        fail("mp_pool_create returned %d (%s)", rc, mp_strerror(rc));
+        MPT_FAILF("mp_pool_create returned %d (%s)", rc, mp_strerror(rc));
         return;
     }
     atomic_fetch_add(&pools_created, 1);
@@ -879,13 +867,13 @@ static void op_lifecycle(struct env *e, uint64_t *s)
     st.size = sizeof st;
     rc = mp_pool_stats(c, &st);
     if (rc != MP_OK || st.jobs == 0)
-        fail("mp_pool_stats = %d, jobs = %" PRIu64 " after 10 broadcasts", rc, st.jobs);
+        MPT_FAILF("mp_pool_stats = %d, jobs = %" PRIu64 " after 10 broadcasts", rc, st.jobs);
     rc = mp_pool_destroy(c);
     if (rc != MP_OK)
-        fail("mp_pool_destroy returned %d (%s)", rc, mp_strerror(rc));
+        MPT_FAILF("mp_pool_destroy returned %d (%s)", rc, mp_strerror(rc));
     for (unsigned i = 1; i < cfg.threads; i++)
         if (atomic_load(&hooks.start[i]) != 1 || atomic_load(&hooks.stop[i]) != 1)
-            fail("worker %u of %u: on_thread_start ran %d times, on_thread_stop %d times", i,
+            MPT_FAILF("worker %u of %u: on_thread_start ran %d times, on_thread_stop %d times", i,
                  cfg.threads, atomic_load(&hooks.start[i]), atomic_load(&hooks.stop[i]));
     atomic_fetch_add(&n_lifecycle, 1);
 }
@@ -968,7 +956,7 @@ static void *drive(void *arg)
             st.size = sizeof st;
             int rc = mp_pool_stats(d->env.pool[p], &st);
             if (rc != MP_OK || st.jobs < last_jobs[p])
-                fail("mp_pool_stats = %d, jobs %" PRIu64 " after %" PRIu64, rc, st.jobs,
+                MPT_FAILF("mp_pool_stats = %d, jobs %" PRIu64 " after %" PRIu64, rc, st.jobs,
                      last_jobs[p]);
             last_jobs[p] = st.jobs;
         }
@@ -1080,6 +1068,7 @@ static unsigned long long count_arg(const char *opt, const char *val, int base,
 
 int main(int argc, char **argv)
 {
+    mpt_checks_init("stress", 0);
     double seconds = 0;
     unsigned threads = 4;
     uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
@@ -1174,11 +1163,11 @@ int main(int argc, char **argv)
     atomic_store(&closing_a, 1);
     int rc = mp_pool_destroy(env.pool[POOL_A]);
     if (rc != MP_OK)
-        fail("mp_pool_destroy(A) returned %d", rc);
+        MPT_FAILF("mp_pool_destroy(A) returned %d", rc);
     atomic_store(&closing_b, 1);
     rc = mp_pool_destroy(env.pool[POOL_B]);
     if (rc != MP_OK)
-        fail("mp_pool_destroy(B) returned %d", rc);
+        MPT_FAILF("mp_pool_destroy(B) returned %d", rc);
     atomic_store(&stop_now, 1);
     pthread_join(dog, NULL);
     double elapsed = now_s() - start;
@@ -1191,16 +1180,16 @@ int main(int argc, char **argv)
     }
     free(graveyard);
     if (ran_after_cancel)
-        fail("%zu tasks ran although their cancel succeeded", ran_after_cancel);
+        MPT_FAILF("%zu tasks ran although their cancel succeeded", ran_after_cancel);
 
     long long lost = (long long)atomic_load(&tasks_expected) - (long long)atomic_load(&tasks_run);
     if (lost != 0)
-        fail("%lld background tasks lost (expected %lld runs, saw %lld)", lost,
+        MPT_FAILF("%lld background tasks lost (expected %lld runs, saw %lld)", lost,
              (long long)atomic_load(&tasks_expected), (long long)atomic_load(&tasks_run));
     unsigned long long injected = atomic_load(&n_errors_injected);
     unsigned long long returned = atomic_load(&n_errors_returned);
     if (injected != returned)
-        fail("%llu errors injected, %llu came back to their caller", injected, returned);
+        MPT_FAILF("%llu errors injected, %llu came back to their caller", injected, returned);
 
     printf("stress: %.1f s, %llu operations (for %llu, reduce %llu, join %llu, broadcast %llu, "
            "scope %llu, task batches %llu, nested %llu), %llu pools created\n",
@@ -1215,8 +1204,8 @@ int main(int argc, char **argv)
            (unsigned long long)atomic_load(&tasks_cancelled),
            (unsigned long long)atomic_load(&tasks_refused));
     printf("stress: errors %llu injected, %llu returned to their caller\n", injected, returned);
-    printf("stress: lost = %lld, mismatches = %d\n", lost, atomic_load(&failures));
+    printf("stress: lost = %lld, mismatches = %ld\n", lost, mpt_failures());
     free(th);
     free(drivers);
-    return atomic_load(&failures) == 0 ? 0 : 1;
+    return mpt_failures() == 0 ? 0 : 1;
 }

@@ -410,14 +410,11 @@ static void *external_looper(void *arg)
     e->wrong = 0;
     e->rc = 0;
     for (int r = 0; r < 30 && e->rc == 0 && e->wrong == 0; r++) {
-        mpt_cover c;
-        c.n = e->n;
-        c.hits = calloc(e->n, 1);
-        atomic_init(&c.bad_range, 0);
-        atomic_init(&c.calls, 0);
+        mpt_cover c; /* mpt_cover_init aborts, never asserts: usable here */
+        mpt_cover_init(&c, e->n);
         e->rc = mp_for(e->pool, e->n, 3, e->flags, mpt_cover_body, &c);
         e->wrong = mpt_cover_wrong(&c);
-        free(c.hits);
+        mpt_cover_free(&c);
     }
     return NULL;
 }

@@ -2,69 +2,17 @@
  * of up to MP_ACC_INLINE_MAX bytes never allocate on the heap (apart from
  * a thread's one-time set-up).
  *
- * This file replaces malloc and friends with counting wrappers around
- * glibc's, so it is built only without sanitizers (they bring their own
- * allocator). */
+ * It links ../common/alloc_count.c, which replaces malloc and friends with
+ * counting wrappers around glibc's, so it is built only without
+ * sanitizers (they bring their own allocator). */
 #include "support.h"
+
+#include "alloc_count.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 TestSuite(alloc, .timeout = 30);
-
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-extern void *__libc_memalign(size_t align, size_t size);
-extern void __libc_free(void *p);
-
-static atomic_int counting;
-static atomic_long allocations;
-
-static void count_one(void)
-{
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
-}
-
-void *malloc(size_t size)
-{
-    count_one();
-    return __libc_malloc(size);
-}
-
-void *calloc(size_t n, size_t size)
-{
-    count_one();
-    return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t size)
-{
-    count_one();
-    return __libc_realloc(p, size);
-}
-
-void *aligned_alloc(size_t align, size_t size)
-{
-    count_one();
-    return __libc_memalign(align, size);
-}
-
-int posix_memalign(void **out, size_t align, size_t size)
-{
-    count_one();
-    void *p = __libc_memalign(align, size);
-    if (!p)
-        return 12; /* ENOMEM */
-    *out = p;
-    return 0;
-}
-
-void free(void *p)
-{
-    __libc_free(p);
-}
 
 /* ----------------------------------------------------------- workloads */
 
@@ -153,11 +101,9 @@ Test(alloc, join_for_and_small_reduce_never_allocate)
         mp_pool *pool = mpt_pool(sizes[k]);
         /* Warm up: lazy per-thread set-up may allocate once. */
         cr_assert_eq(run_workloads(pool, 20), 0);
-        atomic_store(&allocations, 0);
-        atomic_store(&counting, 1);
+        mpt_alloc_count_start();
         int wrong = run_workloads(pool, 50);
-        atomic_store(&counting, 0);
-        long n = atomic_load(&allocations);
+        long n = mpt_alloc_count_stop();
         cr_assert_eq(wrong, 0, "wrong results");
         /* A thread may set itself up once, on its first wait (the engine
          * keeps a parking record per thread); the operations themselves
@@ -172,10 +118,11 @@ Test(alloc, join_for_and_small_reduce_never_allocate)
 
 Test(alloc, the_counting_allocator_sees_allocations)
 {
-    atomic_store(&allocations, 0);
-    atomic_store(&counting, 1);
+    mpt_alloc_count_start();
     void *volatile p = malloc(100);
-    atomic_store(&counting, 0);
+    long n = mpt_alloc_count_stop();
     free(p);
-    cr_assert_eq(atomic_load(&allocations), 1, "the malloc wrapper is in use");
+    cr_assert_eq(n, 1, "the malloc wrapper is in use");
+    /* and sees what a shared library allocates, as the pool's would be */
+    cr_assert_eq(mpt_alloc_count_probe(), 0, "the malloc wrapper sees libc's strdup");
 }

@@ -1,5 +1,5 @@
-/* Error codes, mp_strerror, bad arguments across the whole API, and how
- * callback errors travel back to their own caller. */
+/* Error codes, mp_strerror, and how callback errors travel back to their
+ * own caller. */
 #include "support.h"
 
 #include <errno.h>
@@ -96,14 +96,12 @@ Test(errors, the_unknown_code_buffer_is_per_thread)
     cr_assert(a.ok && b.ok, "another thread's mp_strerror overwrote this thread's string");
 }
 
-/* ----------------------------------------------- bad arguments everywhere */
-
-static atomic_int called;
+/* Bad arguments across the whole API (NULLs, unknown flags) are checked
+ * by ../badinput/badinput.c, in every tree. */
 
 static int fn0(void *arg)
 {
     (void)arg;
-    atomic_fetch_add(&called, 1);
     return 0;
 }
 static int range0(void *arg, size_t b, size_t e)
@@ -111,103 +109,7 @@ static int range0(void *arg, size_t b, size_t e)
     (void)arg;
     (void)b;
     (void)e;
-    atomic_fetch_add(&called, 1);
     return 0;
-}
-static int map0(void *arg, size_t b, size_t e, void *acc)
-{
-    (void)arg;
-    (void)b;
-    (void)e;
-    (void)acc;
-    atomic_fetch_add(&called, 1);
-    return 0;
-}
-static void combine0(void *arg, void *acc, const void *other)
-{
-    (void)arg;
-    (void)acc;
-    (void)other;
-    atomic_fetch_add(&called, 1);
-}
-static int bcast0(void *arg, unsigned i, unsigned n)
-{
-    (void)arg;
-    (void)i;
-    (void)n;
-    atomic_fetch_add(&called, 1);
-    return 0;
-}
-static int scope0(mp_scope *s, void *arg)
-{
-    (void)s;
-    (void)arg;
-    atomic_fetch_add(&called, 1);
-    return 0;
-}
-
-Test(errors, null_handles_callbacks_and_out_pointers_are_einval_before_anything_runs)
-{
-    mp_pool *pool = mpt_pool(2);
-    uint64_t acc = 0;
-    mp_task *t = NULL;
-    mp_stats st = {.size = sizeof st};
-
-    cr_assert_eq(mp_pool_create(NULL, NULL), MP_EINVAL);
-    cr_assert_eq(mp_pool_destroy(NULL), MP_EINVAL);
-    cr_assert_eq(mp_pool_threads(NULL), 0u);
-    cr_assert_eq(mp_pool_thread_index(NULL), -1);
-    cr_assert_eq(mp_pool_stats(NULL, &st), MP_EINVAL);
-    cr_assert_eq(mp_pool_stats(pool, NULL), MP_EINVAL);
-
-    cr_assert_eq(mp_join(NULL, fn0, NULL, fn0, NULL), MP_EINVAL);
-    cr_assert_eq(mp_join(pool, NULL, NULL, fn0, NULL), MP_EINVAL);
-    cr_assert_eq(mp_join(pool, fn0, NULL, NULL, NULL), MP_EINVAL);
-
-    cr_assert_eq(mp_for(NULL, 10, 1, 0, range0, NULL), MP_EINVAL);
-    cr_assert_eq(mp_for(pool, 10, 1, 0, NULL, NULL), MP_EINVAL);
-
-    cr_assert_eq(mp_reduce(NULL, 10, 1, 0, &acc, 8, map0, combine0, NULL), MP_EINVAL);
-    cr_assert_eq(mp_reduce(pool, 10, 1, 0, NULL, 8, map0, combine0, NULL), MP_EINVAL);
-    cr_assert_eq(mp_reduce(pool, 10, 1, 0, &acc, 8, NULL, combine0, NULL), MP_EINVAL);
-    cr_assert_eq(mp_reduce(pool, 10, 1, 0, &acc, 8, map0, NULL, NULL), MP_EINVAL);
-    cr_assert_eq(mp_reduce(pool, 10, 1, 0, &acc, 0, map0, combine0, NULL), MP_EINVAL);
-
-    cr_assert_eq(mp_broadcast(NULL, bcast0, NULL), MP_EINVAL);
-    cr_assert_eq(mp_broadcast(pool, NULL, NULL), MP_EINVAL);
-
-    cr_assert_eq(mp_scope_run(NULL, scope0, NULL), MP_EINVAL);
-    cr_assert_eq(mp_scope_run(pool, NULL, NULL), MP_EINVAL);
-    cr_assert_eq(mp_scope_spawn(NULL, fn0, NULL), MP_EINVAL);
-
-    cr_assert_eq(mp_submit(NULL, fn0, NULL, &t), MP_EINVAL);
-    cr_assert_eq(mp_submit(pool, NULL, NULL, &t), MP_EINVAL);
-    cr_assert_eq(mp_task_wait(NULL), MP_EINVAL);
-    cr_assert_eq(mp_task_done(NULL), MP_EINVAL);
-    cr_assert_eq(mp_task_cancel(NULL), MP_EINVAL);
-    mp_task_release(NULL);
-
-    mpt_destroy(pool);
-    cr_assert_eq(atomic_load(&called), 0, "a callback ran although the call was refused");
-}
-
-Test(errors, unknown_flag_bits_are_einval_before_anything_runs)
-{
-    mp_pool *pool = mpt_pool(2);
-    uint64_t acc = 0;
-    for (unsigned bit = 2; bit < 32; bit++) {
-        unsigned flags = 1u << bit;
-        cr_assert_eq(mp_for(pool, 100, 1, flags, range0, NULL), MP_EINVAL, "bit %u", bit);
-        cr_assert_eq(mp_reduce(pool, 100, 1, flags, &acc, 8, map0, combine0, NULL), MP_EINVAL,
-                     "bit %u", bit);
-    }
-    /* The two known bits, alone and together, are accepted. */
-    cr_assert_eq(mp_for(pool, 100, 1, MP_SPLIT_STATIC | MP_DETERMINISTIC, range0, NULL), MP_OK);
-    cr_assert_gt(atomic_load(&called), 0);
-    atomic_store(&called, 0);
-    cr_assert_eq(mp_for(pool, 100, 1, ~0u, range0, NULL), MP_EINVAL);
-    mpt_destroy(pool);
-    cr_assert_eq(atomic_load(&called), 0);
 }
 
 /* --------------------------------------------- errors go to their caller */

@@ -5,6 +5,8 @@
  * cr_assert jumps out of the test), so callbacks that run on pool threads
  * use MPT_CHECK, which records the failure; the test thread then calls
  * MPT_ASSERT_CLEAN() to turn recorded failures into a test failure.
+ * The checks' counters and the coverage checker (mpt_cover) are those of
+ * the standalone programs (../common).
  */
 #ifndef MPT_SUPPORT_H
 #define MPT_SUPPORT_H
@@ -17,15 +19,11 @@
 
 #include <micropool.h>
 
-void mpt_fail(const char *file, int line, const char *what);
-int mpt_failures(void);
-const char *mpt_first_failure(void);
-
-#define MPT_CHECK(cond) \
-    ((cond) ? (void)0 : mpt_fail(__FILE__, __LINE__, #cond))
+#include "check.h"
+#include "cover.h"
 
 #define MPT_ASSERT_CLEAN() \
-    cr_assert(mpt_failures() == 0, "%d check(s) failed on pool threads, first: %s", \
+    cr_assert(mpt_failures() == 0, "%ld check(s) failed on pool threads, first: %s", \
               mpt_failures(), mpt_first_failure())
 
 /* A pool of `threads` threads (default settings otherwise); fails the test
@@ -45,21 +43,6 @@ int mpt_thread_count(void);
 int mpt_wait_at_least(atomic_int *flag, int value, double seconds);
 /* Burns about `us` microseconds of CPU. */
 void mpt_spin_us(unsigned us);
-
-/* A counter per item, to check that a range is covered exactly once. */
-typedef struct mpt_cover {
-    size_t n;
-    atomic_uchar *hits;
-    atomic_int bad_range;      /* empty, reversed or out-of-bounds ranges */
-    atomic_long calls;
-} mpt_cover;
-
-void mpt_cover_init(mpt_cover *c, size_t n);
-void mpt_cover_free(mpt_cover *c);
-/* Marks [begin, end); usable as an mp_range_fn with the cover as arg. */
-int mpt_cover_body(void *arg, size_t begin, size_t end);
-/* Number of items not hit exactly once. */
-size_t mpt_cover_wrong(const mpt_cover *c);
 
 /* A record of the ranges a callback saw. */
 typedef struct mpt_range { size_t begin, end; } mpt_range;

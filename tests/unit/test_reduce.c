@@ -2,6 +2,8 @@
  * floats, accumulator copies and alignment, partitions, errors. */
 #include "support.h"
 
+#include "fold.h"
+
 #include <limits.h>
 #include <stdalign.h>
 #include <stdlib.h>
@@ -223,58 +225,22 @@ Test(reduce, combine_is_called_left_to_right)
     }
 }
 
-/* The conformance suite's polynomial hash: not commutative. */
-struct hash {
-    uint64_t h, len;
-};
-#define HASH_P 1000003u
-
-static uint64_t pow_mod(uint64_t b, uint64_t e)
-{
-    uint64_t r = 1;
-    b %= HASH_P;
-    while (e) {
-        if (e & 1)
-            r = r * b % HASH_P;
-        b = b * b % HASH_P;
-        e >>= 1;
-    }
-    return r;
-}
-
-static int hash_map(void *arg, size_t begin, size_t end, void *acc)
-{
-    (void)arg;
-    struct hash *h = acc;
-    for (size_t i = begin; i < end; i++)
-        h->h = (h->h * 31 + i) % HASH_P;
-    h->len += end - begin;
-    return 0;
-}
-
-static void hash_combine(void *arg, void *acc, const void *other)
-{
-    (void)arg;
-    struct hash *a = acc;
-    const struct hash *b = other;
-    a->h = (a->h * pow_mod(31, b->len) + b->h) % HASH_P;
-    a->len += b->len;
-}
-
+/* The polynomial hash of ../common/fold.h (the conformance cases' too):
+ * not commutative. */
 Test(reduce, a_non_commutative_hash_matches_the_sequential_fold)
 {
-    struct hash seq = {0, 0};
-    hash_map(NULL, 0, 100000, &seq);
+    mpt_hash seq = {0, 0};
+    mpt_hash_map(NULL, 0, 100000, &seq);
     cr_assert_eq(seq.h, 933429u);
     static const unsigned sizes[] = {1, 2, 4, 16};
     for (size_t k = 0; k < 4; k++) {
         mp_pool *pool = mpt_pool(sizes[k]);
         for (size_t f = 0; f < 4; f++)
             for (size_t g = 0; g < 3; g++) {
-                struct hash acc = {0, 0};
+                mpt_hash acc = {0, 0};
                 size_t grain = (size_t[]){0, 1, 7}[g];
                 cr_assert_eq(mp_reduce(pool, 100000, grain, all_flags[f], &acc, sizeof acc,
-                                       hash_map, hash_combine, NULL),
+                                       mpt_hash_map, mpt_hash_combine, NULL),
                              MP_OK);
                 cr_assert_eq(acc.h, seq.h, "threads=%u flags=%u grain=%zu", sizes[k],
                              all_flags[f], grain);
@@ -290,22 +256,13 @@ struct det_ctx {
     mpt_ranges rs;
 };
 
+/* The harmonic sum of ../common/fold.h, recording the parts' ranges. */
 static int harmonic_map(void *arg, size_t begin, size_t end, void *acc)
 {
     struct det_ctx *c = arg;
     if (c)
         mpt_ranges_add(&c->rs, begin, end);
-    double s = *(double *)acc;
-    for (size_t i = begin; i < end; i++)
-        s += 1.0 / (double)(i + 1);
-    *(double *)acc = s;
-    return 0;
-}
-
-static void double_combine(void *arg, void *acc, const void *other)
-{
-    (void)arg;
-    *(double *)acc += *(const double *)other;
+    return mpt_harmonic_map(NULL, begin, end, acc);
 }
 
 Test(reduce, deterministic_float_sums_are_bitwise_equal_on_1_to_8_threads)
@@ -325,7 +282,7 @@ Test(reduce, deterministic_float_sums_are_bitwise_equal_on_1_to_8_threads)
                 mpt_ranges_init(&c.rs, 1024);
                 double acc = 0.0;
                 cr_assert_eq(mp_reduce(pool, cases[ci].n, cases[ci].grain, MP_DETERMINISTIC, &acc,
-                                       sizeof acc, harmonic_map, double_combine, &c),
+                                       sizeof acc, harmonic_map, mpt_double_combine, &c),
                              MP_OK);
                 size_t count = atomic_load(&c.rs.count);
                 const char *why = mpt_ranges_check(&c.rs, cases[ci].n);

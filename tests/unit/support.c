@@ -27,18 +27,6 @@ int __lsan_is_turned_off(void)
     return runner_done;
 }
 
-static atomic_int failures;
-static char first_failure[256] = "(none)";
-
-void mpt_fail(const char *file, int line, const char *what)
-{
-    if (atomic_fetch_add(&failures, 1) == 0)
-        snprintf(first_failure, sizeof first_failure, "%s:%d: %s", file, line, what);
-}
-
-int mpt_failures(void) { return atomic_load(&failures); }
-const char *mpt_first_failure(void) { return first_failure; }
-
 mp_pool *mpt_pool(unsigned threads)
 {
     mp_config cfg;
@@ -103,43 +91,6 @@ void mpt_spin_us(unsigned us)
     double end = now_s() + (double)us * 1e-6;
     while (now_s() < end)
         ;
-}
-
-void mpt_cover_init(mpt_cover *c, size_t n)
-{
-    c->n = n;
-    c->hits = calloc(n ? n : 1, sizeof *c->hits);
-    cr_assert(c->hits != NULL, "out of memory");
-    atomic_init(&c->bad_range, 0);
-    atomic_init(&c->calls, 0);
-}
-
-void mpt_cover_free(mpt_cover *c)
-{
-    free(c->hits);
-    c->hits = NULL;
-}
-
-int mpt_cover_body(void *arg, size_t begin, size_t end)
-{
-    mpt_cover *c = arg;
-    atomic_fetch_add(&c->calls, 1);
-    if (begin >= end || end > c->n) {
-        atomic_fetch_add(&c->bad_range, 1);
-        return 0;
-    }
-    for (size_t i = begin; i < end; i++)
-        atomic_fetch_add_explicit(&c->hits[i], 1, memory_order_relaxed);
-    return 0;
-}
-
-size_t mpt_cover_wrong(const mpt_cover *c)
-{
-    size_t wrong = (size_t)atomic_load(&c->bad_range);
-    for (size_t i = 0; i < c->n; i++)
-        if (atomic_load_explicit(&c->hits[i], memory_order_relaxed) != 1)
-            wrong++;
-    return wrong;
 }
 
 void mpt_ranges_init(mpt_ranges *rs, size_t cap)
