@@ -213,7 +213,7 @@ function scan_body(f, lo, hi,    i, t, c, n, pa, pb, k) {
     for (i = lo; i <= hi; i++) {
         t = tok[i]
         if (!is_ident(t) || tok[i + 1] != "(") {
-            # struct park_words w = {a, b};
+            # struct mp_waiter w = {a, b, ...};
             if (t == "struct" && is_ident(tok[i + 1]) && is_ident(tok[i + 2]) &&
                 tok[i + 3] == "=" && tok[i + 4] == "{") {
                 c = closing(i + 4, hi)

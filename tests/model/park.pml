@@ -14,44 +14,44 @@
  * One step of a process is one atomic access.
  *
  * Processes:
- *  - W idle workers (worker_sleep in pool.c): look for work; if none,
+ *  - W idle workers (mp__idle_sleep in idle.c): look for work; if none,
  *    p = park; sleeping = 1; sleepers += 1; re-check; futex_wait(park, p);
  *    sleeping = 0; sleepers -= 1.
  *  - a publisher: publishes JOBS jobs one at a time (the seq_cst
- *    publication), then wakes one sleeper (mp_wake_idle(pool, 1)):
+ *    publication), then wakes one sleeper (mp__wake_idle(pool, 1)):
  *    if sleepers > 0, for each worker w, exchange(w.sleeping, 0) and if it
  *    was 1, park += 1 and futex_wake.
- *  - a joiner (mp_join, join.c): shares its second half `b` (published
+ *  - a joiner (mp_join, deque.c): shares its second half `b` (published
  *    like any job, with a wake-up of one sleeper), then either takes `b`
  *    back or, if a worker stole it, waits for `pending` to become 0 with
  *    the waiting-inside-a-call pattern: p = park; waiting += 1; re-check
  *    pending; futex_wait(park, p); waiting -= 1. The worker that ran `b`
- *    stores pending = 0 and then reads `waiting` (mp_wake_ctx).
+ *    stores pending = 0 and then reads `waiting` (mp__wake_ctx).
  *  - with -DBCAST (the test uses -DJOBS=1): the joiner is worker 0 (a job it runs
  *    calls mp_join) and `b` is an mp_broadcast, run by whichever thread
  *    gets `b`: the joiner when it takes `b` back (the other worker is
  *    idle), or the worker that stole it (the joiner waits inside its
- *    join). The broadcaster stores bseq_pub (seq_cst), calls mp_wake_ctx
+ *    join). The broadcaster stores bseq_pub (seq_cst), calls mp__wake_ctx
  *    for every worker context: load waiting, then sleeping (seq_cst), and
  *    if either is set park += 1 and futex_wake; it never reads
  *    `sleepers`. It runs its own part and part 0, then waits for
  *    `remaining` to reach 0 (waiting-inside-a-call pattern). A part ends
  *    with remaining -= 1 (seq_cst RMW); the one that brings it to 0 calls
- *    mp_wake_ctx on the broadcaster's context. An idle worker runs its
+ *    mp__wake_ctx on the broadcaster's context. An idle worker runs its
  *    part from find_work and re-checks `bseq_pub > bseen` before
  *    sleeping; the joiner waiting inside its join runs its part from the
- *    wait loop (mp_bcast_run_thread) and re-checks pending broadcasts
- *    before sleeping (mp_bcast_pending_thread_sc in mp_park_until).
+ *    wait loop (mp__bcast_duties.run) and re-checks pending broadcasts
+ *    before sleeping (mp__bcast_duties.pending in mp__wait_on).
  *  - with -DHANDOFF (the test uses -DW=1 -DJOBS=1; with two workers the
  *    search outgrows 10 GB): the joiner is
- *    replaced by the caller of a cold MP_SPLIT_STATIC loop (handoff.c,
- *    mp_handoff_run), an outside thread. It reads the workers' `spinning`
+ *    replaced by the caller of a cold MP_SPLIT_STATIC loop (mailbox.c,
+ *    mp__mailbox_run_loop), an outside thread. It reads the workers' `spinning`
  *    (a hint: the model sets it to 1 only where the engine certainly has
  *    1, after a worker ran a job or a part, so the wake-ups it forces are
  *    real ones); when a worker is not polling the call is cold and the
  *    estimate (warm.c) decides, nondeterministically, whether it wakes.
  *    It posts part k + 1 to worker k's mailbox: mb_pending = 1, then the
- *    seq_cst store mb_word = POSTED, then, if it wakes, mp_wake_worker:
+ *    seq_cst store mb_word = POSTED, then, if it wakes, mp__wake_worker:
  *    if sleepers > 0 (seq_cst load), exchange(w.sleeping, 0) and if it
  *    was 1, park += 1 and futex_wake. It runs part 0, then collects: the
  *    CAS POSTED -> EMPTY (take_back; its bounded wait for a polling
@@ -59,9 +59,9 @@
  *    runs the part itself; else the worker has it (TAKEN) and the caller
  *    waits for mb_pending == 0 (waiting-inside-a-call pattern). A worker
  *    takes a POSTED part with the CAS POSTED -> TAKEN from find_work,
- *    runs it, stores mb_pending = 0 (seq_cst) and calls mp_wake_ctx on
+ *    runs it, stores mb_pending = 0 (seq_cst) and calls mp__wake_ctx on
  *    the caller. The idle worker re-checks its mailbox before sleeping
- *    (mp_mbox_posted_sc), and its futex_wait may also end because its
+ *    (mp__mailbox_visible), and its futex_wait may also end because its
  *    timeout passed (keep watch, worker_sleep and warm.c; at most TMO
  *    times, default 2): it then clears sleeping and sleepers, looks for
  *    work and goes through the whole announce again before it sleeps.
@@ -71,11 +71,11 @@
  *    threads in mp_task_wait on one task that a settler process runs
  *    (task.c). A waiter puts itself on the task's list under the task's
  *    lock, then twaiters += 1 (seq_cst), and waits for the task's state
- *    with the waiting-inside-a-call pattern (mp_wait_self); then it takes
+ *    with the waiting-inside-a-call pattern (mp__wait_on); then it takes
  *    itself off the list under the lock and twaiters -= 1. The settler
  *    stores the state (seq_cst), loads twaiters and, if it is not 0, walks
  *    the list under the lock and wakes every listed record whose
- *    `waiting` is set (mp_wake_waiter).
+ *    `waiting` is set (mp__wake_waiter).
  *
  * The futex: futex_wait(word, p) atomically compares the word with p and,
  * if equal, queues the thread; futex_wake dequeues every queued thread of
@@ -109,8 +109,8 @@
  *                      a broadcaster, which reads `sleeping` but not
  *                      `sleepers`, only after the worker's re-check. Spin
  *                      runs sequentially consistent interleavings only, so
- *                      the model delays the store for mp_wake_ctx's load
- *                      until after the re-check (mp_wake_idle still sees
+ *                      the model delays the store for mp__wake_ctx's load
+ *                      until after the re-check (mp__wake_idle still sees
  *                      it: it reads `sleepers` first, which orders it)
  *  -DBUG_BCAST_WAIT_UNCHECKED (with BCAST) the joiner's last check before
  *                      sleeping inside its join leaves out pending
@@ -208,7 +208,7 @@ byte bowner;                    /* the broadcaster's record (b.waiter) */
 bool bdone = false;             /* the broadcaster returned */
 #ifdef BUG_BCAST_RELAXED_SLEEPING
 bool sleeping_out[W];           /* the relaxed `sleeping = 1` has reached
-                                 * the other threads' mp_wake_ctx */
+                                 * the other threads' mp__wake_ctx */
 #define SLEEPING_SEEN(w) (sleeping[w] && sleeping_out[w])
 #else
 #define SLEEPING_SEEN(w) (sleeping[w])
@@ -256,7 +256,7 @@ inline futex_wake(r) {
     infutex[r] = false
 }
 
-/* mp_wake_idle(pool, 1) */
+/* mp__wake_idle(pool, 1) */
 inline wake_one_idle() {
     if
     :: sleepers > 0 ->
@@ -276,7 +276,7 @@ inline wake_one_idle() {
 }
 
 #ifdef HANDOFF
-/* mp_wake_worker(pool, w): the same `sleepers` load, then that one
+/* mp__wake_worker(pool, w): the same `sleepers` load, then that one
  * worker's exchange (the relaxed load before it only saves the RMW). */
 inline wake_worker(w) {
     if
@@ -292,7 +292,7 @@ inline wake_worker(w) {
 }
 #endif
 
-/* mp_wake_ctx(joiner): the joiner's waiting flag (it is not an idle
+/* mp__wake_ctx(joiner): the joiner's waiting flag (it is not an idle
  * worker, so `sleeping` of its context is 0). */
 inline wake_joiner(j) {
     if
@@ -302,7 +302,7 @@ inline wake_joiner(j) {
 }
 
 #ifdef BCAST
-/* mp_wake_ctx(ctx) of worker context r: ctx->thread is fixed here (record
+/* mp__wake_ctx(ctx) of worker context r: ctx->thread is fixed here (record
  * r); load waiting, and only if it is 0 load sleeping. */
 inline wake_ctx(r) {
     if
@@ -335,11 +335,11 @@ inline broadcast(me) {
     :: else -> break
     od;
     i = 0;
-    bseen[me] = bseq;            /* mp_bcast_run_pending: its own part */
+    bseen[me] = bseq;            /* mp__bcast_run_one: its own part */
     part_done();
     part_done();                 /* run_part(&b, 0) */
-    /* mp_wait_zero(ctx, &b.remaining): mp_bcast_run_thread and the
-     * pending-broadcast check of mp_park_until find nothing, the
+    /* mp__wait_zero(ctx, &b.remaining): mp__bcast_duties.run and the
+     * pending-broadcast check of mp__wait_on find nothing, the
      * broadcaster has run its own part. */
     do
     :: remaining == 0 -> break
@@ -372,11 +372,11 @@ inline join(j) {
     :: got -> pending[j] = false   /* not stolen: run it here */
 #endif
     :: else ->
-        /* wait_job: spin, then park until pending == 0 (mp_park) */
+        /* wait_job: spin, then park until pending == 0 (mp__wait_on) */
         do
         :: !pending[j] -> break
 #ifdef BCAST
-        /* mp_bcast_run_thread: a part addressed to this worker */
+        /* mp__bcast_duties.run: a part addressed to this worker */
         :: atomic { pending[j] && bseq > bseen[JREC(j)] -> bseen[JREC(j)] = bseq };
             part_done()
         :: atomic { pending[j] && bseq <= bseen[JREC(j)] } ->
@@ -384,7 +384,7 @@ inline join(j) {
             waiting[JREC(j)]++;
             visible = !pending[j];
 #ifndef BUG_BCAST_WAIT_UNCHECKED
-            visible = visible || bseq > bseen[JREC(j)];  /* mp_bcast_pending_thread_sc */
+            visible = visible || bseq > bseen[JREC(j)];  /* mp__bcast_duties.pending */
 #endif
             if
             :: !visible -> futex_wait(JREC(j), p); !infutex[JREC(j)]
@@ -426,7 +426,7 @@ inline task_lock() {
     atomic { !tlock -> tlock = true }
 }
 
-/* mp_task_wait on a task another thread runs: the list, then mp_wait_self
+/* mp_task_wait on a task another thread runs: the list, then mp__wait_on
  * until the state is DONE. */
 inline task_wait(j) {
     task_lock(); onlist[j] = true; tlock = false;
@@ -504,9 +504,9 @@ end_idle:
         * its mailbox,) a stealable `b`, a job */
         if
 #ifdef HANDOFF
-        :: atomic { mb[me] == POSTED -> mb[me] = TAKEN;   /* mp_mbox_run's CAS */
+        :: atomic { mb[me] == POSTED -> mb[me] = TAKEN;   /* mp__mailbox_run_one's CAS */
                     assert((ran & (1 << me)) == 0); ran = ran | (1 << me) };   /* runs it */
-            /* its last touch of the mailbox (seq_cst), then mp_wake_ctx
+            /* its last touch of the mailbox (seq_cst), then mp__wake_ctx
              * on the poster; `spinning` stays as it was, then 1 */
 progress_part: mb_pending[me] = false;
             wake_joiner(0);
@@ -517,21 +517,21 @@ progress_part: mb_pending[me] = false;
             part_done()          /* a broadcast part */
         :: atomic { j < JOINERS && shared_b[j] -> shared_b[j] = false };
             /* run b (the broadcast), then pending = 0 (seq_cst), then
-             * mp_wake_ctx on the joiner (worker 0) */
+             * mp__wake_ctx on the joiner (worker 0) */
 progress_b:  broadcast(me);
             pending[j] = false;
             wake_ctx(JREC(j));
             j = 0
 #else
         :: atomic { j < JOINERS && shared_b[j] -> shared_b[j] = false };
-            /* run b, then pending = 0 (seq_cst), then mp_wake_ctx */
+            /* run b, then pending = 0 (seq_cst), then mp__wake_ctx */
 progress_b:  pending[j] = false;
             wake_joiner(j);
             j = 0
 #endif
         :: atomic { j < JOINERS && !shared_b[j] -> j++ }
 #ifdef HANDOFF
-        /* a stolen job runs with `spinning` 0 (join.c), then polling */
+        /* a stolen job runs with `spinning` 0 (deque.c), then polling */
         :: atomic { j >= JOINERS && work > 0 -> work--; j = 0; spinning[me] = false };
 progress_job: spinning[me] = true
 #else
@@ -552,7 +552,7 @@ progress_job: skip
 #endif
             sleeping[me] = true;
             sleepers++;
-            /* the seq_cst re-check of mp_work_visible */
+            /* the seq_cst re-check of work_visible */
 #ifdef BUG_NO_RECHECK
             visible = false;
 #else
@@ -564,10 +564,10 @@ progress_job: skip
             od;
             i = 0;
 #ifdef BCAST
-            visible = visible || bseq > bseen[me];   /* mp_bcast_pending_sc */
+            visible = visible || bseq > bseen[me];   /* mp__bcast_visible */
 #endif
 #ifdef HANDOFF
-            visible = visible || mb[me] == POSTED;   /* mp_mbox_posted_sc */
+            visible = visible || mb[me] == POSTED;   /* mp__mailbox_visible */
 #endif
 #endif
 #ifdef BUG_BCAST_RELAXED_SLEEPING
@@ -580,7 +580,7 @@ progress_job: skip
             :: !visible ->
                 futex_wait(me, p);
 #ifdef HANDOFF
-                /* keep watch: mp_futex_wait_until may also return because
+                /* keep watch: mp__futex_wait_until may also return because
                  * its timeout passed (any number of times, here at most
                  * TMO); the worker then spins (loops for work) and goes
                  * through the whole announce again before it sleeps */
@@ -652,7 +652,7 @@ proctype joiner(byte j) {
 #endif
 
 #ifdef HANDOFF
-/* mp_handoff_run: an MP_SPLIT_STATIC loop of W + 1 parts, part k + 1
+/* mp__mailbox_run_loop: an MP_SPLIT_STATIC loop of W + 1 parts, part k + 1
  * posted to worker k's mailbox (the caller holds flat_busy: one poster).
  * The caller is an outside thread: its record is JREC(0), its context's
  * `sleeping` is 0. */
@@ -675,7 +675,7 @@ proctype caller() {
     :: else -> wake = true
     fi;
     /* post: mb_pending = 1 (relaxed), then the seq_cst store of
-     * mb_word = POSTED, then mp_wake_worker if the call wakes */
+     * mb_word = POSTED, then mp__wake_worker if the call wakes */
     k = 0;
     do
     :: k < W ->
@@ -708,7 +708,7 @@ proctype caller() {
         if
         :: got -> skip
         :: else ->
-            /* mp_wait_zero(ctx, &w->mb_pending) */
+            /* mp__wait_zero(ctx, &w->mb_pending) */
             do
             :: !mb_pending[k] -> break
             :: else ->
