@@ -22,7 +22,7 @@ func newPool(t *testing.T, threads int) *Pool {
 }
 
 func TestVersion(t *testing.T) {
-	if v := Version(); v != "1.0.0" {
+	if v := Version(); v != "1.1.0" {
 		t.Fatalf("Version() = %q", v)
 	}
 }

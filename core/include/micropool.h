@@ -56,10 +56,10 @@ extern "C" {
  * ------------------------------------------------------------------------ */
 
 #define MICROPOOL_VERSION_MAJOR 1
-#define MICROPOOL_VERSION_MINOR 0
+#define MICROPOOL_VERSION_MINOR 1
 #define MICROPOOL_VERSION_PATCH 0
 
-/* The version of the library that is running, "1.0.0" for this one. The
+/* The version of the library that is running, "1.1.0" for this one. The
  * string is static. */
 MP_API const char *mp_version(void);
 
@@ -74,6 +74,7 @@ MP_API const char *mp_version(void);
 #define MP_EDEADLK     (-35)   /* -EDEADLK: the call would wait on itself */
 #define MP_ESHUTDOWN   (-108)  /* -ESHUTDOWN: the pool is being destroyed */
 #define MP_ECANCELED   (-125)  /* -ECANCELED: the task was cancelled */
+#define MP_ETIMEDOUT   (-110)  /* -ETIMEDOUT: a bounded wait ran out (since 1.1) */
 
 /* A short English description of `code`. Every MP_* code above (and MP_OK)
  * has a static string. Any other value is described as "callback error N"
@@ -317,6 +318,17 @@ MP_API int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **task);
  * (with index 0 unless that thread is a worker of the pool). Returns
  * MP_EINVAL for NULL. */
 MP_API int mp_task_wait(mp_task *task);
+
+/* Since 1.1. Waits at most timeout_ns nanoseconds for the task, as
+ * mp_task_wait does, except that it never runs the task on the calling
+ * thread. Returns fn's result, MP_ECANCELED, or MP_ETIMEDOUT when the task
+ * has not finished in time (with timeout_ns == 0: when it has not finished
+ * yet, without waiting). After MP_ETIMEDOUT the task is as it was: a later
+ * wait, done, cancel or release works as before. While it waits, the
+ * calling thread runs the broadcast parts addressed to it (when it is a
+ * worker of some pool) and nothing else. A timeout so long that the
+ * monotonic clock would wrap has no limit. MP_EINVAL for NULL. */
+MP_API int mp_task_wait_for(mp_task *task, uint64_t timeout_ns);
 
 /* 1 if the task has finished or was cancelled, 0 if not yet, MP_EINVAL for
  * NULL. Never blocks. */

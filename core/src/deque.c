@@ -189,7 +189,7 @@ static bool leapfrog(mp_ctx *ctx, void *p)
 static void wait_job(mp_ctx *ctx, uint32_t i)
 {
     mp_jobsync *js = &ctx->dq.sync[i];
-    struct mp_waiter w = {&js->pending, NULL, NULL, NULL, leapfrog, js, &mp__bcast_duties};
+    struct mp_waiter w = {&js->pending, NULL, NULL, NULL, leapfrog, js, &mp__bcast_duties, 0};
     mp__wait(ctx, &w);
 }
 

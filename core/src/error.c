@@ -10,6 +10,7 @@ _Static_assert(MP_EBUSY == -EBUSY, "MP_EBUSY");
 _Static_assert(MP_EDEADLK == -EDEADLK, "MP_EDEADLK");
 _Static_assert(MP_ESHUTDOWN == -ESHUTDOWN, "MP_ESHUTDOWN");
 _Static_assert(MP_ECANCELED == -ECANCELED, "MP_ECANCELED");
+_Static_assert(MP_ETIMEDOUT == -ETIMEDOUT, "MP_ETIMEDOUT");
 
 #define MP_STR2(x) #x
 #define MP_STR(x) MP_STR2(x)
@@ -32,6 +33,7 @@ const char *mp_strerror(int code)
     case MP_EDEADLK:   return "call would wait on itself";
     case MP_ESHUTDOWN: return "pool is shutting down";
     case MP_ECANCELED: return "task was cancelled";
+    case MP_ETIMEDOUT: return "timed out";
     default:
         snprintf(buf, sizeof buf, "callback error %d", code);
         return buf;

@@ -104,7 +104,7 @@ static inline void mp__wait(mp_ctx *ctx, const mp_waiter *w)
 /* mp__wait until *word == 0. */
 static inline void mp__wait_zero(mp_ctx *ctx, _Atomic uint32_t *word)
 {
-    struct mp_waiter w = {word, NULL, NULL, NULL, NULL, NULL, &mp__bcast_duties};
+    struct mp_waiter w = {word, NULL, NULL, NULL, NULL, NULL, &mp__bcast_duties, 0};
     mp__wait(ctx, &w);
 }
 

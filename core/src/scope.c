@@ -159,7 +159,7 @@ int mp_scope_run(mp_pool *pool, mp_scope_fn body, void *arg)
     finish_one(&s);
 
     /* A spawn increments `queued` (seq_cst) and then wakes this thread. */
-    struct mp_waiter w = {&s.pending, &s.queued, NULL, NULL, scope_help, &s, &mp__bcast_duties};
+    struct mp_waiter w = {&s.pending, &s.queued, NULL, NULL, scope_help, &s, &mp__bcast_duties, 0};
     mp__wait(ctx, &w);
     if (entered)
         mp__leave(&link);

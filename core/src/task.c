@@ -477,7 +477,7 @@ void mp__taskq_drain(mp_pool *pool, mp_ctx *ctx)
 {
     atomic_store_explicit(&pool->tq.shutdown, 1, memory_order_seq_cst);
     atomic_store_explicit(&pool->tq.destroyer, ctx, memory_order_seq_cst);
-    struct mp_waiter w = {NULL, NULL, all_settled, queued, run_queued, pool, &mp__bcast_duties};
+    struct mp_waiter w = {NULL, NULL, all_settled, queued, run_queued, pool, &mp__bcast_duties, 0};
     while (mp__task_run_one(pool, ctx))
         ;
     mp__wait(ctx, &w);
@@ -498,6 +498,39 @@ static bool task_over(void *arg)
 {
     mp_task *t = arg;
     return atomic_load_explicit(&t->state, memory_order_seq_cst) >= T_DONE;
+}
+
+/* What a wait on a settled task returns. */
+static int outcome(const mp_task *t, uint32_t state)
+{
+    return state == T_CANCELLED ? MP_ECANCELED : t->result;
+}
+
+/* Waits until the task settles, or until `deadline` (0: none), as every
+ * wait does (spin, then park on this thread's record, doing its duties),
+ * on the task's list so that settle finds this thread to wake; returns its
+ * state. Nothing of the pool is touched: it may be destroyed once the task
+ * settles. A waiter that gives up takes itself off the list under the
+ * lock, so settle never sees its entry again; the task is untouched. */
+static uint32_t wait_settled(mp_task *t, uint64_t deadline)
+{
+    mp_task_waiter me = {mp__thread_self(), NULL};
+    mp__spin_lock(&t->wlock);
+    me.next = t->wlist;
+    t->wlist = &me;
+    mp__spin_unlock(&t->wlock);
+    atomic_fetch_add_explicit(&t->waiters, 1, memory_order_seq_cst);
+    struct mp_waiter w = {NULL, NULL, task_over, NULL, NULL, t, &mp__bcast_duties, deadline};
+    mp__wait_on(me.thread, t->spin_ns, NULL, NULL, &w);
+    mp__spin_lock(&t->wlock);
+    for (mp_task_waiter **p = &t->wlist; *p; p = &(*p)->next)
+        if (*p == &me) {
+            *p = me.next;
+            break;
+        }
+    mp__spin_unlock(&t->wlock);
+    atomic_fetch_sub_explicit(&t->waiters, 1, memory_order_relaxed);
+    return atomic_load_explicit(&t->state, memory_order_acquire);
 }
 
 int mp_task_wait(mp_task *t)
@@ -522,30 +555,24 @@ int mp_task_wait(mp_task *t)
         return t->result;
     }
 
-    if (s >= T_DONE)
-        return s == T_CANCELLED ? MP_ECANCELED : t->result;
-    /* Another thread runs it. Wait as every wait does (spin, then park on
-     * this thread's record, running broadcast parts addressed to it), on
-     * the task's list so that settle finds this thread to wake. Nothing of
-     * the pool is touched: it may be destroyed once the task settles. */
-    mp_task_waiter me = {mp__thread_self(), NULL};
-    mp__spin_lock(&t->wlock);
-    me.next = t->wlist;
-    t->wlist = &me;
-    mp__spin_unlock(&t->wlock);
-    atomic_fetch_add_explicit(&t->waiters, 1, memory_order_seq_cst);
-    struct mp_waiter w = {NULL, NULL, task_over, NULL, NULL, t, &mp__bcast_duties};
-    mp__wait_on(mp__thread_self(), t->spin_ns, NULL, NULL, &w);
-    mp__spin_lock(&t->wlock);
-    for (mp_task_waiter **p = &t->wlist; *p; p = &(*p)->next)
-        if (*p == &me) {
-            *p = me.next;
-            break;
-        }
-    mp__spin_unlock(&t->wlock);
-    atomic_fetch_sub_explicit(&t->waiters, 1, memory_order_relaxed);
-    s = atomic_load_explicit(&t->state, memory_order_acquire);
-    return s == T_CANCELLED ? MP_ECANCELED : t->result;
+    if (s < T_DONE)
+        s = wait_settled(t, 0);     /* another thread runs it */
+    return outcome(t, s);
+}
+
+int mp_task_wait_for(mp_task *t, uint64_t timeout_ns)
+{
+    if (!t)
+        return MP_EINVAL;
+    uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+    if (s < T_DONE && timeout_ns > 0) {
+        /* A timeout that would wrap the clock has no limit. */
+        uint64_t deadline;
+        if (__builtin_add_overflow(mp__now_ns(), timeout_ns, &deadline))
+            deadline = 0;
+        s = wait_settled(t, deadline);
+    }
+    return s >= T_DONE ? outcome(t, s) : MP_ETIMEDOUT;
 }
 
 int mp_task_done(const mp_task *t)

@@ -21,7 +21,7 @@ static bool more_work(const mp_waiter *w)
 
 /* Announces the wait in t->waiting, checks with seq_cst loads that it
  * is neither over nor has work, and sleeps on t->park with the value read
- * before announcing. */
+ * before announcing, until woken or the deadline. */
 static void park(mp_thread *t, _Atomic uint64_t *sleeps, const mp_waiter *w)
 {
     uint32_t p = atomic_load_explicit(&t->park, memory_order_acquire);
@@ -31,12 +31,15 @@ static void park(mp_thread *t, _Atomic uint64_t *sleeps, const mp_waiter *w)
     if (!over(w, true) && !more_work(w)) {
         if (sleeps)
             mp__count(sleeps);
-        mp__futex_wait(&t->park, p, NULL);
+        if (w->deadline)
+            mp__futex_wait_until(&t->park, p, w->deadline);
+        else
+            mp__futex_wait(&t->park, p, NULL);
     }
     atomic_fetch_sub_explicit(&t->waiting, 1, memory_order_relaxed);
 }
 
-void mp__wait_on(mp_thread *t, uint64_t spin_ns, _Atomic uint64_t *sleeps, mp_ctx *ctx,
+bool mp__wait_on(mp_thread *t, uint64_t spin_ns, _Atomic uint64_t *sleeps, mp_ctx *ctx,
                  const mp_waiter *w)
 {
     mp_spin spin;
@@ -46,9 +49,13 @@ void mp__wait_on(mp_thread *t, uint64_t spin_ns, _Atomic uint64_t *sleeps, mp_ct
             mp__spin_reset(&spin);
             continue;
         }
+        /* A bounded wait reads the clock each round; the others never. */
+        if (w->deadline && mp__now_ns() >= w->deadline)
+            return over(w, true);
         if (mp__spin_on(&spin, spin_ns))
             continue;
         park(t, sleeps, w);
         mp__spin_reset(&spin);
     }
+    return true;
 }

@@ -32,6 +32,9 @@ typedef struct mp_waiter {
     bool (*help)(mp_ctx *ctx, void *arg);
     void *arg;
     const mp_duties *duties;        /* NULL: none */
+    /* The monotonic clock (mp__now_ns) at which the wait gives up; 0: it
+     * does not. */
+    uint64_t deadline;
 } mp_waiter;
 
 /* Waits on thread record t until w is over: helps (on ctx, which the
@@ -39,8 +42,9 @@ typedef struct mp_waiter {
  * announces itself in t->waiting, checks once more and parks on t. Whoever
  * ends the wait, or publishes work for `help` or a duty, wakes t after its
  * seq_cst store (mp__wake_ctx, mp__wake_waiter). Each sleep is counted in
- * *sleeps (NULL: nowhere). */
-MP_HIDDEN void mp__wait_on(mp_thread *t, uint64_t spin_ns, _Atomic uint64_t *sleeps, mp_ctx *ctx,
+ * *sleeps (NULL: nowhere). Returns true when the wait is over, false when
+ * the deadline passed first. */
+MP_HIDDEN bool mp__wait_on(mp_thread *t, uint64_t spin_ns, _Atomic uint64_t *sleeps, mp_ctx *ctx,
                            const mp_waiter *w);
 
 #endif

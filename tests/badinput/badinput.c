@@ -131,6 +131,8 @@ static void nulls(mp_pool *pool)
     MPT_EXPECT(mp_submit(pool, NULL, NULL, &t), MP_EINVAL);
     MPT_EXPECT(mp_submit(pool, NULL, NULL, NULL), MP_EINVAL);
     MPT_EXPECT(mp_task_wait(NULL), MP_EINVAL);
+    MPT_EXPECT(mp_task_wait_for(NULL, 0), MP_EINVAL);
+    MPT_EXPECT(mp_task_wait_for(NULL, UINT64_MAX), MP_EINVAL);
     MPT_EXPECT(mp_task_done(NULL), MP_EINVAL);
     MPT_EXPECT(mp_task_cancel(NULL), MP_EINVAL);
     mp_task_release(NULL);
@@ -527,7 +529,15 @@ static void handles(void)
     MPT_EXPECT(mp_task_cancel(b), MP_OK);
     MPT_EXPECT(mp_task_cancel(b), MP_OK);        /* already cancelled */
     MPT_EXPECT(mp_task_done(b), 1);
+    /* A bounded wait never runs a task: on one thread it only times out,
+     * and leaves the task as it was. */
+    MPT_EXPECT(mp_task_wait_for(a, 0), MP_ETIMEDOUT);
+    MPT_EXPECT(mp_task_wait_for(a, 1000000), MP_ETIMEDOUT);
+    MPT_EXPECT(mp_task_done(a), 0);
+    MPT_EXPECT(mp_task_wait_for(b, 0), MP_ECANCELED);
+    MPT_EXPECT(mp_task_wait_for(b, UINT64_MAX), MP_ECANCELED);
     MPT_EXPECT(mp_task_wait(a), 41);
+    MPT_EXPECT(mp_task_wait_for(a, UINT64_MAX), 41);
     MPT_EXPECT(mp_task_wait(a), 41);             /* waiting again */
     MPT_EXPECT(mp_task_cancel(a), MP_EBUSY);     /* finished */
     MPT_EXPECT(mp_pool_destroy(pool), MP_OK);    /* runs c */
@@ -536,6 +546,7 @@ static void handles(void)
     MPT_EXPECT(mp_task_wait(c), 43);
     MPT_EXPECT(mp_task_cancel(c), MP_EBUSY);
     MPT_EXPECT(mp_task_wait(b), MP_ECANCELED);
+    MPT_EXPECT(mp_task_wait_for(c, 0), 43);
     MPT_EXPECT(mp_task_done(a), 1);
     mp_task_release(a);
     mp_task_release(b);

@@ -76,6 +76,13 @@
  *    stores the state (seq_cst), loads twaiters and, if it is not 0, walks
  *    the list under the lock and wakes every listed record whose
  *    `waiting` is set (mp__wake_waiter).
+ *  - with -DTIMED as well (the test model_park_task_timed): the second
+ *    waiter is a bounded one (mp_task_wait_for): its futex_wait may end
+ *    because its deadline passed, and then, or at the top of its loop once
+ *    the deadline has passed, it gives up: it takes itself off the list
+ *    under the lock and returns, and its entry (on its stack) is gone. The
+ *    settler must never find a gone entry on the list, and the other
+ *    waiter must still be woken.
  *
  * The futex: futex_wait(word, p) atomically compares the word with p and,
  * if equal, queues the thread; futex_wake dequeues every queued thread of
@@ -135,6 +142,9 @@
  *                      sees the task unfinished and sleeps, unwoken
  *  -DBUG_TASK_WAKE_FIRST (with TASKWAIT) the settler wakes only the first
  *                      listed waiter that is asleep; the other sleeps on
+ *  -DBUG_TASK_TIMEOUT_STAYS (with TASKWAIT, TIMED) a bounded waiter that
+ *                      gives up leaves its entry on the list: the settler
+ *                      walks into a stack that is gone
  *
  * -DSHARED_RECORD checks the last-resort case as the engine does it: two
  * joiners share one record and `waiting` counts them; it must hold.
@@ -158,8 +168,17 @@
 #define TMO 2
 #endif
 
-#if defined(BUG_TASK_WAKE_EARLY) || defined(BUG_TASK_WAKE_FIRST)
+#if defined(BUG_TASK_TIMEOUT_STAYS)
+#define TIMED
+#endif
+#if defined(BUG_TASK_WAKE_EARLY) || defined(BUG_TASK_WAKE_FIRST) || defined(TIMED)
 #define TASKWAIT
+#endif
+/* The bounded waiter of the TIMED instance: the second one. */
+#ifdef TIMED
+#define timed(j) (j == 1)
+#else
+#define timed(j) false
 #endif
 
 #if defined(BUG_SHARED_FLAG) || defined(SHARED_RECORD)
@@ -234,6 +253,8 @@ bool tdone = false;             /* the task's state is DONE */
 byte twaiters = 0;              /* task.waiters */
 bool onlist[JOINERS];           /* the waiter's entry is on the task's list */
 bool tlock = false;             /* task.wlock */
+bool expired = false;           /* the bounded waiter's deadline passed */
+bool gone[JOINERS];             /* the waiter returned: its entry is gone */
 #endif
 
 /* The record a joiner sleeps on: its own, or with SHARED_RECORD (and
@@ -426,25 +447,43 @@ inline task_lock() {
     atomic { !tlock -> tlock = true }
 }
 
-/* mp_task_wait on a task another thread runs: the list, then mp__wait_on
- * until the state is DONE. */
+/* mp_task_wait on a task another thread runs (wait_settled): the list,
+ * then mp__wait_on until the state is DONE, or, for the bounded waiter,
+ * until its deadline. */
 inline task_wait(j) {
     task_lock(); onlist[j] = true; tlock = false;
     twaiters++;
     do
     :: tdone -> break
+    :: timed(j) && expired -> break
     :: else ->
         p = park[JREC(j)];
         waiting[JREC(j)]++;
         if
-        :: !tdone -> futex_wait(JREC(j), p); !infutex[JREC(j)]
+        :: !tdone ->
+            futex_wait(JREC(j), p);
+            if
+            :: !infutex[JREC(j)] -> skip
+            :: timed(j) ->       /* the deadline: the sleep ends by itself */
+                atomic { infutex[JREC(j)] = false; expired = true }
+            fi
         :: else -> skip
         fi;
         waiting[JREC(j)]--;
         p = 0
     od;
-    task_lock(); onlist[j] = false; tlock = false;
+    task_lock();
+#ifdef BUG_TASK_TIMEOUT_STAYS
+    if
+    :: timed(j) && !tdone -> skip   /* wrong: the entry stays */
+    :: else -> onlist[j] = false
+    fi;
+#else
+    onlist[j] = false;
+#endif
+    tlock = false;
     twaiters--;
+    gone[j] = true;
     joined[j] = true
 }
 
@@ -465,6 +504,7 @@ proctype settler() {
         i = 0;
         do
         :: i < JOINERS ->
+            assert(!(onlist[i] && gone[i]));   /* no entry of a stack that is gone */
             if
             :: onlist[i] && waiting[JREC(i)] > 0 -> park[JREC(i)]++; futex_wake(JREC(i));
 #ifdef BUG_TASK_WAKE_FIRST

@@ -18,12 +18,13 @@ Test(errors, codes_are_the_negative_errno_values)
     cr_assert_eq(MP_EDEADLK, -EDEADLK);
     cr_assert_eq(MP_ESHUTDOWN, -ESHUTDOWN);
     cr_assert_eq(MP_ECANCELED, -ECANCELED);
+    cr_assert_eq(MP_ETIMEDOUT, -ETIMEDOUT);
 }
 
 Test(errors, strerror_names_every_code_with_a_distinct_static_string)
 {
     static const int codes[] = {MP_OK,      MP_EINVAL,    MP_ENOMEM,   MP_EBUSY,
-                                MP_EDEADLK, MP_ESHUTDOWN, MP_ECANCELED};
+                                MP_EDEADLK, MP_ESHUTDOWN, MP_ECANCELED, MP_ETIMEDOUT};
     enum { N = sizeof codes / sizeof codes[0] };
     const char *names[N];
     char copies[N][128];

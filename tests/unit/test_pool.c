@@ -16,7 +16,7 @@ Test(pool, version_matches_the_header)
     char want[32];
     snprintf(want, sizeof want, "%d.%d.%d", MICROPOOL_VERSION_MAJOR,
              MICROPOOL_VERSION_MINOR, MICROPOOL_VERSION_PATCH);
-    cr_assert_str_eq(mp_version(), "1.0.0");
+    cr_assert_str_eq(mp_version(), "1.1.0");
     cr_assert_str_eq(mp_version(), want);
     cr_assert(mp_version() == mp_version(), "the version string is static");
 }

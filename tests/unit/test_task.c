@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 TestSuite(task, .timeout = 50);
@@ -821,4 +822,89 @@ Test(task, cancel_racing_with_wait_is_one_or_the_other)
         mpt_destroy(pool);
     }
     cr_log_info("cancel won %d times, the task ran %d times", cancelled, ran);
+}
+
+/* ---- mp_task_wait_for (since 1.1) ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+Test(task, wait_for_times_out_and_leaves_a_running_task_as_it_was)
+{
+    mp_pool *pool = mpt_pool(2);
+    struct gate_job g = {0};
+    mp_task *t = NULL;
+    cr_assert_eq(mp_submit(pool, gate_fn, &g, &t), MP_OK);
+    cr_assert(mpt_wait_at_least(&g.started, 1, 20.0), "the worker started the task");
+    cr_assert_eq(mp_task_wait_for(t, 0), MP_ETIMEDOUT, "0 only looks");
+    double t0 = now_s();
+    cr_assert_eq(mp_task_wait_for(t, 20000000), MP_ETIMEDOUT);
+    double waited = now_s() - t0;
+    cr_assert_geq(waited, 0.020, "it gave up after %.6f s, before its 20 ms", waited);
+    cr_assert_eq(mp_task_done(t), 0);
+    cr_assert_eq(mp_task_cancel(t), MP_EBUSY);
+    atomic_store(&g.open, 1);
+    cr_assert_eq(mp_task_wait_for(t, 10000000000u), 66);
+    cr_assert_eq(mp_task_wait_for(t, 0), 66, "a finished task answers at once");
+    cr_assert_eq(atomic_load(&g.timed_out), 0);
+    mp_task_release(t);
+    mpt_destroy(pool);
+}
+
+Test(task, wait_for_never_runs_the_task_on_the_calling_thread)
+{
+    mp_pool *pool = mpt_pool(1);     /* no worker: only a wait runs it */
+    struct job j = {.pool = pool, .result = 5};
+    mp_task *t = NULL;
+    cr_assert_eq(mp_submit(pool, job_fn, &j, &t), MP_OK);
+    cr_assert_eq(mp_task_wait_for(t, 0), MP_ETIMEDOUT);
+    cr_assert_eq(mp_task_wait_for(t, 2000000), MP_ETIMEDOUT);
+    cr_assert_eq(atomic_load(&j.runs), 0);
+    cr_assert_eq(mp_task_cancel(t), MP_OK, "still queued after the timeouts");
+    cr_assert_eq(mp_task_wait_for(t, 0), MP_ECANCELED);
+    mp_task_release(t);
+    mpt_destroy(pool);
+    cr_assert_eq(atomic_load(&j.runs), 0);
+}
+
+struct timed_waiter {
+    mp_task *task;
+    int rc;
+};
+
+static void *timed_wait_thread(void *arg)
+{
+    struct timed_waiter *w = arg;
+    w->rc = mp_task_wait_for(w->task, UINT64_MAX);   /* wraps the clock: no limit */
+    return NULL;
+}
+
+Test(task, wait_for_wakes_every_waiter_when_the_task_finishes)
+{
+    mp_pool *pool = mpt_pool(2);
+    struct gate_job g = {0};
+    mp_task *t = NULL;
+    cr_assert_eq(mp_submit(pool, gate_fn, &g, &t), MP_OK);
+    cr_assert(mpt_wait_at_least(&g.started, 1, 20.0), "the worker started the task");
+    enum { W = 4 };
+    pthread_t th[W];
+    struct timed_waiter w[W];
+    for (int i = 0; i < W; i++) {
+        w[i] = (struct timed_waiter){t, 0};
+        cr_assert_eq(pthread_create(&th[i], NULL, timed_wait_thread, &w[i]), 0);
+    }
+    usleep(20000);          /* let them park (or not: both must work) */
+    /* A waiter that gives up leaves the others on the task's list. */
+    cr_assert_eq(mp_task_wait_for(t, 5000000), MP_ETIMEDOUT);
+    atomic_store(&g.open, 1);
+    for (int i = 0; i < W; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert_eq(w[i].rc, 66, "waiter %d got %d", i, w[i].rc);
+    }
+    mp_task_release(t);
+    mpt_destroy(pool);
 }

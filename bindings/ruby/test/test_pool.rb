@@ -21,7 +21,7 @@ class TestPool < Minitest::Test
   # ------------------------------------------------------------ basics
 
   def test_library_version
-    assert_equal "1.0.0", Micropool.library_version
+    assert_equal "1.1.0", Micropool.library_version
     assert_equal Micropool::VERSION, Micropool.library_version
   end
 

@@ -26,6 +26,7 @@ module Micropool
   class Deadlock < Error; end          # MP_EDEADLK: the call would wait on itself
   class Shutdown < Error; end          # MP_ESHUTDOWN: the pool is closing
   class Canceled < Error; end          # MP_ECANCELED: the task was cancelled
+  class TimedOut < Error; end          # MP_ETIMEDOUT: a bounded wait ran out
   class ClosedError < Error; end       # the Ruby pool object was closed
 
   Error::CODES = {
@@ -34,6 +35,7 @@ module Micropool
     Native::EBUSY => Busy,
     Native::EDEADLK => Deadlock,
     Native::ESHUTDOWN => Shutdown,
-    Native::ECANCELED => Canceled
+    Native::ECANCELED => Canceled,
+    Native::ETIMEDOUT => TimedOut
   }.freeze
 end

@@ -22,6 +22,7 @@ module Micropool
     EDEADLK = -35
     ESHUTDOWN = -108
     ECANCELED = -125
+    ETIMEDOUT = -110
 
     THREADS_MAX = 1024
     SPLIT_DYNAMIC = 0

@@ -2,5 +2,5 @@
 
 module Micropool
   # The version of this binding; it matches the C library's version.
-  VERSION = "1.0.0"
+  VERSION = "1.1.0"
 end
