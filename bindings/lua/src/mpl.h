@@ -106,6 +106,8 @@ double     *mpl_shared_data(mpl_shared *s);
 
 /* Pushes a buffer userdata that takes a new reference to s. Raises. */
 void        mpl_push_buffer(lua_State *L, mpl_shared *s);
+/* Pushes a new zeroed buffer of n numbers, or raises (no memory). */
+mpl_shared *mpl_push_new_buffer(lua_State *L, size_t n);
 /* The buffer at idx, or NULL (never raises). */
 mpl_shared *mpl_test_buffer(lua_State *L, int idx);
 

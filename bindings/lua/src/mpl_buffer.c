@@ -183,6 +183,17 @@ void mpl_push_buffer(lua_State *L, mpl_shared *s)
     *u = s;
 }
 
+mpl_shared *mpl_push_new_buffer(lua_State *L, size_t n)
+{
+    /* The userdata first, then the block it owns from the start: an error
+     * after this (a bad element, no memory) leaves it to the collector. */
+    mpl_shared **u = push_ud(L);
+    *u = mpl_shared_new(n);
+    if (!*u)
+        luaL_error(L, "micropool: out of memory for a buffer of %I numbers", (LUAI_UACINT)n);
+    return *u;
+}
+
 int mpl_native_buffer(lua_State *L)
 {
     int from_table = lua_type(L, 1) == LUA_TTABLE;
@@ -194,24 +205,17 @@ int mpl_native_buffer(lua_State *L)
         if (n < 0)
             return luaL_error(L, "micropool: a buffer's length must not be negative");
     }
-    mpl_shared **u = push_ud(L);
-    mpl_shared *s = mpl_shared_new((size_t)n);
-    if (!s)
-        return luaL_error(L, "micropool: out of memory for a buffer of %I numbers",
-                          (LUAI_UACINT)n);
+    mpl_shared *s = mpl_push_new_buffer(L, (size_t)n);
     if (from_table) {
         for (lua_Integer i = 1; i <= n; i++) {
             lua_rawgeti(L, 1, i);
             int isnum;
             s->data[i - 1] = lua_tonumberx(L, -1, &isnum);
-            if (!isnum) {
-                mpl_shared_unref(s);
+            if (!isnum)
                 return luaL_error(L, "micropool: buffer: element %I is a %s, not a number",
                                   (LUAI_UACINT)i, luaL_typename(L, -1));
-            }
             lua_pop(L, 1);
         }
     }
-    *u = s;
     return 1;
 }

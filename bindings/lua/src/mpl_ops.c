@@ -825,11 +825,7 @@ int mpl_op_map(lua_State *L, mpl_pool *p, int base)
     if (in) {
         c.n = mpl_shared_len(in);
         if (!out) {
-            out = mpl_shared_new(c.n);
-            if (!out)
-                return mpl_error(L, "micropool: out of memory");
-            mpl_push_buffer(L, out);          /* takes its reference... */
-            mpl_shared_unref(out);            /* ...and holds the only one */
+            out = mpl_push_new_buffer(L, c.n);
             lua_replace(L, base + 2);
         }
         c.in = mpl_shared_data(in);
