@@ -81,6 +81,9 @@ int mpl_task_cancel(mpl_task *t);
 %native(scope) int mpl_native_scope(lua_State *L);
 %native(clock) int mpl_native_clock(lua_State *L);
 %native(scope_spawn) int mpl_scope_spawn(lua_State *L);
+%native(map) int mpl_native_map(lua_State *L);
+%native(buffer) int mpl_native_buffer(lua_State *L);
+%native(register_class) int mpl_native_register_class(lua_State *L);
 %native(scope_metatable) int mpl_scope_metatable(lua_State *L);
 
 %wrapper %{
@@ -88,6 +91,12 @@ int mpl_task_cancel(mpl_task *t);
 int mpl_native_join(lua_State *L)
 {
     return mpl_op_join(L, mpl_check_handle(L, 1, MPL_POOL), 2);
+}
+
+/* map(pool, table | buffer, code, out) -> table | buffer */
+int mpl_native_map(lua_State *L)
+{
+    return mpl_op_map(L, mpl_check_handle(L, 1, MPL_POOL), 2);
 }
 
 /* for_each(pool, n, grain, flags, code, ...) */

@@ -7,13 +7,17 @@
 -- A lua_State runs on one thread at a time, so every thread of a pool runs
 -- Lua code in a lua_State of its own. What crosses between states:
 --
---  * functions travel as code (string.dump). A function may use globals
---    but no other upvalue: string.dump would silently drop it, so such a
---    function is refused. Pass values as arguments instead, or define
---    what the functions share with worker_init.
---  * arguments and results are copied: nil, booleans, numbers, strings and
---    tables of these (read raw, without metatables).
---  * an error() in a callback is raised again in the caller, same value.
+--  * functions travel as code (string.dump). Their upvalues are copied
+--    with them: values as arguments are, Lua functions recursively with
+--    their own upvalues, C functions by their name in package.loaded, and
+--    the global table is the receiving state's. A copy is a copy: what a
+--    callback writes to it stays in that callback.
+--  * arguments and results are copied the same way: nil, booleans,
+--    numbers, strings, functions and tables of these (read raw, with their
+--    metatable only when it is registered with register_class), and
+--    micropool buffers by reference.
+--  * an error() in a callback is raised again in the caller, same value;
+--    a string error gets the callback's traceback appended.
 --
 -- Indices handed to for_each and reduce run from 1 to n. Thread indices
 -- are the pool's: 0 for the calling thread, 1..threads-1 for the workers.
@@ -86,30 +90,27 @@ end
 -- Bytecode of functions already checked and dumped, by function.
 local dumped = setmetatable({}, {__mode = "k"})
 
--- The upvalue that is not _ENV, if any.
+-- The upvalue that is not the global _ENV, if any.
 local function captured(f)
   local nups = debug.getinfo(f, "u").nups
   for i = 1, nups do
     local name, value = debug.getupvalue(f, i)
-    if name ~= "_ENV" then return name == "" and "(unnamed; stripped code?)" or name end
-    if value ~= _G then return "_ENV (a custom environment)" end
+    if name ~= "_ENV" or value ~= _G then return name == "" and "?" or name end
   end
 end
 
+-- What the C side gets for f: its bytecode when the code is all it needs
+-- (cached), or f itself, which is encoded with its upvalues at every call
+-- (their values may have changed) and rebuilt in the other state.
 local function check_function(f, n, fname)
   local code = dumped[f]
   if code then return code end
   if type(f) ~= "function" then typeerror(n, fname, "function", f) end
-  if debug.getinfo(f, "S").what == "C" then
-    argerror(n, fname, "a C function cannot be shipped to another Lua state")
+  if debug.getinfo(f, "S").what == "C" or captured(f) then
+    code = f
+  else
+    code = string.dump(f)
   end
-  local up = captured(f)
-  if up then
-    argerror(n, fname, "the function captures the upvalue '" .. up .. "'; it runs in "
-      .. "another lua_State that receives only its code, so pass the value as an "
-      .. "argument or set it up with worker_init")
-  end
-  code = string.dump(f)
   dumped[f] = code
   return code
 end
@@ -159,7 +160,13 @@ end
 local function init_of(init)
   if init == nil then return core.INIT_NONE, "" end
   if type(init) == "function" then
-    return core.INIT_CHUNK, check_function(init, 1, "new")
+    local code = check_function(init, 1, "new")
+    if type(code) ~= "string" then
+      raise("bad argument #1 to 'new' (worker_init: the function captures the upvalue '"
+            .. (captured(init) or "?") .. "', and worker_init runs before anything can be "
+            .. "copied to a state: make it a global, pass code or a module name instead)")
+    end
+    return core.INIT_CHUNK, code
   end
   if type(init) ~= "string" then
     raise("bad argument #1 to 'new' (worker_init: function, code or module name expected, got "
@@ -226,9 +233,11 @@ function micropool.current()
   return current
 end
 
---- Threads in the pool, the calling thread counted.
+--- Threads in the pool, the calling thread counted. Raises on a closed
+-- pool, as the other methods that need the threads do.
 function Pool:threads()
   check_self(self, Pool, "threads")
+  if core.pool_closed(self._p) ~= 0 then raise("micropool: the pool is closed") end
   return math.tointeger(core.pool_threads(self._p))
 end
 
@@ -239,8 +248,10 @@ function Pool:thread_index()
   return math.tointeger(core.pool_thread_index(self._p))
 end
 
---- Runs f and g, potentially in parallel, and returns the first result of
--- each. f and g are functions or {function, args...}.
+--- Runs f and g, potentially in parallel, and returns all of f's results,
+-- then all of g's; a function that returns nothing gives one nil, so
+-- `local a, b = pool:join(f, g)` pairs single results. f and g are
+-- functions or {function, args...}.
 function Pool:join(f, g)
   check_self(self, Pool, "join")
   local fcode, fargs = check_side(f, 1, "join")
@@ -273,6 +284,24 @@ function Pool:reduce(n, grain, init, fold, combine, ...)
   return core.reduce(self._p, n, g, flags, init, fcode, ccode, ...)
 end
 
+--- Calls f(v, i) for every element v = t[i] of t, in parallel, and returns
+-- the results: a new table of f's first results for a table (its elements
+-- are copied to the states that need them), or for a buffer, a buffer of
+-- numbers: `out` when given (a buffer of the same length, t itself to map
+-- in place), or a new one. Nothing of a buffer is copied.
+function Pool:map(t, f, out)
+  check_self(self, Pool, "map")
+  local tt = type(t)
+  if tt ~= "table" and not (tt == "userdata" and tostring(t):find("^micropool.buffer")) then
+    typeerror(1, "map", "table or buffer", t)
+  end
+  local code = check_function(f, 2, "map")
+  if out ~= nil and (tt == "table" or type(out) ~= "userdata") then
+    argerror(3, "map", "an output buffer goes with an input buffer")
+  end
+  return core.map(self._p, t, code, out)
+end
+
 --- Calls f(index, count, ...) once on every thread of the pool (index
 -- 0..count-1) and returns a list whose [index + 1] is that part's first
 -- result.
@@ -288,7 +317,7 @@ end
 function Pool:scope(body, ...)
   check_self(self, Pool, "scope")
   local code = check_function(body, 1, "scope")
-  core.scope(self._p, code, ...)
+  return core.scope(self._p, code, ...)
 end
 
 --- Adds f(scope, ...) to the scope.
@@ -354,6 +383,30 @@ end
 
 function Task:__tostring()
   return "micropool.task (" .. (core.task_done(self._t) ~= 0 and "done" or "pending") .. ")"
+end
+
+-- ------------------------------------------------------------ values
+
+--- A shared numeric buffer: n zeros, or the numbers of a list. One block of
+-- doubles that every state it is passed to (as an argument or an upvalue)
+-- reads and writes in place: buf[i], buf[i] = x, #buf, buf:totable().
+function micropool.buffer(n_or_list)
+  local t = type(n_or_list)
+  if t ~= "table" and math.tointeger(n_or_list) == nil then
+    typeerror(1, "buffer", "length or list of numbers", n_or_list)
+  end
+  return core.buffer(n_or_list)
+end
+
+--- Registers mt under name in this lua_State: a table whose metatable is mt
+-- keeps it when it is copied to a state that registered the same name (an
+-- error object, a result, an argument). Register in worker_init for the
+-- pool's states, and in the caller.
+function micropool.register_class(name, mt)
+  if type(name) ~= "string" then typeerror(1, "register_class", "string", name) end
+  if type(mt) ~= "table" then typeerror(2, "register_class", "table", mt) end
+  core.register_class(name, mt)
+  return mt
 end
 
 micropool.Pool, micropool.Task, micropool.Scope = Pool, Task, Scope

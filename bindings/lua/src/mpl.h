@@ -35,20 +35,35 @@ int mpl_error(lua_State *L, const char *fmt, ...);
 
 /* ------------------------------------------------------------ values */
 
-/* A growable byte buffer (malloc'd). */
+typedef struct mpl_shared mpl_shared;
+
+/* A growable byte buffer (malloc'd). An encoded shared buffer holds a
+ * reference to it (in `held`) until the bytes are freed. */
 typedef struct mpl_buf {
-    char  *data;
-    size_t len;
-    size_t cap;
+    char         *data;
+    size_t        len;
+    size_t        cap;
+    mpl_shared  **held;
+    size_t        nheld;
+    size_t        capheld;
 } mpl_buf;
 
+/* Frees the bytes and drops the references they hold. */
 void mpl_buf_free(mpl_buf *b);
 
 /* Appends the values at stack slots first..last of L as one list.
  * Never raises a Lua error (it may run in a state that must not longjmp):
  * returns 0, or -1 with a message in err (values that cannot cross between
  * states, tables nested too deep, out of memory). `what` names the values
- * in messages ("argument", "result"). */
+ * in messages ("argument", "result").
+ *
+ * What crosses: nil, booleans, numbers, strings; tables (raw, with their
+ * metatable only if it is registered by name, mpl_native_register_class);
+ * Lua functions as bytecode with copies of their upvalues (a function
+ * reached twice, also through its own upvalues, is decoded once, and
+ * upvalues shared between functions stay shared); C functions that are
+ * package.loaded[module][name], by name; the global table, as the
+ * receiving state's; shared buffers (mpl_buffer.c), by reference. */
 int mpl_encode_list(lua_State *L, int first, int last, const char *what,
                     mpl_buf *out, char *err, size_t errlen);
 
@@ -65,9 +80,48 @@ int mpl_encode_string(const char *s, mpl_buf *out);
  * `max` > 0 pushes at most that many (the rest are skipped). */
 int mpl_decode_list(lua_State *L, const char *data, size_t len, int max);
 
+/* One value at idx, without the list's count, appended to out (the same
+ * rules and messages; argno > 0 numbers it in messages). */
+int mpl_encode_value(lua_State *L, int idx, const char *what, int argno,
+                     mpl_buf *out, char *err, size_t errlen);
+
+/* Pushes the value that mpl_encode_value wrote at data; returns the
+ * number of bytes it took. Raises on failure. */
+size_t mpl_decode_value(lua_State *L, const char *data, size_t len);
+
+/* register_class(name, metatable): tables with this metatable cross
+ * between states that registered the same name (lua_CFunction). */
+int mpl_native_register_class(lua_State *L);
+
+/* ------------------------------------------------------------ buffers
+ * A shared buffer: n doubles in one allocation, reference counted, that
+ * every state holding it reads and writes in place (mpl_buffer.c). */
+
+struct mpl_shared;
+mpl_shared *mpl_shared_new(size_t n);          /* zeroed; one reference */
+void        mpl_shared_ref(mpl_shared *s);
+void        mpl_shared_unref(mpl_shared *s);
+size_t      mpl_shared_len(const mpl_shared *s);
+double     *mpl_shared_data(mpl_shared *s);
+
+/* Pushes a buffer userdata that takes a new reference to s. Raises. */
+void        mpl_push_buffer(lua_State *L, mpl_shared *s);
+/* Pushes a new zeroed buffer of n numbers, or raises (no memory). */
+mpl_shared *mpl_push_new_buffer(lua_State *L, size_t n);
+/* The buffer at idx, or NULL (never raises). */
+mpl_shared *mpl_test_buffer(lua_State *L, int idx);
+
+/* buffer(n | table) -> a new buffer (lua_CFunction). */
+int mpl_native_buffer(lua_State *L);
+
 /* ------------------------------------------------------------ code */
 
-/* A function shipped as bytecode. `code` is borrowed. */
+/* A function shipped as bytecode (string.dump), or as an encoded
+ * function value (MPL_VALUE_MAGIC, then mpl_encode_value's bytes) when it
+ * has upvalues to carry or is a module's C function. `code` is borrowed. */
+#define MPL_VALUE_MAGIC "\x1bMPL"
+#define MPL_VALUE_MAGIC_LEN 4
+
 typedef struct mpl_code {
     const char *code;
     size_t      len;
@@ -75,6 +129,10 @@ typedef struct mpl_code {
 } mpl_code;
 
 void mpl_code_init(mpl_code *c, const char *code, size_t len);
+
+/* Appends the function at idx as MPL_VALUE_MAGIC and its encoded value
+ * (as mpl_encode_value; messages call it "the function"). */
+int mpl_encode_code(lua_State *L, int idx, mpl_buf *out, char *err, size_t errlen);
 
 /* ------------------------------------------------------------ pools */
 
@@ -112,7 +170,8 @@ mpl_pool *mpl_pool_of_state(lua_State *L);
  * lua_CFunction would. A callback's error is raised again in L. */
 
 /* base: codeA, argsA (nil or {f, ...}), codeB, argsB.
- * Returns the first result of each side. */
+ * Returns all results of A (one nil if it returned none), then all of B
+ * (one nil if none). */
 int mpl_op_join(lua_State *L, mpl_pool *p, int base);
 
 /* base: n, grain, flags, code, args... ; calls f(i, args...) for
@@ -127,6 +186,11 @@ int mpl_op_reduce(lua_State *L, mpl_pool *p, int base);
 /* base: code, args... ; f(index, count, args...) once per thread.
  * Returns a list: [index + 1] = first result of that part. */
 int mpl_op_broadcast(lua_State *L, mpl_pool *p, int base);
+
+/* base: input (a table or a buffer), code, out (nil or a buffer);
+ * f(v, i) for every element. A table gives a new table of the first
+ * results; a buffer gives a buffer (out, or a new one) of numbers. */
+int mpl_op_map(lua_State *L, mpl_pool *p, int base);
 
 /* base: code, args... ; queues f(args...) and returns the task. */
 mpl_task *mpl_op_submit(lua_State *L, mpl_pool *p, int base);

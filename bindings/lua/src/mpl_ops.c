@@ -27,6 +27,7 @@ typedef struct mpl_op {
 /* A function and its encoded arguments. */
 typedef struct mpl_call {
     mpl_code code;
+    mpl_buf  own;          /* the encoded function value, if code is one */
     mpl_buf  args;
     uint64_t args_id;      /* see mpl_push_args; 0 = run once, no cache */
 } mpl_call;
@@ -82,6 +83,19 @@ static void op_fail_value(mpl_op *op, lua_State *L)
     op_set_error(op, b);
 }
 
+/* The message handler of callbacks: a string error gets the traceback of
+ * the callback that raised it (once: an error that already carries one,
+ * from a nested callback, is left as it is). */
+static int add_traceback(lua_State *L)
+{
+    if (lua_type(L, 1) == LUA_TSTRING) {
+        const char *msg = lua_tostring(L, 1);
+        if (!strstr(msg, "\nstack traceback:"))
+            luaL_traceback(L, L, msg, 1);
+    }
+    return 1;
+}
+
 /* Runs fn(ud) in protected mode in this thread's state for op's pool.
  * Returns 0 or CALLBACK_FAILED (the error is recorded in op). */
 static int run_part(mpl_op *op, lua_CFunction fn, void *ud)
@@ -95,13 +109,14 @@ static int run_part(mpl_op *op, lua_CFunction fn, void *ud)
     }
     int top = lua_gettop(L);
     int rc = 0;
-    if (!lua_checkstack(L, 3)) {
+    if (!lua_checkstack(L, 4)) {
         op_fail_text(op, "micropool: Lua stack overflow in a callback");
         rc = CALLBACK_FAILED;
     } else {
+        lua_pushcfunction(L, add_traceback);
         lua_pushcfunction(L, fn);
         lua_pushlightuserdata(L, ud);
-        if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+        if (lua_pcall(L, 1, 0, top + 1) != LUA_OK) {
             op_fail_value(op, L);
             rc = CALLBACK_FAILED;
         } else if (op_failed(op)) {
@@ -142,20 +157,69 @@ static mpl_pool *check_open(lua_State *L, mpl_pool *p)
     return p;
 }
 
-static void check_code(lua_State *L, int idx, mpl_code *c)
+/* Raises unless the value at idx is a function's code: bytecode (a
+ * string) or a function value to encode (micropool.lua passes those that
+ * carry upvalues). */
+static void check_code_type(lua_State *L, int idx)
 {
+    if (lua_type(L, idx) != LUA_TFUNCTION)
+        luaL_checktype(L, idx, LUA_TSTRING);
+}
+
+/* The code at idx (checked by check_code_type): borrowed bytecode, or a
+ * function value encoded into own. Returns 0, or -1 with a message. */
+static int load_code(lua_State *L, int idx, mpl_code *c, mpl_buf *own, char *msg, size_t msglen)
+{
+    if (lua_type(L, idx) == LUA_TFUNCTION) {
+        if (mpl_encode_code(L, idx, own, msg, msglen))
+            return -1;
+        mpl_code_init(c, own->data, own->len);
+        return 0;
+    }
     size_t len;
-    const char *s = luaL_checklstring(L, idx, &len);
+    const char *s = lua_tolstring(L, idx, &len);
     mpl_code_init(c, s, len);
+    return 0;
+}
+
+/* load_code for work that outlives the call (tasks, spawned functions):
+ * bytecode is copied into *copy, an encoded function stays in call->own. */
+static int owned_code(lua_State *L, int idx, char **copy, mpl_call *call, char *msg, size_t msglen)
+{
+    if (lua_type(L, idx) == LUA_TFUNCTION)
+        return load_code(L, idx, &call->code, &call->own, msg, msglen);
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    *copy = malloc(len ? len : 1);
+    if (!*copy) {
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    memcpy(*copy, s, len);
+    mpl_code_init(&call->code, *copy, len);
+    return 0;
+}
+
+/* check_code_type and load_code for a single function: raises on failure
+ * (own freed). */
+static void check_code(lua_State *L, int idx, mpl_code *c, mpl_buf *own)
+{
+    char msg[400];
+    check_code_type(L, idx);
+    if (load_code(L, idx, c, own, msg, sizeof msg)) {
+        mpl_buf_free(own);
+        mpl_error(L, "micropool: %s", msg);
+    }
 }
 
 /* Encodes the arguments of a call from stack slots first..last; raises on
- * failure after freeing what it made. */
-static void encode_args(lua_State *L, int first, int last, mpl_buf *out)
+ * failure after freeing what it made (and the call's function). */
+static void encode_args(lua_State *L, int first, int last, mpl_call *call)
 {
     char msg[256];
-    if (mpl_encode_list(L, first, last, "argument", out, msg, sizeof msg)) {
-        mpl_buf_free(out);
+    if (mpl_encode_list(L, first, last, "argument", &call->args, msg, sizeof msg)) {
+        mpl_buf_free(&call->args);
+        mpl_buf_free(&call->own);
         mpl_error(L, "micropool: %s", msg);
     }
 }
@@ -227,7 +291,7 @@ static int join_run(lua_State *L)
     join_side *s = lua_touserdata(L, 1);
     int base = lua_gettop(L);
     int nargs = push_call(L, &s->call);
-    lua_call(L, nargs, 1);
+    lua_call(L, nargs, LUA_MULTRET);
     encode_results(L, base + 1, &s->result);
     return 0;
 }
@@ -254,15 +318,18 @@ int mpl_op_join(lua_State *L, mpl_pool *p, int base)
     memset(side, 0, sizeof side);
     for (int k = 0; k < 2; k++) {
         side[k].op = &op;
-        check_code(L, base + 2 * k, &side[k].call.code);
+        check_code_type(L, base + 2 * k);
         if (!lua_isnoneornil(L, base + 2 * k + 1))
             luaL_checktype(L, base + 2 * k + 1, LUA_TTABLE);
     }
-    char msg[256];
+    char msg[400];
     for (int k = 0; k < 2; k++) {
-        if (encode_side(L, base + 2 * k + 1, &side[k].call.args, msg, sizeof msg)) {
-            mpl_buf_free(&side[0].call.args);
-            mpl_buf_free(&side[1].call.args);
+        if (load_code(L, base + 2 * k, &side[k].call.code, &side[k].call.own, msg, sizeof msg)
+            || encode_side(L, base + 2 * k + 1, &side[k].call.args, msg, sizeof msg)) {
+            for (int j = 0; j < 2; j++) {
+                mpl_buf_free(&side[j].call.own);
+                mpl_buf_free(&side[j].call.args);
+            }
             return mpl_error(L, "micropool: join: %s", msg);
         }
         side[k].call.args_id = mpl_args_id();
@@ -273,12 +340,19 @@ int mpl_op_join(lua_State *L, mpl_pool *p, int base)
     int failed = rc != MP_OK || op_failed(&op);
     int n = 0, status = 0;
     if (!failed) {
+        /* All results of each side; one that returned none gives a nil,
+         * so that `local a, b = pool:join(f, g)` pairs them up. */
         for (int k = 0; k < 2 && status >= 0; k++) {
-            status = decode_into(L, &side[k].result, 1);
+            status = decode_into(L, &side[k].result, 0);
+            if (status == 0) {
+                lua_pushnil(L);
+                status = 1;
+            }
             n += status > 0 ? status : 0;
         }
     }
     for (int k = 0; k < 2; k++) {
+        mpl_buf_free(&side[k].call.own);
         mpl_buf_free(&side[k].call.args);
         mpl_buf_free(&side[k].result);
     }
@@ -344,12 +418,13 @@ int mpl_op_for(lua_State *L, mpl_pool *p, int base)
     for_ctx c;
     memset(&c, 0, sizeof c);
     c.op.pool = p;
-    check_code(L, base + 3, &c.call.code);
-    encode_args(L, base + 4, lua_gettop(L), &c.call.args);
+    check_code(L, base + 3, &c.call.code, &c.call.own);
+    encode_args(L, base + 4, lua_gettop(L), &c.call);
     c.call.args_id = mpl_args_id();
 
     int rc = mp_for(mpl_pool_engine(p), n, grain, flags, for_body, &c);
 
+    mpl_buf_free(&c.call.own);
     mpl_buf_free(&c.call.args);
     if (rc != MP_OK || op_failed(&c.op))
         return op_raise(L, &c.op, rc);
@@ -374,6 +449,7 @@ typedef struct reduce_ctx {
     mpl_op              op;
     mpl_code            fold;
     mpl_code            combine;
+    mpl_buf             fold_own, combine_own;
     mpl_buf             init;
     mpl_buf             args;
     uint64_t            args_id;
@@ -481,14 +557,15 @@ int mpl_op_reduce(lua_State *L, mpl_pool *p, int base)
     reduce_ctx c;
     memset(&c, 0, sizeof c);
     c.op.pool = p;
-    check_code(L, base + 4, &c.fold);
-    check_code(L, base + 5, &c.combine);
-    char msg[256];
-    if (mpl_encode_list(L, base + 3, base + 3, "initial value", &c.init, msg, sizeof msg)) {
-        mpl_buf_free(&c.init);
-        return mpl_error(L, "micropool: reduce: %s", msg);
-    }
-    if (mpl_encode_list(L, base + 6, lua_gettop(L), "argument", &c.args, msg, sizeof msg)) {
+    check_code_type(L, base + 4);
+    check_code_type(L, base + 5);
+    char msg[400];
+    if (load_code(L, base + 4, &c.fold, &c.fold_own, msg, sizeof msg)
+        || load_code(L, base + 5, &c.combine, &c.combine_own, msg, sizeof msg)
+        || mpl_encode_list(L, base + 3, base + 3, "initial value", &c.init, msg, sizeof msg)
+        || mpl_encode_list(L, base + 6, lua_gettop(L), "argument", &c.args, msg, sizeof msg)) {
+        mpl_buf_free(&c.fold_own);
+        mpl_buf_free(&c.combine_own);
         mpl_buf_free(&c.init);
         mpl_buf_free(&c.args);
         return mpl_error(L, "micropool: reduce: %s", msg);
@@ -510,6 +587,8 @@ int mpl_op_reduce(lua_State *L, mpl_pool *p, int base)
         free(node);
         node = next;
     }
+    mpl_buf_free(&c.fold_own);
+    mpl_buf_free(&c.combine_own);
     mpl_buf_free(&c.init);
     mpl_buf_free(&c.args);
     if (failed)
@@ -561,14 +640,16 @@ int mpl_op_broadcast(lua_State *L, mpl_pool *p, int base)
     bcast_ctx c;
     memset(&c, 0, sizeof c);
     c.op.pool = p;
-    check_code(L, base, &c.call.code);
+    check_code_type(L, base);
     c.count = mpl_pool_threads(p);
     lua_createtable(L, (int)c.count, 0);       /* the result list */
     int list = lua_gettop(L);
-    encode_args(L, base + 1, list - 1, &c.call.args);
+    check_code(L, base, &c.call.code, &c.call.own);
+    encode_args(L, base + 1, list - 1, &c.call);
     c.call.args_id = mpl_args_id();
     c.results = calloc(c.count, sizeof *c.results);
     if (!c.results) {
+        mpl_buf_free(&c.call.own);
         mpl_buf_free(&c.call.args);
         return mpl_error(L, "micropool: out of memory");
     }
@@ -585,12 +666,227 @@ int mpl_op_broadcast(lua_State *L, mpl_pool *p, int base)
     for (unsigned i = 0; i < c.count; i++)
         mpl_buf_free(&c.results[i]);
     free(c.results);
+    mpl_buf_free(&c.call.own);
     mpl_buf_free(&c.call.args);
     if (failed)
         return op_raise(L, &c.op, rc);
     if (status < 0)
         return lua_error(L);
     lua_settop(L, list);
+    return 1;
+}
+
+/* ------------------------------------------------------------ map */
+
+/* The results of one part of a map over a table, encoded in order. */
+typedef struct map_node {
+    struct map_node *next;
+    size_t           begin, end;
+    mpl_buf          out;
+} map_node;
+
+typedef struct map_ctx {
+    mpl_op              op;
+    mpl_call            call;
+    size_t              n;
+    const double       *in;       /* a buffer map: the input... */
+    double             *out;      /* ...and the output */
+    mpl_buf             items;    /* a table map: the elements, encoded */
+    size_t             *offs;     /* [n + 1]: where each element starts */
+    _Atomic(map_node *) nodes;    /* every part's results */
+} map_ctx;
+
+typedef struct map_part {
+    map_ctx  *ctx;
+    map_node *node;    /* NULL for a buffer map */
+    size_t    begin, end;
+} map_part;
+
+static int map_run(lua_State *L)
+{
+    map_part *mp = lua_touserdata(L, 1);
+    map_ctx *c = mp->ctx;
+    mpl_push_code(L, &c->call.code);
+    int fn = lua_gettop(L);
+    luaL_checkstack(L, 4, "micropool: stack overflow");
+    char msg[256];
+    for (size_t i = mp->begin; i < mp->end; i++) {
+        if (op_failed(&c->op))
+            break;
+        lua_pushvalue(L, fn);
+        if (c->in)
+            lua_pushnumber(L, c->in[i]);
+        else
+            mpl_decode_value(L, c->items.data + c->offs[i], c->offs[i + 1] - c->offs[i]);
+        lua_pushinteger(L, (lua_Integer)i + 1);
+        lua_call(L, 2, 1);
+        if (c->out) {
+            int isnum;
+            lua_Number v = lua_tonumberx(L, -1, &isnum);
+            if (!isnum)
+                luaL_error(L, "micropool: map: f returned a %s for index %I, and a buffer "
+                           "holds numbers", luaL_typename(L, -1), (LUAI_UACINT)(i + 1));
+            c->out[i] = v;
+        } else if (mpl_encode_value(L, -1, "the result for index", (int)(i + 1),
+                                    &mp->node->out, msg, sizeof msg)) {
+            lua_pushstring(L, msg);
+            lua_error(L);
+        }
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+static int map_body(void *arg, size_t begin, size_t end)
+{
+    map_ctx *c = arg;
+    map_part mp = { c, NULL, begin, end };
+    if (!c->out) {
+        mp.node = calloc(1, sizeof *mp.node);
+        if (!mp.node) {
+            op_fail_text(&c->op, "micropool: out of memory");
+            return CALLBACK_FAILED;
+        }
+        mp.node->begin = begin;
+        mp.node->end = end;
+        mp.node->next = atomic_load_explicit(&c->nodes, memory_order_relaxed);
+        while (!atomic_compare_exchange_weak_explicit(&c->nodes, &mp.node->next, mp.node,
+                                                      memory_order_release,
+                                                      memory_order_relaxed))
+            ;
+    }
+    return run_part(&c->op, map_run, &mp);
+}
+
+static int node_order(const void *a, const void *b)
+{
+    const map_node *x = *(map_node *const *)a, *y = *(map_node *const *)b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+typedef struct map_collect_job {
+    map_node **parts;
+    size_t     nparts, n;
+} map_collect_job;
+
+/* In protected mode: the result table, from the parts in index order. */
+static int map_collect(lua_State *L)
+{
+    map_collect_job *j = lua_touserdata(L, 1);
+    lua_createtable(L, j->n > INT32_MAX ? INT32_MAX : (int)j->n, 0);
+    for (size_t k = 0; k < j->nparts; k++) {
+        const map_node *node = j->parts[k];
+        size_t at = 0;
+        for (size_t i = node->begin; i < node->end; i++) {
+            if (at >= node->out.len)
+                return luaL_error(L, "micropool: map: a part's results are missing");
+            at += mpl_decode_value(L, node->out.data + at, node->out.len - at);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+    }
+    return 1;
+}
+
+static void map_free(map_ctx *c, map_node **parts)
+{
+    map_node *node = atomic_load(&c->nodes);
+    while (node) {
+        map_node *next = node->next;
+        mpl_buf_free(&node->out);
+        free(node);
+        node = next;
+    }
+    free(parts);
+    free(c->offs);
+    mpl_buf_free(&c->items);
+    mpl_buf_free(&c->call.own);
+}
+
+int mpl_op_map(lua_State *L, mpl_pool *p, int base)
+{
+    check_open(L, p);
+    mpl_shared *in = mpl_test_buffer(L, base);
+    if (!in)
+        luaL_checktype(L, base, LUA_TTABLE);
+    check_code_type(L, base + 1);
+    mpl_shared *out = NULL;
+    if (!lua_isnoneornil(L, base + 2)) {
+        out = mpl_test_buffer(L, base + 2);
+        if (!out || !in)
+            return mpl_error(L, "micropool: map: the output must be a buffer, and so must the input");
+        if (mpl_shared_len(out) != mpl_shared_len(in))
+            return mpl_error(L, "micropool: map: the output buffer holds %d numbers, the input %d",
+                             (int)mpl_shared_len(out), (int)mpl_shared_len(in));
+    }
+    lua_settop(L, base + 2);
+    map_ctx c;
+    memset(&c, 0, sizeof c);
+    c.op.pool = p;
+    if (in) {
+        c.n = mpl_shared_len(in);
+        if (!out) {
+            out = mpl_push_new_buffer(L, c.n);
+            lua_replace(L, base + 2);
+        }
+        c.in = mpl_shared_data(in);
+        c.out = mpl_shared_data(out);
+    } else {
+        c.n = (size_t)lua_rawlen(L, base);
+    }
+    check_code(L, base + 1, &c.call.code, &c.call.own);
+    if (!in) {
+        char msg[300];
+        c.offs = malloc((c.n + 1) * sizeof *c.offs);
+        if (!c.offs) {
+            map_free(&c, NULL);
+            return mpl_error(L, "micropool: out of memory");
+        }
+        for (size_t i = 0; i < c.n; i++) {
+            c.offs[i] = c.items.len;
+            lua_rawgeti(L, base, (lua_Integer)i + 1);
+            int bad = mpl_encode_value(L, -1, "element", (int)(i + 1), &c.items, msg, sizeof msg);
+            lua_pop(L, 1);
+            if (bad) {
+                map_free(&c, NULL);
+                return mpl_error(L, "micropool: map: %s", msg);
+            }
+        }
+        c.offs[c.n] = c.items.len;
+    }
+
+    int rc = mp_for(mpl_pool_engine(p), c.n, 0, 0, map_body, &c);
+
+    int failed = rc != MP_OK || op_failed(&c.op);
+    if (in) {
+        map_free(&c, NULL);
+        if (failed)
+            return op_raise(L, &c.op, rc);
+        lua_settop(L, base + 2);
+        return 1;
+    }
+    map_collect_job j = { NULL, 0, c.n };
+    int status = LUA_OK;
+    if (!failed) {
+        for (map_node *node = atomic_load(&c.nodes); node; node = node->next)
+            j.nparts++;
+        j.parts = malloc((j.nparts ? j.nparts : 1) * sizeof *j.parts);
+        if (!j.parts) {
+            map_free(&c, NULL);
+            return mpl_error(L, "micropool: out of memory");
+        }
+        size_t k = 0;
+        for (map_node *node = atomic_load(&c.nodes); node; node = node->next)
+            j.parts[k++] = node;
+        qsort(j.parts, j.nparts, sizeof *j.parts, node_order);
+        lua_pushcfunction(L, map_collect);
+        lua_pushlightuserdata(L, &j);
+        status = lua_pcall(L, 1, 1, 0);
+    }
+    map_free(&c, j.parts);
+    if (failed)
+        return op_raise(L, &c.op, rc);
+    if (status != LUA_OK)
+        return lua_error(L);
     return 1;
 }
 
@@ -677,23 +973,17 @@ int mpl_scope_spawn(lua_State *L)
     scope_ctx *c = mpl_check_handle(L, 1, MPL_SCOPE);
     if (atomic_load(&c->ended))
         return mpl_error(L, "micropool: spawn: the scope has ended");
-    size_t len;
-    const char *code = luaL_checklstring(L, 2, &len);
+    check_code_type(L, 2);
     spawn_item *it = calloc(1, sizeof *it);
-    char *copy = malloc(len ? len : 1);
-    if (!it || !copy) {
-        free(it);
-        free(copy);
+    if (!it)
         return mpl_error(L, "micropool: out of memory");
-    }
-    memcpy(copy, code, len);
-    it->code = copy;
     it->ctx = c;
-    mpl_code_init(&it->call.code, copy, len);
-    char msg[256];
-    if (mpl_encode_list(L, 3, lua_gettop(L), "argument", &it->call.args, msg, sizeof msg)) {
+    char msg[400];
+    if (owned_code(L, 2, &it->code, &it->call, msg, sizeof msg)
+        || mpl_encode_list(L, 3, lua_gettop(L), "argument", &it->call.args, msg, sizeof msg)) {
+        mpl_buf_free(&it->call.own);
         mpl_buf_free(&it->call.args);
-        free(copy);
+        free(it->code);
         free(it);
         return mpl_error(L, "micropool: spawn: %s", msg);
     }
@@ -717,15 +1007,14 @@ int mpl_op_scope(lua_State *L, mpl_pool *p, int base)
         return mpl_error(L, "micropool: out of memory");
     atomic_init(&c->refs, 1);
     c->op.pool = p;
-    size_t len;
-    const char *code = lua_tolstring(L, base, &len);
-    if (!code || lua_type(L, base) != LUA_TSTRING) {
+    if (lua_type(L, base) != LUA_TSTRING && lua_type(L, base) != LUA_TFUNCTION) {
         free(c);
         return luaL_typeerror(L, base, "string");
     }
-    mpl_code_init(&c->body.code, code, len);
-    char msg[256];
-    if (mpl_encode_list(L, base + 1, lua_gettop(L), "argument", &c->body.args, msg, sizeof msg)) {
+    char msg[400];
+    if (load_code(L, base, &c->body.code, &c->body.own, msg, sizeof msg)
+        || mpl_encode_list(L, base + 1, lua_gettop(L), "argument", &c->body.args, msg, sizeof msg)) {
+        mpl_buf_free(&c->body.own);
         mpl_buf_free(&c->body.args);
         free(c);
         return mpl_error(L, "micropool: scope: %s", msg);
@@ -737,11 +1026,13 @@ int mpl_op_scope(lua_State *L, mpl_pool *p, int base)
     spawn_item *it = atomic_exchange(&c->items, NULL);
     while (it) {
         spawn_item *next = it->next;
+        mpl_buf_free(&it->call.own);
         mpl_buf_free(&it->call.args);
         free(it->code);
         free(it);
         it = next;
     }
+    mpl_buf_free(&c->body.own);
     mpl_buf_free(&c->body.args);
     /* The error value is taken out before the last reference goes. */
     mpl_op op = { p, atomic_exchange(&c->op.err, NULL) };
@@ -772,6 +1063,7 @@ static void task_unref(mpl_task *t)
         mpl_buf_free(e);
         free(e);
     }
+    mpl_buf_free(&t->call.own);
     mpl_buf_free(&t->call.args);
     mpl_buf_free(&t->result);
     free(t->code);
@@ -799,23 +1091,18 @@ static int task_fn(void *arg)
 mpl_task *mpl_op_submit(lua_State *L, mpl_pool *p, int base)
 {
     check_open(L, p);
-    size_t len;
-    const char *code = luaL_checklstring(L, base, &len);
+    check_code_type(L, base);
     mpl_task *t = calloc(1, sizeof *t);
-    char *copy = malloc(len ? len : 1);
-    if (!t || !copy) {
-        free(t);
-        free(copy);
+    if (!t) {
         mpl_error(L, "micropool: out of memory");
         return NULL;
     }
-    t->code = copy;
-    memcpy(t->code, code, len);
-    mpl_code_init(&t->call.code, t->code, len);
     t->op.pool = p;
     atomic_init(&t->refs, 2);
-    char msg[256];
-    if (mpl_encode_list(L, base + 1, lua_gettop(L), "argument", &t->call.args, msg, sizeof msg)) {
+    char msg[400];
+    if (owned_code(L, base, &t->code, &t->call, msg, sizeof msg)
+        || mpl_encode_list(L, base + 1, lua_gettop(L), "argument", &t->call.args, msg, sizeof msg)) {
+        mpl_buf_free(&t->call.own);
         mpl_buf_free(&t->call.args);
         free(t->code);
         free(t);
@@ -824,6 +1111,7 @@ mpl_task *mpl_op_submit(lua_State *L, mpl_pool *p, int base)
     }
     int rc = mp_submit(mpl_pool_engine(p), task_fn, t, &t->handle);
     if (rc != MP_OK) {
+        mpl_buf_free(&t->call.own);
         mpl_buf_free(&t->call.args);
         free(t->code);
         free(t);

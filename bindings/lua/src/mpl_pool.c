@@ -23,10 +23,26 @@ static const char args_key;    /* table: the last large argument list,
 /* The callbacks this thread is running, innermost first. */
 static _Thread_local mpl_held *held_top;
 
+/* The first Lua function up the stack that is not micropool.lua's (the
+ * user's code), or 1. */
+static int user_level(lua_State *L)
+{
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        if (!lua_getinfo(L, "S", &ar))
+            continue;
+        size_t n = strlen(ar.short_src);
+        if (*ar.what == 'C' || (n >= 13 && strcmp(ar.short_src + n - 13, "micropool.lua") == 0))
+            continue;
+        return level;
+    }
+    return 1;
+}
+
 int mpl_error(lua_State *L, const char *fmt, ...)
 {
     va_list ap;
-    luaL_where(L, 2);
+    luaL_where(L, user_level(L));
     va_start(ap, fmt);
     lua_pushvfstring(L, fmt, ap);
     va_end(ap);
@@ -189,6 +205,13 @@ void mpl_leave(mpl_held *h)
 void mpl_push_code(lua_State *L, const mpl_code *c)
 {
     luaL_checkstack(L, 5, "micropool: stack overflow");
+    if (c->len >= MPL_VALUE_MAGIC_LEN
+        && memcmp(c->code, MPL_VALUE_MAGIC, MPL_VALUE_MAGIC_LEN) == 0) {
+        /* A function with its upvalues: a new closure every time, so
+         * that no call sees what another one wrote to its copies. */
+        mpl_decode_value(L, c->code + MPL_VALUE_MAGIC_LEN, c->len - MPL_VALUE_MAGIC_LEN);
+        return;
+    }
     lua_rawgetp(L, LUA_REGISTRYINDEX, &code_key);
     int cache = lua_gettop(L);
     lua_Integer key = (lua_Integer)c->hash;

@@ -1,5 +1,6 @@
 --- Tests of what is particular to the Lua binding: shipping functions,
--- copying values, errors, argument checks, worker_init, tasks and scopes.
+-- copying values, errors, argument checks, worker_init, tasks and scopes,
+-- map and buffers.
 
 local dir = arg[0]:match("^(.*)/[^/]*$") or "."
 package.path = dir .. "/?.lua;" .. package.path
@@ -12,11 +13,98 @@ local raises, raises_with = mptest.raises, mptest.raises_with
 
 local pool = micropool.new{threads = 2}
 
+-- A string error without the traceback a callback's error carries.
+local function message(err)
+  return type(err) == "string" and (err:match("^(.-)\nstack traceback:") or err) or err
+end
+
 -- ------------------------------------------------------------ shipping
 
-run("a function capturing a local is refused, naming the upvalue", function()
-  local secret = 42
-  local function f() return secret end
+run("captured locals travel with the function, in every operation", function()
+  local secret, list, sqrt = 42, {1, 2, 3}, math.sqrt
+  local function helper(x) return x + #list end
+  local function f() return helper(secret) + sqrt(16) end       -- 42 + 3 + 4
+  local function add(a, b) return a + b + (secret - 42) end
+  eq(f(), 49.0, "in the caller")
+  eq(select(2, pool:join(f, f)), 49.0, "join")
+  eq(pool:join({f}, function() end), 49.0, "join, table form")
+  eq(pool:reduce(4, 1, 0, function(acc, i) return acc + f() + i end, add), 206.0, "reduce")
+  eq(pool:broadcast(f)[2], 49.0, "broadcast")
+  eq(pool:submit(f):wait(), 49.0, "submit")
+  local got = pool:submit(function()
+    local seen
+    require("micropool").current():scope(function(s)
+      s:spawn(function() seen = f() end)
+    end)
+    return seen
+  end):wait()
+  eq(got, nil, "a spawned function's write to the body's upvalue stays in its copy")
+  local out = micropool.buffer(2)
+  pool:scope(function(s) s:spawn(function() out[1] = f() end) end)
+  eq(out[1], 49.0, "scope and spawn, through a buffer")
+  pool:for_each(2, 1, function(i) out[i] = f() + i end)
+  eq(out[2], 51.0, "for_each")
+  eq(pool:map({1, 2}, function(v) return f() + v end)[2], 51.0, "map")
+end)
+
+run("recursive and mutually recursive local functions travel", function()
+  local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
+  local is_even, is_odd
+  function is_even(n) if n == 0 then return true end return is_odd(n - 1) end
+  function is_odd(n) if n == 0 then return false end return is_even(n - 1) end
+  local a, b = pool:join({fib, 20}, {is_odd, 7})
+  eq(a, 6765, "fib")
+  eq(b, true, "is_odd")
+end)
+
+run("upvalues shared between functions stay shared in the copy", function()
+  local count = 0
+  local function bump() count = count + 1 end
+  local function get() return count end
+  eq(pool:submit(function() bump(); bump(); return get() end):wait(), 2, "shared in the worker")
+  eq(count, 0, "the caller's local is untouched")
+end)
+
+run("a copied upvalue is a copy: writes stay in the callback's state", function()
+  local counter = 0
+  pool:for_each(100, 1, function() counter = counter + 1 end)
+  eq(counter, 0, "the caller's counter")
+  local t = {n = 1}
+  local n = pool:submit(function() t.n = t.n + 1; return t.n end):wait()
+  eq(n, 2, "the copy was written")
+  eq(t.n, 1, "the caller's table")
+end)
+
+run("C functions of loaded modules travel by name", function()
+  eq(pool:submit(math.abs, -3):wait(), 3, "a module's C function as the callback")
+  local fmt, concat = string.format, table.concat
+  eq(pool:submit(function() return fmt("%03d", 7) .. concat({"a", "b"}) end):wait(),
+     "007ab", "as upvalues")
+  eq(pool:submit(function(g) return g(-2) end, math.abs):wait(), 2, "as an argument")
+end)
+
+run("functions are values like the others: arguments, results, table fields", function()
+  local k = 10
+  local inc = function(v) return v + k end
+  eq(pool:submit(function(g, x) return g(x) end, inc, 1):wait(), 11, "argument")
+  local back = pool:submit(function(step) return function(v) return v * step end end, 3):wait()
+  eq(back(5), 15, "a function made by the callback, called in the caller")
+  local ops = pool:submit(function(t) return t.double(t.x) end, {x = 4, double = function(v) return 2 * v end}):wait()
+  eq(ops, 8, "a function in a table")
+end)
+
+run("a global that worker_init defined and the chunk shadows with a local", function()
+  local p <close> = micropool.new{threads = 2, worker_init = "function work(x) return x + 1 end"}
+  local function work(x) return x + 2 end      -- the local is what the callback sees
+  eq(p:submit(function() return work(1) end):wait(), 3, "the local's copy")
+  eq(p:submit(function() return _G.work(1) end):wait(), 2, "the worker's global")
+end)
+
+run("what cannot travel is refused, naming the upvalue and what to do", function()
+  local out = io.stdout
+  local co = coroutine.create(print)
+  local iter = string.gmatch("a", "a")
+  local function f() return out end
   for _, call in ipairs{
     function() pool:join(f, f) end,
     function() pool:join({f}, function() end) end,
@@ -26,16 +114,29 @@ run("a function capturing a local is refused, naming the upvalue", function()
     function() pool:broadcast(f) end,
     function() pool:submit(f) end,
     function() pool:scope(f) end,
-    function() micropool.new{worker_init = f} end,
+    function() pool:scope(function(s) s:spawn(f) end) end,
+    function() pool:map({1}, f) end,
   } do
-    raises_with("captures the upvalue 'secret'", call)
+    local err = raises_with("'out': a userdata value cannot cross", call)
+    truthy(err:find("create it inside the function, or in worker_init", 1, true), err)
   end
+  raises_with("upvalue 'co': a thread value cannot cross", pool.submit, pool, function() return co end)
+  raises_with("a coroutine lives in one state", pool.submit, pool, function() return co end)
+  local err = raises_with("upvalue 'iter': a C function that is not a field of a loaded module",
+                          pool.submit, pool, function() return iter() end)
+  truthy(err:find("call it through its module", 1, true), err)
+  local function g() return out end
+  raises_with("upvalue 'g' -> 'out': a userdata", pool.submit, pool, function() return g() end)
+  raises_with("worker_init: the function captures the upvalue 'out'",
+              function() micropool.new{worker_init = f} end)
 end)
 
 run("the refusal points at the caller's line", function()
-  local x = 1
+  local x = io.stdout
   local err = raises(function() pool:join(function() return x end, print) end)
-  truthy(err:find("binding.lua:%d+: bad argument #1 to 'join'"), "position in " .. err)
+  truthy(err:find("^[^:]*binding.lua:%d+: micropool: join: cannot copy the function"), "position in " .. err)
+  err = raises(function() pool:submit(function() return x end) end)
+  truthy(err:find("^[^:]*binding.lua:%d+: micropool: submit:"), "position in " .. err)
 end)
 
 run("globals are allowed and resolve in the worker's state", function()
@@ -45,13 +146,9 @@ run("globals are allowed and resolve in the worker's state", function()
   eq(b, "function", "the worker has the standard library")
 end)
 
-run("C functions are refused", function()
-  raises_with("a C function cannot be shipped", function() pool:submit(print) end)
-end)
-
-run("a function with a custom _ENV is refused", function()
+run("a function with a custom _ENV gets a copy of it", function()
   local f = load("return x", "=chunk", "t", {x = 1})
-  raises_with("custom environment", function() pool:broadcast(f) end)
+  eq(pool:broadcast(f)[2], 1, "the environment's field")
 end)
 
 run("functions defined inside a callback can be shipped from there", function()
@@ -115,8 +212,8 @@ run("metatables are not copied", function()
 end)
 
 run("values that cannot be copied are refused with a clear error", function()
-  raises_with("cannot copy argument #2: a function value cannot cross",
-              function() pool:submit(function() end, 1, print) end)
+  raises_with("cannot copy argument #2: a C function that is not a field of a loaded module",
+              function() pool:submit(function() end, 1, string.gmatch("", "")) end)
   raises_with("a userdata value cannot cross",
               function() pool:for_each(1, 0, function() end, {io.stdout}) end)
   raises_with("a thread value cannot cross",
@@ -124,8 +221,8 @@ run("values that cannot be copied are refused with a clear error", function()
   local cyclic = {}
   cyclic.self = cyclic
   raises_with("cyclic", function() pool:submit(function() end, cyclic) end)
-  raises_with("initial value", function() pool:reduce(1, 0, print, function() end, function() end) end)
-  local err = raises(function() pool:join({function() end, print}, function() end) end)
+  raises_with("initial value", function() pool:reduce(1, 0, io.stdout, function() end, function() end) end)
+  local err = raises(function() pool:join({function() end, io.stdout}, function() end) end)
   truthy(err:find("^[^:]*binding.lua:%d+: micropool: join: cannot copy argument #1"), err)
 end)
 
@@ -149,21 +246,64 @@ run("large arguments stay right across consecutive and nested operations", funct
 end)
 
 run("results that cannot be copied raise in the caller", function()
-  raises_with("cannot copy result #1: a function value",
-              function() pool:join(function() return print end, function() end) end)
-  raises_with("cannot copy result #1: a function value",
-              function() pool:submit(function() return print end):wait() end)
+  raises_with("cannot copy result #1: a userdata value",
+              function() pool:join(function() return io.stdout end, function() end) end)
+  raises_with("cannot copy result #2: a thread value",
+              function() pool:submit(function() return 1, coroutine.create(print) end):wait() end)
 end)
 
 -- ------------------------------------------------------------ errors
 
 run("error() in a callback is raised again with its message", function()
   local err = raises(pool.join, pool, function() return 1 end, function() error("boom") end)
-  truthy(err:match("binding.lua:%d+: boom$"), "message with position: " .. err)
-  eq(raises(pool.for_each, pool, 10, 1, function(i) if i == 7 then error("seven", 0) end end),
+  truthy(message(err):match("binding.lua:%d+: boom$"), "message with position: " .. err)
+  eq(message(raises(pool.for_each, pool, 10, 1, function(i) if i == 7 then error("seven", 0) end end)),
      "seven", "for_each")
-  eq(raises(pool.broadcast, pool, function(i) if i == 1 then error("one", 0) end end),
+  eq(message(raises(pool.broadcast, pool, function(i) if i == 1 then error("one", 0) end end)),
      "one", "broadcast")
+end)
+
+run("a string error carries the callback's traceback", function()
+  local function deeper() error("from deeper") end
+  local line = debug.getinfo(deeper, "S").linedefined
+  for _, call in ipairs{
+    function() pool:join(function() deeper() end, function() end) end,
+    function() pool:for_each(4, 1, function(i) if i == 3 then deeper() end end) end,
+    function() pool:submit(function() deeper() end):wait() end,
+    function() pool:map({1, 2}, function() deeper() end) end,
+  } do
+    local err = raises(call)
+    truthy(err:find("from deeper\nstack traceback:\n", 1, false), err)
+    truthy(err:find("binding.lua:" .. line .. ": in upvalue 'deeper'", 1, true), err)
+  end
+  -- A nested callback's traceback is not repeated by the outer ones.
+  local err = raises(pool.join, pool, function()
+    require("micropool").current():join(function() error("inner", 0) end, function() end)
+  end, function() end)
+  eq(select(2, err:gsub("stack traceback:", "")), 1, "tracebacks in " .. err)
+end)
+
+run("error tables keep a metatable registered by name", function()
+  local class = [[
+    TestError = require("micropool").register_class("test.Error", {
+      __tostring = function(e) return "TestError: " .. e.msg end,
+    })
+  ]]
+  load(class)()
+  local p <close> = micropool.new{threads = 2, worker_init = class}
+  for _, call in ipairs{
+    function() p:join(function() error(setmetatable({msg = "bad"}, TestError)) end, function() end) end,
+    function() p:submit(function() error(setmetatable({msg = "bad"}, TestError)) end):wait() end,
+    function() p:for_each(3, 1, function() error(setmetatable({msg = "bad"}, TestError)) end) end,
+  } do
+    local err = raises(call)
+    truthy(getmetatable(err) == TestError, "the caller's registered metatable")
+    eq(tostring(err), "TestError: bad", "tostring")
+  end
+  eq(p:submit(function(e) return getmetatable(e) == TestError and e.msg end,
+              setmetatable({msg = "arg"}, TestError)):wait(), "arg", "an argument keeps it too")
+  raises_with("already the name of another metatable",
+              micropool.register_class, "test.Error", {})
 end)
 
 run("error values that are tables come back as tables", function()
@@ -173,8 +313,8 @@ run("error values that are tables come back as tables", function()
 end)
 
 run("an error object that cannot be copied is described", function()
-  local err = raises(pool.join, pool, function() error(print) end, function() end)
-  eq(err, "(error object is a function value)", "description")
+  local err = raises(pool.join, pool, function() error(io.stdout) end, function() end)
+  eq(err, "(error object is a userdata value)", "description")
 end)
 
 run("errors propagate out of nested calls", function()
@@ -183,7 +323,7 @@ run("errors propagate out of nested calls", function()
       if i == 50 then error("deep", 0) end
     end)
   end, function() end)
-  eq(err, "deep", "nested error")
+  eq(message(err), "deep", "nested error")
 end)
 
 run("an error stops the parts not yet started", function()
@@ -201,7 +341,7 @@ run("a failing reduce combine is reported", function()
   local err = raises(pool.reduce, pool, 1000, 1, 0,
                      function(acc, i) return acc + i end,
                      function() error("combine failed", 0) end)
-  eq(err, "combine failed", "combine error")
+  eq(message(err), "combine failed", "combine error")
 end)
 
 run("the pool stays usable after errors", function()
@@ -270,6 +410,8 @@ run("a closed pool refuses work", function()
   eq(p:closed(), true, "closed")
   raises_with("the pool is closed", function() p:join(function() end, function() end) end)
   raises_with("the pool is closed", function() p:submit(function() end) end)
+  raises_with("the pool is closed", function() p:threads() end)
+  raises_with("the pool is closed", function() p:stats() end)
   eq(tostring(p), "micropool.pool (closed)", "tostring")
 end)
 
@@ -327,6 +469,18 @@ run("current() is nil outside and the pool inside", function()
   eq(n, 2, "threads seen inside")
   eq(pool:threads(), 2, "threads")
   eq(idx, nil, "second side returns nothing")
+end)
+
+run("join returns all results of each function, as task:wait() does", function()
+  local r = table.pack(pool:join(function() return 1, 2 end, function() return 3, nil, 5 end))
+  eq(r.n, 5, "count")
+  for i, v in ipairs{1, 2, 3} do eq(r[i], v, "result " .. i) end
+  eq(r[5], 5, "after a nil")
+  local n, b = select("#", pool:join(function() end, function() return "b" end)),
+               select(2, pool:join(function() end, function() return "b" end))
+  eq(n, 2, "a function that returns nothing gives one nil")
+  eq(b, "b", "so the second result is g's")
+  eq(select("#", pool:join({function(...) return ... end, 1, 2, 3}, function() end)), 4, "varargs")
 end)
 
 run("tasks: results, done, cancel after finishing", function()
@@ -449,10 +603,99 @@ run("every kind of operation nested, with failures, on pools of 1 to 4 threads",
     local p <close> = micropool.new{threads = 1 + round % 4, worker_init = shared}
     eq(p:submit(work, 5, false):wait(), 32, "tree of joins")
     local ok, err = pcall(function() return p:submit(work, 5, true):wait() end)
-    truthy(ok or err == "random failure", tostring(err))
+    truthy(ok or message(err) == "random failure", tostring(err))
     local r = p:broadcast(function() return work(2, false) end)
     for i = 1, #r do eq(r[i], 4, "broadcast part " .. i) end
   end
+end)
+
+-- ------------------------------------------------------------ map and buffers
+
+run("map over a table returns a new table of f(v, i)", function()
+  local src = {}
+  for i = 1, 10000 do src[i] = i end
+  local got = pool:map(src, function(v, i) return v * i end)
+  eq(#got, 10000, "length")
+  for i = 1, 10000 do
+    if got[i] ~= i * i then error("element " .. i .. " is " .. tostring(got[i])) end
+  end
+  eq(src[3], 3, "the input is untouched")
+  local mixed = pool:map({"a", {x = 1}, 3}, function(v) return type(v) == "table" and v.x or v end)
+  eq(mixed[1], "a", "string")
+  eq(mixed[2], 1, "table")
+  local holes = pool:map({1, 2, 3}, function(v) if v ~= 2 then return v end end)
+  eq(holes[2], nil, "a nil result leaves a hole")
+  eq(holes[3], 3, "after the hole")
+  eq(next(pool:map({}, function() end)), nil, "empty")
+  local err = raises(pool.map, pool, {1, 2, 3}, function(v) if v == 2 then error("two", 0) end end)
+  eq(message(err), "two", "an error in f")
+  raises_with("cannot copy the result for index #2",
+              pool.map, pool, {1, 2}, function(v) return v == 2 and io.stdout or v end)
+  raises_with("bad argument #1 to 'map' (table or buffer expected, got number)", pool.map, pool, 5, print)
+  raises_with("bad argument #2 to 'map' (function expected, got nil)", pool.map, pool, {})
+end)
+
+run("buffers: creation, indexing, length, conversion", function()
+  local b = micropool.buffer(3)
+  eq(#b, 3, "length")
+  eq(b[1], 0.0, "zeroed")
+  b[2] = 7
+  eq(b[2], 7.0, "a buffer holds floats")
+  eq(tostring(b), "micropool.buffer (3 numbers)", "tostring")
+  local from = micropool.buffer({1.5, 2, 3})
+  eq(from:totable()[1], 1.5, "from a list, back to a table")
+  raises_with("index 4 out of range 1..3", function() return b[4] end)
+  raises_with("index 0 out of range", function() b[0] = 1 end)
+  raises_with("index must be an integer, got a float", function() return b[1.5] end)
+  raises_with("a buffer holds numbers, got string", function() b[1] = "x" end)
+  raises_with("element 2 is a string, not a number", micropool.buffer, {1, "x"})
+  raises_with("bad argument #1 to 'buffer' (length or list of numbers expected", micropool.buffer, "n")
+end)
+
+run("a buffer is shared, not copied, by every state", function()
+  local n = 100000
+  local b = micropool.buffer(n)
+  pool:for_each(n, 0, function(i) b[i] = i * 2 end)     -- an upvalue
+  eq(b[n], 2.0 * n, "written by the pool, seen by the caller")
+  pool:for_each(n, 0, function(i, buf) buf[i] = buf[i] + 1 end, b)    -- an argument
+  eq(b[1], 3.0, "as an argument")
+  local back = pool:submit(function(buf) buf[1] = -1; return buf end, b):wait()
+  eq(b[1], -1.0, "a task's write")
+  back[2] = -2
+  eq(b[2], -2.0, "a buffer that comes back is the same buffer")
+end)
+
+run("map over a buffer: a new buffer, or into one given, in place too", function()
+  local n = 100000
+  local b = micropool.buffer(n)
+  for i = 1, n do b[i] = i end
+  local sq = pool:map(b, function(v, i) return v * i end)
+  eq(#sq, n, "length")
+  eq(sq[n], 1.0 * n * n, "last")
+  eq(b[n], 1.0 * n, "input untouched")
+  local same = pool:map(b, function(v) return -v end, b)
+  truthy(rawequal(same, b), "returns the output buffer")
+  eq(b[5], -5.0, "in place")
+  raises_with("holds 2 numbers, the input " .. n, pool.map, pool, b, print, micropool.buffer(2))
+  raises_with("an output buffer goes with an input buffer", pool.map, pool, {1}, print, b)
+  local err = raises(pool.map, pool, b, function() return "x" end)
+  truthy(message(err):find("f returned a string for index %d+, and a buffer holds numbers"), err)
+end)
+
+run("a buffer outlives the caller's reference while a task holds it", function()
+  local p <close> = micropool.new{threads = 2}
+  local t
+  do
+    local b = micropool.buffer(1000)
+    t = p:submit(function()
+      local s = 0
+      for i = 1, #b do b[i] = i; s = s + b[i] end
+      return s
+    end)
+  end
+  collectgarbage()
+  collectgarbage()
+  eq(t:wait(), 500500.0, "sum")
 end)
 
 pool:close()
