@@ -58,6 +58,7 @@ enum { POOL_A, POOL_B, POOL_C, NPOOLS };
 static atomic_ullong n_ops, n_for, n_reduce, n_join, n_broadcast, n_scope, n_taskops,
     n_lifecycle, n_nested;
 static atomic_ullong n_errors_injected, n_errors_returned;
+static atomic_ullong n_timed_done, n_timed_out;   /* bounded waits: finished, timed out */
 static atomic_llong tasks_expected;   /* accepted submits minus successful cancels */
 static atomic_llong tasks_run;
 static atomic_ullong tasks_submitted, tasks_cancelled, tasks_refused;
@@ -750,6 +751,21 @@ static void op_tasks(const struct env *e, uint64_t *s, int depth)
             trec_drop(rec[i]);
             continue;
         }
+        if (pick(s, 2) == 0) {
+            /* A bounded wait first, of 0 or up to 50 us: the task's result,
+             * or MP_ETIMEDOUT with the task left as it was for the wait
+             * below (it never runs the task here). */
+            uint64_t tmo = pick(s, 2) ? 0 : 1000u * (1 + pick(s, 50));
+            int rc = mp_task_wait_for(t[i], tmo);
+            if (rc != MP_ETIMEDOUT) {
+                if (rc != result)
+                    MPT_FAILF("mp_task_wait_for returned %d (%s), want %d", rc, mp_strerror(rc),
+                              result);
+                atomic_fetch_add(&n_timed_done, 1);
+            } else {
+                atomic_fetch_add(&n_timed_out, 1);
+            }
+        }
         int rc = mp_task_wait(t[i]);
         if (result)
             check_error(rc, result, "mp_task_wait");
@@ -1203,6 +1219,11 @@ int main(int argc, char **argv)
            (unsigned long long)atomic_load(&tasks_submitted), (long long)atomic_load(&tasks_run),
            (unsigned long long)atomic_load(&tasks_cancelled),
            (unsigned long long)atomic_load(&tasks_refused));
+    printf("stress: bounded waits %llu returned the result, %llu timed out\n",
+           (unsigned long long)atomic_load(&n_timed_done),
+           (unsigned long long)atomic_load(&n_timed_out));
+    if (atomic_load(&n_timed_done) + atomic_load(&n_timed_out) == 0)
+        MPT_FAILF("no bounded wait ran: the stress does not cover mp_task_wait_for");
     printf("stress: errors %llu injected, %llu returned to their caller\n", injected, returned);
     printf("stress: lost = %lld, mismatches = %ld\n", lost, mpt_failures());
     free(th);
