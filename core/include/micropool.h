@@ -149,8 +149,25 @@ MP_API int mp_pool_create(const mp_config *cfg, mp_pool **out);
  * Returns MP_OK; MP_EINVAL for NULL; MP_EDEADLK, doing nothing, when called
  * from a thread of this same pool (a callback or task running on it). Using
  * the pool from another thread once destroy has been called is a caller
- * error, as with free(). Task handles stay valid (see mp_task_release). */
+ * error, as with free(). Task handles stay valid (see mp_task_release).
+ * On the shared pool (mp_pool_shared) it drops one reference, and only the
+ * last one destroys the pool. */
 MP_API int mp_pool_destroy(mp_pool *pool);
+
+/* Since 1.1. Stores in *out a reference to the process-wide pool, made on
+ * the first call (from any thread: concurrent first calls make one pool)
+ * with the defaults of mp_config_init, except that the environment
+ * variable MICROPOOL_THREADS, when it holds a decimal number from 1 to
+ * MP_THREADS_MAX and nothing else, sets `threads`; any other value is
+ * ignored. Each reference is dropped with mp_pool_destroy (which, from a
+ * thread of the pool, is MP_EDEADLK and keeps the reference); the pool is
+ * destroyed when the last one is dropped, and a later call makes a new
+ * one. Libraries use it when their caller names no pool, so that a process
+ * starts one set of workers, not one per library.
+ *
+ * Returns MP_OK, MP_EINVAL for NULL, or MP_ENOMEM (then *out is
+ * untouched). */
+MP_API int mp_pool_shared(mp_pool **out);
 
 /* The number of threads of the pool, the calling thread counted (the
  * resolved value when the pool was created with threads = 0); 0 for NULL. */

@@ -211,6 +211,8 @@ int mp_pool_destroy(mp_pool *pool)
         return MP_EINVAL;
     if (mp__link_find(pool))
         return MP_EDEADLK;
+    if (!mp__shared_release(pool))
+        return MP_OK;               /* the shared pool has other references */
 
     /* Refuse new tasks, run what is queued, helped by the workers; then
      * wait for the tasks that other threads are running. */

@@ -69,6 +69,11 @@ struct mp_pool {
     pthread_t *threads;
 };
 
+/* shared.c: mp_pool_destroy drops a reference to the shared pool: true
+ * when the caller goes on to destroy `pool` (another pool, or the shared
+ * pool's last reference). */
+MP_HIDDEN bool mp__shared_release(mp_pool *pool);
+
 /* worker.c: a worker's thread, and its stop. */
 MP_HIDDEN void *mp__worker_main(void *ctx);
 MP_HIDDEN void mp__workers_stop(mp_pool *pool, unsigned started);

@@ -132,6 +132,7 @@ static void nulls(mp_pool *pool)
     MPT_EXPECT(mp_submit(pool, NULL, NULL, NULL), MP_EINVAL);
     MPT_EXPECT(mp_task_wait(NULL), MP_EINVAL);
     MPT_EXPECT(mp_task_wait_for(NULL, 0), MP_EINVAL);
+    MPT_EXPECT(mp_pool_shared(NULL), MP_EINVAL);
     MPT_EXPECT(mp_task_wait_for(NULL, UINT64_MAX), MP_EINVAL);
     MPT_EXPECT(mp_task_done(NULL), MP_EINVAL);
     MPT_EXPECT(mp_task_cancel(NULL), MP_EINVAL);

@@ -539,10 +539,11 @@ struct shared {
 };
 static struct shared *shm;
 
-enum { SC_WORKLOAD, SC_CREATE_ONLY, SC_THREADS, SC_RECORDS };
+enum { SC_WORKLOAD, SC_CREATE_ONLY, SC_THREADS, SC_RECORDS, SC_SHARED };
 
 static const char *scenario_name[] = {"create+workload+destroy", "create+destroy",
-                                      "pthread_create", "no parking records"};
+                                      "pthread_create", "no parking records",
+                                      "shared pool, 2 refs"};
 
 /* Every parking record fails (thread.c falls back to one record shared by
  * all such threads) while 8 callers broadcast and join, so that their
@@ -614,11 +615,19 @@ static int run_child(int scenario, unsigned nthreads)
         shm->allocs_failed = atomic_load(&allocs_failed);
         return mpt_failures() ? 1 : 0;
     }
+    /* The shared pool is made with the defaults (no hooks), its size from
+     * MICROPOOL_THREADS. */
+    int hooks = scenario != SC_SHARED;
+    if (scenario == SC_SHARED) {
+        char n[16];
+        snprintf(n, sizeof n, "%u", nthreads);
+        setenv("MICROPOOL_THREADS", n, 1);
+    }
     if (scenario == SC_THREADS)
         atomic_store(&armed_thread, 1);
     else
         atomic_store(&armed_alloc, 1);
-    int rc = mp_pool_create(&cfg, &pool);
+    int rc = scenario == SC_SHARED ? mp_pool_shared(&pool) : mp_pool_create(&cfg, &pool);
     if (rc == MP_ENOMEM) {
         atomic_store(&armed_alloc, 0);
         atomic_store(&armed_thread, 0);
@@ -640,6 +649,18 @@ static int run_child(int scenario, unsigned nthreads)
             atomic_store(&armed_thread, 0);
             workload(pool, 0, "after injection");
         }
+        if (scenario == SC_SHARED) {
+            /* A second reference, dropped first: the pool lives on. */
+            mp_pool *again = NULL;
+            int rc2 = mp_pool_shared(&again);
+            if (rc2 != MP_OK || again != pool)
+                MPT_FAILF("a second mp_pool_shared returned %d and another pool", rc2);
+            else if (mp_pool_destroy(again) != MP_OK)
+                MPT_FAILF("dropping a reference to the shared pool");
+            else if (mp_pool_threads(pool) != nthreads)
+                MPT_FAILF("the shared pool has %u threads, MICROPOOL_THREADS %u",
+                          mp_pool_threads(pool), nthreads);
+        }
         /* create+destroy: destroy's own allocations are injected too */
         rc = mp_pool_destroy(pool);
         atomic_store(&armed_alloc, 0);
@@ -652,8 +673,8 @@ static int run_child(int scenario, unsigned nthreads)
         int after = wait_thread_count(before);
         if (after != before)
             MPT_FAILF("%d thread(s) left after destroy", after - before);
-        if (atomic_load(&hook_starts) != (int)nthreads - 1 ||
-            atomic_load(&hook_stops) != (int)nthreads - 1)
+        if (hooks && (atomic_load(&hook_starts) != (int)nthreads - 1 ||
+                      atomic_load(&hook_stops) != (int)nthreads - 1))
             MPT_FAILF("%d start hooks, %d stop hooks for %u workers", atomic_load(&hook_starts),
                   atomic_load(&hook_stops), nthreads - 1);
     }
@@ -739,7 +760,7 @@ int main(int argc, char **argv)
         unsigned threads;
     } plans[] = {
         {SC_CREATE_ONLY, 1}, {SC_CREATE_ONLY, 4}, {SC_WORKLOAD, 1},
-        {SC_WORKLOAD, 3},    {SC_THREADS, 6},
+        {SC_WORKLOAD, 3},    {SC_THREADS, 6},     {SC_SHARED, 3},
     };
     static const char *mode_name[] = {"once", "from"};
     long runs = 0, faults = 0, refused = 0, failed_runs = 0;
