@@ -114,11 +114,19 @@ typedef struct mp_config {
     void      (*on_thread_start)(void *hook_arg, unsigned index);
     void      (*on_thread_stop)(void *hook_arg, unsigned index);
     void       *hook_arg;
+    size_t      stack_size;    /* since 1.1: each worker's stack, in bytes,
+                                  rounded up to a page; 0 = the system's
+                                  default; below PTHREAD_STACK_MIN (16 KiB
+                                  on Linux): MP_EINVAL */
 } mp_config;
 
 /* Fills `cfg` with the defaults: size = sizeof(mp_config), threads = 0,
- * spin_us = MP_SPIN_US_DEFAULT, pin = 0, name = NULL, no hooks. Does
- * nothing if `cfg` is NULL. */
+ * spin_us = MP_SPIN_US_DEFAULT, pin = 0, name = NULL, no hooks,
+ * stack_size = 0. Does nothing if `cfg` is NULL. The symbol is versioned: a
+ * program built against the 1.0 header calls 1.0's version, which fills the
+ * smaller mp_config of 1.0 and nothing past it. A caller that looks it up
+ * by name at run time (dlsym, an FFI) gets the newest version, and must
+ * pass a buffer of this header's sizeof(mp_config). */
 MP_API void mp_config_init(mp_config *cfg);
 
 /* Creates a pool and stores it in *out.

@@ -2,24 +2,53 @@
  * See docs/design.md, "Threads and contexts". */
 #include "pool.h"
 
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-void mp_config_init(mp_config *cfg)
+/* What 1.0's mp_config held: every field before stack_size. */
+#define MP_CONFIG_SIZE_1_0 offsetof(mp_config, stack_size)
+
+static void config_init(mp_config *cfg, size_t size)
 {
     if (!cfg)
         return;
-    memset(cfg, 0, sizeof *cfg);
-    cfg->size = sizeof *cfg;
+    memset(cfg, 0, size);
+    cfg->size = size;
     cfg->spin_us = MP_SPIN_US_DEFAULT;
+}
+
+/* A program built against the 1.0 header has a config of 1.0's size: it
+ * calls mp_config_init@MICROPOOL_1.0, which writes no byte past that. A
+ * program built now links the default, mp_config_init@@MICROPOOL_1.1 (also
+ * what a static link resolves mp_config_init to). MP_NO_SYMVER: a build
+ * without the version script (an ABI guard's mutant) has one, unversioned. */
+#ifndef MP_NO_SYMVER
+MP_API void mp_config_init_1_0(mp_config *cfg);
+MP_API void mp_config_init_1_1(mp_config *cfg);
+__asm__(".symver mp_config_init_1_0, mp_config_init@MICROPOOL_1.0");
+__asm__(".symver mp_config_init_1_1, mp_config_init@@MICROPOOL_1.1");
+
+void mp_config_init_1_0(mp_config *cfg)
+{
+    config_init(cfg, MP_CONFIG_SIZE_1_0);
+}
+
+void mp_config_init_1_1(mp_config *cfg)
+#else
+void mp_config_init(mp_config *cfg)
+#endif
+{
+    config_init(cfg, sizeof *cfg);
 }
 
 /* Reads the caller's config under the copy_struct_from_user rule. */
 static int read_config(const mp_config *user, mp_config *cfg)
 {
-    mp_config_init(cfg);
+    config_init(cfg, sizeof *cfg);
     if (!user)
         return MP_OK;
     size_t size = user->size;
@@ -41,9 +70,14 @@ static int read_config(const mp_config *user, mp_config *cfg)
     TAKE(on_thread_start)
     TAKE(on_thread_stop)
     TAKE(hook_arg)
+    TAKE(stack_size)
 #undef TAKE
     cfg->size = sizeof *cfg;
     if (cfg->threads > MP_THREADS_MAX || (cfg->pin != 0 && cfg->pin != 1))
+        return MP_EINVAL;
+    if (cfg->stack_size != 0 &&
+        (cfg->stack_size < (size_t)PTHREAD_STACK_MIN ||
+         !mp__size_round_up(cfg->stack_size, (size_t)sysconf(_SC_PAGESIZE), &cfg->stack_size)))
         return MP_EINVAL;
     return MP_OK;
 }
@@ -84,6 +118,10 @@ static bool start_worker(mp_pool *pool, unsigned i, const cpu_set_t *cpus, unsig
     pthread_attr_t attr;
     if (pthread_attr_init(&attr) != 0)
         return false;
+    if (pool->stack_size && pthread_attr_setstacksize(&attr, pool->stack_size) != 0) {
+        pthread_attr_destroy(&attr);
+        return false;
+    }
     if (pool->pin) {
         int cpu = nth_cpu(cpus, ncpu, w->index);
         if (cpu >= 0) {
@@ -120,6 +158,7 @@ int mp_pool_create(const mp_config *user, mp_pool **out)
     pool->nctxs = pool->nworkers + MP_EXTERNAL_SLOTS;
     pool->spin_ns = (uint64_t)cfg.spin_us * 1000u;
     pool->pin = cfg.pin;
+    pool->stack_size = cfg.stack_size;
     snprintf(pool->name, sizeof pool->name, "%s", cfg.name ? cfg.name : "micropool");
     pool->on_thread_start = cfg.on_thread_start;
     pool->on_thread_stop = cfg.on_thread_stop;

@@ -62,6 +62,7 @@ struct mp_pool {
 
     /* pool.c, at creation: the configuration kept for the workers. */
     int pin;
+    size_t stack_size;              /* 0: the system's default */
     char name[16];
     void (*on_thread_start)(void *, unsigned);
     void (*on_thread_stop)(void *, unsigned);

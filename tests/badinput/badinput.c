@@ -363,12 +363,25 @@ static void config(void)
             cfg->on_thread_start = NULL;
         if (s >= offsetof(mp_config, on_thread_stop) + sizeof(void *))
             cfg->on_thread_stop = NULL;
+        if (s >= offsetof(mp_config, stack_size) + sizeof(size_t))
+            cfg->stack_size = 0;
         /* a size that cuts a field in two: the field is not read and keeps
          * its default, so the call is accepted all the same */
         p = NULL;
         MPT_EXPECT(mp_pool_create(cfg, &p), MP_OK);
         if (p)
             MPT_EXPECT(mp_pool_destroy(p), MP_OK);
+    }
+    /* stack sizes below the minimum, or too large to round up to a page */
+    const size_t stacks[] = {1, 4096, (size_t)PTHREAD_STACK_MIN - 1, SIZE_MAX,
+                             SIZE_MAX - 100};
+    for (size_t i = 0; i < sizeof stacks / sizeof stacks[0]; i++) {
+        mp_config_init(cfg);
+        cfg->threads = 2;
+        cfg->stack_size = stacks[i];
+        p = sentinel;
+        MPT_EXPECT(mp_pool_create(cfg, &p), MP_EINVAL);
+        MPT_CHECKF(p == sentinel, "a refused create wrote *out");
     }
     /* threads beyond any reasonable count, pin not 0 or 1 */
     static const unsigned threads[] = {MP_THREADS_MAX + 1, 4096, 1u << 20, UINT_MAX};

@@ -316,7 +316,14 @@ say "dpkg-shlibdeps on the consumer (the installed symbols file)"
 mkdir -p shlibdeps/debian && : > shlibdeps/debian/control && cp consumer_pc shlibdeps/
 deps=$(cd shlibdeps && dpkg-shlibdeps -O consumer_pc 2>&1) || fail "dpkg-shlibdeps: $deps"
 echo "$deps"
-echo "$deps" | grep -Eq 'libmicropool1 \(>= 1\.0\.0\)' || fail "dpkg-shlibdeps does not derive libmicropool1 (>= 1.0.0) from the symbols file"
+# The release of the newest symbol version the consumer binds to (1.1.0
+# once it calls a function of 1.1, or 1.1's mp_config_init).
+want=$(readelf --dyn-syms -W consumer_pc | sed -n 's/.*@MICROPOOL_\([0-9]*\)\.\([0-9]*\).*/\1.\2/p' |
+  sort -t. -k1,1n -k2,2n | tail -n 1)
+[ -n "$want" ] || fail "consumer_pc binds to no versioned micropool symbol"
+want_re=$(echo "$want" | sed 's/\./\\./g')
+echo "$deps" | grep -Eq "libmicropool1 \(>= ${want_re}\.0\)" ||
+  fail "dpkg-shlibdeps does not derive libmicropool1 (>= $want.0), the newest version consumer_pc binds to, from the symbols file"
 
 say "CMake project with find_package(micropool)"
 cmake -S . -B cmake-build > cmake-consumer.log 2>&1 || { cat cmake-consumer.log; fail "configuring the find_package consumer failed"; }

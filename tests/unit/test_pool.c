@@ -3,6 +3,7 @@
 #include "support.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ Test(pool, config_init_sets_the_documented_defaults)
     cr_assert_null((void *)cfg.on_thread_start);
     cr_assert_null((void *)cfg.on_thread_stop);
     cr_assert_null(cfg.hook_arg);
+    cr_assert_eq(cfg.stack_size, 0u);
     mp_config_init(NULL); /* documented to do nothing */
 }
 
@@ -1033,5 +1035,87 @@ Test(pool, a_pool_of_mp_threads_max_threads_works)
     cr_assert_eq(mp_for(pool, 200000, 1, 0, mpt_cover_body, &c), MP_OK);
     cr_assert_eq(mpt_cover_wrong(&c), 0u);
     mpt_cover_free(&c);
+    mpt_destroy(pool);
+}
+
+/* ---- mp_config.stack_size (since 1.1) ---- */
+
+struct stack_probe {
+    atomic_size_t size[4];          /* the stack each worker index reports */
+    atomic_int deep_ok;
+};
+
+/* 4 MiB on the stack, every page touched: a function of its own, so that
+ * its frame exists only when it is called (the small stacks never do). */
+static __attribute__((noinline)) int use_4_mib_of_stack(void)
+{
+    volatile char buf[(size_t)4 << 20];
+    for (size_t i = 0; i < sizeof buf; i += 4096)
+        buf[i] = (char)(i >> 12);
+    return buf[4096] == 1;
+}
+
+/* Worker parts only: index 0 is the calling thread, whose stack is not
+ * the pool's to choose. */
+static int probe_stack(void *arg, unsigned index, unsigned count)
+{
+    struct stack_probe *sp = arg;
+    (void)count;
+    if (index == 0)
+        return 0;
+    pthread_attr_t attr;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        pthread_attr_getstacksize(&attr, &size);
+        pthread_attr_destroy(&attr);
+    }
+    atomic_store(&sp->size[index], size);
+    if (size >= (size_t)8 << 20 && use_4_mib_of_stack())
+        atomic_fetch_add(&sp->deep_ok, 1);
+    return 0;
+}
+
+static void check_stacks(size_t ask, size_t want_at_least, size_t want_below)
+{
+    mp_config cfg;
+    mp_config_init(&cfg);
+    cfg.threads = 3;
+    cfg.stack_size = ask;
+    mp_pool *pool = NULL;
+    cr_assert_eq(mp_pool_create(&cfg, &pool), MP_OK, "stack_size %zu", ask);
+    struct stack_probe sp = {0};
+    cr_assert_eq(mp_broadcast(pool, probe_stack, &sp), MP_OK);
+    for (unsigned i = 1; i < 3; i++) {
+        size_t got = atomic_load(&sp.size[i]);
+        cr_assert(got >= want_at_least && got < want_below,
+                  "asked %zu: worker %u has a stack of %zu bytes, want [%zu, %zu)", ask, i, got,
+                  want_at_least, want_below);
+    }
+    if (want_at_least >= (size_t)8 << 20)
+        cr_assert_eq(atomic_load(&sp.deep_ok), 2, "both workers used 4 MiB of their stack");
+    mpt_destroy(pool);
+}
+
+Test(pool, stack_size_sets_the_workers_stacks_rounded_up_to_a_page)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    check_stacks((size_t)8 << 20, (size_t)8 << 20, ((size_t)8 << 20) + page);
+    check_stacks(((size_t)8 << 20) + 1, ((size_t)8 << 20) + page, ((size_t)8 << 20) + 2 * page);
+    check_stacks((size_t)64 << 10, (size_t)64 << 10, ((size_t)64 << 10) + page);
+    /* 32 MiB, well above the usual default of 8 MiB */
+    check_stacks((size_t)32 << 20, (size_t)32 << 20, ((size_t)32 << 20) + page);
+}
+
+Test(pool, stack_size_below_the_minimum_is_einval)
+{
+    mp_config cfg;
+    mp_config_init(&cfg);
+    cfg.threads = 2;
+    mp_pool *sentinel = (mp_pool *)&cfg, *pool = sentinel;
+    cfg.stack_size = (size_t)PTHREAD_STACK_MIN - 1;
+    cr_assert_eq(mp_pool_create(&cfg, &pool), MP_EINVAL);
+    cr_assert(pool == sentinel);
+    cfg.stack_size = (size_t)PTHREAD_STACK_MIN;
+    cr_assert_eq(mp_pool_create(&cfg, &pool), MP_OK, "the minimum itself is accepted");
     mpt_destroy(pool);
 }

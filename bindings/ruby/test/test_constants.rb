@@ -112,6 +112,16 @@ class TestConstants < Minitest::Test
     assert_empty unmapped, "codes of #{File.basename(HEADER)} with no Micropool::Error subclass"
   end
 
+  # ffi calls the library's newest mp_config_init, which writes the size of
+  # its own mp_config into the first field: a Config of another size would
+  # be overrun (or left short) by it.
+  def test_the_config_layout_is_the_librarys
+    buf = FFI::MemoryPointer.new(:uint8, 1024)
+    Micropool::Native.mp_config_init(Micropool::Native::Config.new(buf))
+    assert_equal buf.read(:size_t), Micropool::Native::Config.size,
+                 "sizeof(mp_config) in the library against Micropool::Native::Config.size"
+  end
+
   def test_every_kernels_constant_matches_micropool_kernels_h
     c = header(KERNELS_HEADER)
     pairs = [["Micropool::Kernels::ERANGE", Micropool::Kernels::ERANGE, "MPK_ERANGE"]]

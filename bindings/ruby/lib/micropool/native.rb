@@ -29,8 +29,10 @@ module Micropool
     SPLIT_STATIC = 1
     DETERMINISTIC = 2
 
-    # mp_config, versioned by its leading size field (filled by
-    # mp_config_init, so an older layout here would still be accepted).
+    # mp_config, versioned by its leading size field. ffi finds
+    # mp_config_init by name, which gives the library's newest version: it
+    # fills a config of the newest size, so this layout must be the whole
+    # of the header's (test_constants.rb checks it against the library).
     class Config < FFI::Struct
       layout :size, :size_t,
              :threads, :uint,
@@ -39,7 +41,8 @@ module Micropool
              :name, :pointer,
              :on_thread_start, :pointer,
              :on_thread_stop, :pointer,
-             :hook_arg, :pointer
+             :hook_arg, :pointer,
+             :stack_size, :size_t
     end
 
     class Stats < FFI::Struct

@@ -1,0 +1,359 @@
+/*
+ * micropool.h: the whole public interface of libmicropool, ABI version 1.
+ *
+ * micropool is a low-latency work-stealing thread pool. A pool of N threads
+ * starts N-1 workers; the thread that calls into the pool is the N-th and
+ * does its share of the work instead of sleeping.
+ *
+ * Conventions that hold for every function below:
+ *
+ *  - Return values. Every function that can fail returns int: MP_OK (0) on
+ *    success, a negative MP_E* code (a negative errno value in [-4095, -1])
+ *    when the library refuses or fails, or the first non-zero value that a
+ *    user callback of the same operation returned. Callbacks should report
+ *    failure with positive values (or negative values outside [-4095, -1]);
+ *    those are passed back unchanged, so a caller can tell them apart from
+ *    the library's own codes.
+ *  - Bad arguments. A NULL handle, callback or out-pointer, or unknown bits
+ *    in `flags`, are answered with MP_EINVAL before anything runs. If a call
+ *    fails with a library code before it started, none of its callbacks was
+ *    called. A callback's `arg` may be NULL: it is only passed on.
+ *  - Threads. Every function may be called from any thread, from several
+ *    threads at once, and from inside a callback that runs on a pool (the
+ *    same pool or another one): that is nested parallelism and it cannot
+ *    deadlock by itself.
+ *  - Ownership. The library never frees or keeps a pointer that the caller
+ *    passed, except `mp_config.name`, which is copied at creation.
+ *  - Errors and cancellation. A callback returns 0 to go on. The first
+ *    non-zero value returned by any callback of one operation (mp_join,
+ *    mp_for, mp_reduce, mp_broadcast, mp_scope_run with its spawned tasks)
+ *    makes the pool skip the parts of that operation that have not started
+ *    yet; the operation returns that value once every part that did start
+ *    has finished. Nothing else in the pool is affected.
+ *
+ * Structs that a caller fills in (mp_config, mp_stats) begin with a `size`
+ * field and may grow in later versions: more fields may be added at any
+ * time, always at the end.
+ */
+#ifndef MICROPOOL_H
+#define MICROPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(MICROPOOL_BUILDING) && defined(__GNUC__)
+#define MP_API __attribute__((visibility("default")))
+#else
+#define MP_API
+#endif
+
+/* ------------------------------------------------------------------------
+ * Version
+ * ------------------------------------------------------------------------ */
+
+#define MICROPOOL_VERSION_MAJOR 1
+#define MICROPOOL_VERSION_MINOR 0
+#define MICROPOOL_VERSION_PATCH 0
+
+/* The version of the library that is running, "1.0.0" for this one. The
+ * string is static. */
+MP_API const char *mp_version(void);
+
+/* ------------------------------------------------------------------------
+ * Error codes
+ * ------------------------------------------------------------------------ */
+
+#define MP_OK          0
+#define MP_EINVAL      (-22)   /* -EINVAL: bad argument */
+#define MP_ENOMEM      (-12)   /* -ENOMEM: out of memory (or threads) */
+#define MP_EBUSY       (-16)   /* -EBUSY: the task started or finished */
+#define MP_EDEADLK     (-35)   /* -EDEADLK: the call would wait on itself */
+#define MP_ESHUTDOWN   (-108)  /* -ESHUTDOWN: the pool is being destroyed */
+#define MP_ECANCELED   (-125)  /* -ECANCELED: the task was cancelled */
+
+/* A short English description of `code`. Every MP_* code above (and MP_OK)
+ * has a static string. Any other value is described as "callback error N"
+ * in a thread-local buffer that stays valid until the same thread's next
+ * call to mp_strerror. Never returns NULL. */
+MP_API const char *mp_strerror(int code);
+
+/* ------------------------------------------------------------------------
+ * Pool
+ * ------------------------------------------------------------------------ */
+
+typedef struct mp_pool mp_pool;          /* opaque */
+
+/* The most threads one pool may have (MP_EINVAL above it). */
+#define MP_THREADS_MAX 1024u
+
+/* The default spin window of an idle thread, in microseconds. */
+#define MP_SPIN_US_DEFAULT 20u
+
+typedef struct mp_config {
+    size_t      size;          /* sizeof(mp_config); set by mp_config_init */
+    unsigned    threads;       /* threads in all, the calling thread counted;
+                                  0 = the CPUs this process may run on */
+    unsigned    spin_us;       /* how long an idle thread spins, at most,
+                                  before it sleeps in the kernel (a worker
+                                  whose spins keep finding nothing spins
+                                  down to spin_us / 8, and back to spin_us
+                                  when work comes soon after it gave up;
+                                  when calls come at a regular period it
+                                  also wakes by a timer shortly before the
+                                  next one and spins around it);
+                                  0 = sleep at once, and no such watch */
+    int         pin;           /* 0 = no pinning, 1 = pin worker i to CPU i
+                                  of the process's affinity mask */
+    const char *name;          /* worker thread name prefix, NULL =
+                                  "micropool" */
+    void      (*on_thread_start)(void *hook_arg, unsigned index);
+    void      (*on_thread_stop)(void *hook_arg, unsigned index);
+    void       *hook_arg;
+} mp_config;
+
+/* Fills `cfg` with the defaults: size = sizeof(mp_config), threads = 0,
+ * spin_us = MP_SPIN_US_DEFAULT, pin = 0, name = NULL, no hooks. Does
+ * nothing if `cfg` is NULL. */
+MP_API void mp_config_init(mp_config *cfg);
+
+/* Creates a pool and stores it in *out.
+ *
+ * cfg NULL means the defaults of mp_config_init. `cfg->size` follows the
+ * Linux copy_struct_from_user rule: the library never reads past `size`
+ * bytes; a smaller size (an older caller) gives every later field its
+ * default, but must cover at least `size` and `threads`; a larger size (a
+ * newer caller) is accepted only when every byte this library does not know
+ * is zero. Otherwise, and for threads > MP_THREADS_MAX or pin not 0 or 1,
+ * the result is MP_EINVAL.
+ *
+ * threads counts the calling thread: N threads start N-1 workers, named
+ * "<name>-<i>" for i = 1..N-1 (cut to 15 characters). With pin = 1, worker
+ * i is pinned to the i-th CPU of the process's affinity mask, wrapping
+ * around; calling threads are never moved. on_thread_start(hook_arg, i)
+ * runs on worker i before it takes any work, on_thread_stop(hook_arg, i)
+ * after its last work; neither runs for calling threads.
+ *
+ * Returns MP_OK, MP_EINVAL, or MP_ENOMEM (memory or a thread could not be
+ * had; then no thread is left running and *out is untouched). */
+MP_API int mp_pool_create(const mp_config *cfg, mp_pool **out);
+
+/* Runs every background task already submitted (those tasks may still use
+ * the pool; a task they submit gets MP_ESHUTDOWN), stops and joins the
+ * workers (on_thread_stop runs on each), and frees the pool.
+ *
+ * Returns MP_OK; MP_EINVAL for NULL; MP_EDEADLK, doing nothing, when called
+ * from a thread of this same pool (a callback or task running on it). Using
+ * the pool from another thread once destroy has been called is a caller
+ * error, as with free(). Task handles stay valid (see mp_task_release). */
+MP_API int mp_pool_destroy(mp_pool *pool);
+
+/* The number of threads of the pool, the calling thread counted (the
+ * resolved value when the pool was created with threads = 0); 0 for NULL. */
+MP_API unsigned mp_pool_threads(const mp_pool *pool);
+
+/* The index of the current thread while it runs work of `pool`: 0 for a
+ * calling thread (including one that runs a task inline in mp_task_wait),
+ * 1..N-1 for the pool's workers; -1 otherwise and for a NULL pool. */
+MP_API int mp_pool_thread_index(const mp_pool *pool);
+
+/* ------------------------------------------------------------------------
+ * Fork-join
+ * ------------------------------------------------------------------------ */
+
+typedef int (*mp_fn)(void *arg);
+
+/* Runs a(a_arg) and b(b_arg), potentially in parallel, and returns when both
+ * have finished. The calling thread runs `a` itself; `b` may be stolen by an
+ * idle thread of the pool, else the caller runs it after `a`. While it
+ * waits for a stolen `b`, the calling thread helps only with work spawned
+ * by the thread that took `b` (and runs broadcast parts addressed to it),
+ * never with unrelated work. No heap allocation.
+ *
+ * Returns MP_OK, MP_EINVAL, or the first non-zero callback result: if `a`
+ * fails and `b` has not started, `b` is skipped. */
+MP_API int mp_join(mp_pool *pool, mp_fn a, void *a_arg, mp_fn b, void *b_arg);
+
+/* ------------------------------------------------------------------------
+ * Data parallelism
+ * ------------------------------------------------------------------------ */
+
+typedef int  (*mp_range_fn)(void *arg, size_t begin, size_t end);
+typedef int  (*mp_map_fn)(void *arg, size_t begin, size_t end, void *acc);
+typedef void (*mp_combine_fn)(void *arg, void *acc, const void *other);
+
+#define MP_SPLIT_DYNAMIC   0u  /* default: chunks of at least `grain`,
+                                  balanced by whichever thread is free */
+#define MP_SPLIT_STATIC    1u  /* one contiguous share per thread, no
+                                  further splitting, each share offered
+                                  first to its own thread: lowest overhead
+                                  for uniform work (a single share, run by
+                                  the caller, when the pool measured that
+                                  faster: see mp_for) */
+#define MP_DETERMINISTIC   2u  /* mp_reduce: the partition and the combine
+                                  order depend only on (n, grain), so results
+                                  are bitwise equal whatever the thread count
+                                  or timing */
+
+/* The most parts one mp_reduce is cut into (also the number of parts of an
+ * MP_DETERMINISTIC partition when n / grain is larger). */
+#define MP_REDUCE_PARTS_MAX 64u
+
+/* Accumulators of up to this many bytes never cause a heap allocation. */
+#define MP_ACC_INLINE_MAX 64u
+
+/* Calls body(arg, begin, end) on disjoint, non-empty ranges that cover
+ * [0, n) exactly once, and returns when all calls have finished.
+ *
+ * grain is the smallest range worth handing to another thread; 0 lets the
+ * library pick. Inputs too small to split (n <= grain, or n == 1, or a pool
+ * of one thread) run inline in one call with no synchronization at all.
+ * A loop that the pool measured to be slower split than done by its caller
+ * alone (a loop of a microsecond or so, or one that would have to wake a
+ * sleeping thread for less work than the wake-up costs) runs on the
+ * caller, publishing nothing; a static one then as one range [0, n).
+ * `flags` chooses the partition (MP_SPLIT_DYNAMIC or MP_SPLIT_STATIC; with
+ * MP_DETERMINISTIC the partition of mp_reduce below), never which thread
+ * runs a part: any thread may run any part.
+ *
+ * Returns MP_OK (also for n == 0, calling nothing), MP_EINVAL, or the first
+ * non-zero result of `body`, after which the ranges not yet started are
+ * skipped. No heap allocation. */
+MP_API int mp_for(mp_pool *pool, size_t n, size_t grain, unsigned flags,
+                  mp_range_fn body, void *arg);
+
+/* A parallel fold. `acc` points to `acc_size` bytes that hold the identity
+ * on entry and the result on return. Each part of [0, n) gets a private
+ * accumulator (a copy of the identity, aligned like max_align_t);
+ * map(arg, begin, end, part_acc) folds the items [begin, end) into it, and
+ * combine(arg, acc, other) merges `other` into `acc`. Partial results are
+ * combined in range order, left to right, so `combine` must be associative
+ * but need not be commutative.
+ *
+ * The partition: with MP_DETERMINISTIC, ceil(n / grain) parts of equal size
+ * (grain 0: MP_REDUCE_PARTS_MAX parts), at most MP_REDUCE_PARTS_MAX, folded
+ * left to right whatever the number of threads; else up to one part per
+ * thread (MP_SPLIT_STATIC) or a few per thread (dynamic), at most
+ * MP_REDUCE_PARTS_MAX.
+ *
+ * Returns MP_OK (n == 0 returns at once and leaves `acc` as it is),
+ * MP_EINVAL (also for acc_size == 0), MP_ENOMEM (only when acc_size >
+ * MP_ACC_INLINE_MAX and the parts' accumulators do not fit on the stack),
+ * or the first non-zero result of `map`; after an error the content of
+ * `acc` is unspecified. */
+MP_API int mp_reduce(mp_pool *pool, size_t n, size_t grain, unsigned flags,
+                     void *acc, size_t acc_size,
+                     mp_map_fn map, mp_combine_fn combine, void *arg);
+
+/* ------------------------------------------------------------------------
+ * Broadcast
+ * ------------------------------------------------------------------------ */
+
+typedef int (*mp_broadcast_fn)(void *arg, unsigned index, unsigned count);
+
+/* Runs fn(arg, i, N) once for every i in 0..N-1 (N = mp_pool_threads) and
+ * returns when all have finished. Called from outside the pool, the calling
+ * thread runs index 0 and worker i runs index i, all at once, so a barrier
+ * among the N parts works. Called from worker k, worker k runs index k and
+ * also index 0. A thread that is waiting inside any micropool call of this
+ * pool still runs the part addressed to it, so broadcasts may be called
+ * from inside pool work, and nest. Every worker runs the broadcasts
+ * addressed to it in the order they were published.
+ *
+ * Returns MP_OK, MP_EINVAL, or the first non-zero result of `fn` (parts not
+ * yet started are then skipped). */
+MP_API int mp_broadcast(mp_pool *pool, mp_broadcast_fn fn, void *arg);
+
+/* ------------------------------------------------------------------------
+ * Scopes
+ * ------------------------------------------------------------------------ */
+
+typedef struct mp_scope mp_scope;        /* opaque */
+typedef int (*mp_scope_fn)(mp_scope *scope, void *arg);
+
+/* Runs body(scope, arg) on the calling thread; body may spawn tasks into
+ * the scope with mp_scope_spawn (so may the spawned tasks: pass the scope
+ * through their arg). Returns only when body and every task spawned in the
+ * scope have finished, so the tasks may borrow the caller's stack. While it
+ * waits, the calling thread runs tasks of this scope.
+ *
+ * Returns MP_OK, MP_EINVAL, or the first non-zero result of body or of a
+ * task (tasks not yet started are then skipped). */
+MP_API int mp_scope_run(mp_pool *pool, mp_scope_fn body, void *arg);
+
+/* Adds fn(arg) to the scope; it runs on any thread of the pool before
+ * mp_scope_run returns. Returns MP_OK, MP_EINVAL (NULL scope or fn), or
+ * MP_ENOMEM (then fn will not run). Spawning into a scope whose
+ * mp_scope_run has returned is a caller error. */
+MP_API int mp_scope_spawn(mp_scope *scope, mp_fn fn, void *arg);
+
+/* ------------------------------------------------------------------------
+ * Background tasks
+ * ------------------------------------------------------------------------ */
+
+typedef struct mp_task mp_task;          /* opaque */
+
+/* Queues fn(arg) as a background task: the lower priority tier, run by a
+ * thread of the pool only when it has no fork-join or data-parallel work.
+ * Tasks leave the queue in the order they were submitted (first in, first
+ * out; with several workers, one may start before an earlier one that
+ * another worker took). mp_submit never runs the task on the submitting
+ * thread before it returns; on a pool of one thread a task runs when a
+ * thread waits for it, or at mp_pool_destroy.
+ *
+ * With `task` non-NULL, *task receives a handle that must be released
+ * exactly once with mp_task_release; with `task` NULL the task is
+ * detached and its result is dropped.
+ *
+ * Returns MP_OK, MP_EINVAL, MP_ENOMEM, or MP_ESHUTDOWN once mp_pool_destroy
+ * has been called on the pool (then fn will not run). */
+MP_API int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **task);
+
+/* Waits for the task and returns fn's result, or MP_ECANCELED if it was
+ * cancelled. A task not yet started is run by the waiting thread itself
+ * (with index 0 unless that thread is a worker of the pool). Returns
+ * MP_EINVAL for NULL. */
+MP_API int mp_task_wait(mp_task *task);
+
+/* 1 if the task has finished or was cancelled, 0 if not yet, MP_EINVAL for
+ * NULL. Never blocks. */
+MP_API int mp_task_done(const mp_task *task);
+
+/* Makes sure a task that has not started never runs: MP_OK if it will
+ * never run (also when already cancelled), MP_EBUSY if it started or
+ * finished, MP_EINVAL for NULL. */
+MP_API int mp_task_cancel(mp_task *task);
+
+/* Drops the handle; the task still runs (unless cancelled). mp_task_wait,
+ * mp_task_done and mp_task_cancel are valid on a handle until it is
+ * released, even after its pool was destroyed. NULL is ignored. */
+MP_API void mp_task_release(mp_task *task);
+
+/* ------------------------------------------------------------------------
+ * Statistics
+ * ------------------------------------------------------------------------ */
+
+typedef struct mp_stats {
+    size_t   size;          /* sizeof(mp_stats), set by the caller */
+    uint64_t jobs;          /* operations started */
+    uint64_t steals;        /* pieces of work taken from another thread */
+    uint64_t sleeps;        /* times a thread went to sleep in the kernel */
+    uint64_t wakeups;       /* kernel wake-ups issued */
+    uint64_t tasks_run;     /* background tasks run */
+} mp_stats;
+
+/* Fills the fields of *out that fit in both this library's mp_stats and
+ * the caller's (out->size bytes) and leaves the rest untouched. The
+ * counters are totals since creation and may lag behind by a few events.
+ * Returns MP_OK, or MP_EINVAL for NULL arguments or a size that does not
+ * reach past `jobs`. */
+MP_API int mp_pool_stats(const mp_pool *pool, mp_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MICROPOOL_H */
