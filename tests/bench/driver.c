@@ -429,6 +429,19 @@ static void heading(const char *title)
 }
 
 /* ---------------------------------------------------------------- workloads */
+/* One "result:" line of the median of each runtime in `list` at each
+ * parameter, with the ratio of micropool's (`mp`) to it. */
+static void median_results(const char *workload, const enum rt *list, size_t k, enum rt mp,
+                           const char *const *params)
+{
+    for (size_t j = 0; j < k; j++)
+        for (size_t i = 0; params[i]; i++) {
+            double v = median(list[j], workload, params[i]);
+            result(workload, list[j], params[i], "ns", v, count_of(list[j], workload, params[i]),
+                   ratio(median(mp, workload, params[i]), v));
+        }
+}
+
 static const enum rt fork_rts[] = { MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB };
 static const enum rt fib_rts[] = { SEQ, MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB };
 static const enum rt join_rts[] = { SEQ, NULLJOIN, MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE,
@@ -794,14 +807,7 @@ static void bench_sort(void)
            5000u);
     skipped_rows(sort_rts, LEN(sort_rts));
     printf("\n");
-    for (size_t j = 0; j < LEN(sort_rts); j++) {
-        enum rt id = sort_rts[j];
-        for (int i = 0; params[i]; i++) {
-            double v = median(id, "sort", params[i]);
-            result("sort", id, params[i], "ns", v, count_of(id, "sort", params[i]),
-                   ratio(median(MICROPOOL, "sort", params[i]), v));
-        }
-    }
+    median_results("sort", sort_rts, LEN(sort_rts), MICROPOOL, params);
 }
 
 static void bench_allocs(void)
@@ -1259,12 +1265,10 @@ static void bench_fftw(void)
            BENCH_PACED_BLOCK);
     skipped_rows(fftw_rts, LEN(fftw_rts));
     printf("\n");
+    median_results("fftw", fftw_rts, LEN(fftw_rts), FFTW_MP, sizes);
     for (size_t j = 0; j < LEN(fftw_rts); j++) {
         enum rt id = fftw_rts[j];
         for (size_t i = 0; sizes[i]; i++) {
-            double v = median(id, "fftw", sizes[i]);
-            result("fftw", id, sizes[i], "ns", v, count_of(id, "fftw", sizes[i]),
-                   ratio(median(FFTW_MP, "fftw", sizes[i]), v));
             char thr[64];
             snprintf(thr, sizeof thr, "%s/threaded", sizes[i]);
             result("fftw", id, sizes[i], "threaded", median(id, "fftw", thr), count_of(id, "fftw", thr), NAN);
