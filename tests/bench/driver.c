@@ -9,7 +9,7 @@
  *   --plot FILE    draw the counting curves with gnuplot into FILE (SVG),
  *                  and the burst speed-ups into FILE-burst.svg
  *   --only LIST    run only these workloads: forkjoin, fib, count, wakeup,
- *                  idle, tasks, sort, allocs, burst, periodic
+ *                  idle, tasks, sort, allocs, burst, periodic, fftw
  *
  * Every batch of samples runs in a fresh runner process (see bench.h for
  * why), and the runtimes take turns batch by batch, in a rotating order,
@@ -47,7 +47,8 @@ extern char **environ;
 /* ---------------------------------------------------------------- runtimes */
 enum rt {
     MICROPOOL, MICROPOOL_HANDLES, SEQ, SEQ_QUICKSORT, CVPOOL, FUTEX, NULLJOIN,
-    GOMP_ACTIVE, GOMP_PASSIVE, GOMP_DEFAULT, LLVM_OMP, LLVM_OMP_BT0, TBB, ALLOCS, RT_COUNT
+    GOMP_ACTIVE, GOMP_PASSIVE, GOMP_DEFAULT, LLVM_OMP, LLVM_OMP_BT0, TBB, ALLOCS,
+    FFTW_SEQ, FFTW_PTHREADS, FFTW_OMP, FFTW_MP, RT_COUNT
 };
 
 struct runtime {
@@ -83,6 +84,14 @@ static struct runtime rts[RT_COUNT] = {
                        MP_BENCH_LLVM_OMP_MISSING },
     [TBB] = { "tbb", "oneTBB", "micropool-bench-tbb", "tbb", NULL, MP_BENCH_TBB_MISSING },
     [ALLOCS] = { "micropool", "micropool", "micropool-bench-allocs", NULL, NULL, NULL },
+    [FFTW_SEQ] = { "fftw-seq", "FFTW, one thread", "micropool-bench-fftw", "fftw-seq", NULL,
+                   MP_BENCH_FFTW_MISSING },
+    [FFTW_PTHREADS] = { "fftw-pthreads", "FFTW's pthreads back end", "micropool-bench-fftw",
+                        "fftw-pthreads", NULL, MP_BENCH_FFTW_MISSING },
+    [FFTW_OMP] = { "fftw-omp", "FFTW's OpenMP back end (GCC)", "micropool-bench-fftw-omp",
+                   "fftw-omp", NULL, MP_BENCH_FFTW_OMP_MISSING },
+    [FFTW_MP] = { "fftw-micropool", "FFTW on micropool", "micropool-bench-fftw", "fftw-micropool",
+                  NULL, MP_BENCH_FFTW_MISSING },
 };
 
 /* Why a runtime skipped the workload being measured (its permanent
@@ -420,6 +429,19 @@ static void heading(const char *title)
 }
 
 /* ---------------------------------------------------------------- workloads */
+/* One "result:" line of the median of each runtime in `list` at each
+ * parameter, with the ratio of micropool's (`mp`) to it. */
+static void median_results(const char *workload, const enum rt *list, size_t k, enum rt mp,
+                           const char *const *params)
+{
+    for (size_t j = 0; j < k; j++)
+        for (size_t i = 0; params[i]; i++) {
+            double v = median(list[j], workload, params[i]);
+            result(workload, list[j], params[i], "ns", v, count_of(list[j], workload, params[i]),
+                   ratio(median(mp, workload, params[i]), v));
+        }
+}
+
 static const enum rt fork_rts[] = { MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB };
 static const enum rt fib_rts[] = { SEQ, MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB };
 static const enum rt join_rts[] = { SEQ, NULLJOIN, MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE,
@@ -785,14 +807,7 @@ static void bench_sort(void)
            5000u);
     skipped_rows(sort_rts, LEN(sort_rts));
     printf("\n");
-    for (size_t j = 0; j < LEN(sort_rts); j++) {
-        enum rt id = sort_rts[j];
-        for (int i = 0; params[i]; i++) {
-            double v = median(id, "sort", params[i]);
-            result("sort", id, params[i], "ns", v, count_of(id, "sort", params[i]),
-                   ratio(median(MICROPOOL, "sort", params[i]), v));
-        }
-    }
+    median_results("sort", sort_rts, LEN(sort_rts), MICROPOOL, params);
 }
 
 static void bench_allocs(void)
@@ -1133,6 +1148,143 @@ static void bench_periodic(void)
     }
 }
 
+/* ---------------------------------------------------------------- 11: FFTW */
+static const enum rt fftw_rts[] = { FFTW_SEQ, FFTW_PTHREADS, FFTW_OMP, FFTW_MP };
+static const char *const fftw_sizes_full[] = { "c1d:256",   "c1d:1024",   "c1d:4096",  "c1d:16384",
+                                               "c1d:65536", "c1d:262144", "c1d:1048576",
+                                               "r1d:256",   "r1d:4096",   "r1d:65536", "r1d:1048576",
+                                               "c2d:64",    "c2d:128",    "c2d:256",   "c2d:512",
+                                               "c2d:1024",  NULL };
+static const char *const fftw_sizes_quick[] = { "c1d:1024", "c1d:16384", "c1d:65536", "r1d:4096",
+                                                "r1d:65536", "c2d:64", "c2d:256", NULL };
+static const char *const fftw_audio[] = { "audio:4096:1333", NULL };
+
+/* figures the targets section reads */
+static double fig_fftw_best = NAN, fig_fftw_one = NAN;
+static char fig_fftw_best_at[48], fig_fftw_one_at[48];
+static double fig_fftw_p99 = NAN, fig_fftw_p99_one = NAN, fig_fftw_cpu = NAN;
+
+/* "c1d:1024" -> "complex 1D", "2^10" */
+static void fftw_names(const char *param, const char **kind, char *size, size_t len)
+{
+    long n = strtol(strchr(param, ':') + 1, NULL, 10);
+    *kind = !strncmp(param, "c1d", 3) ? "complex 1D" : !strncmp(param, "r1d", 3) ? "real 1D" : "complex 2D";
+    if (!strncmp(param, "c2d", 3))
+        snprintf(size, len, "%ld^2", n);
+    else
+        snprintf(size, len, "2^%d", (int)lround(log2((double)n)));
+}
+
+static double fftw_cpu(enum rt id, const char *param)
+{
+    char cpu[64], wall[64];
+    snprintf(cpu, sizeof cpu, "%s/cpu_ns", param);
+    snprintf(wall, sizeof wall, "%s/wall_ns", param);
+    return 100 * total(id, "fftw", cpu) / total(id, "fftw", wall);
+}
+
+static void bench_fftw(void)
+{
+    struct plan p = quick ? (struct plan){ 2, 5, 150 } : (struct plan){ 3, 10, 400 };
+    struct plan pa = quick ? (struct plan){ 1, 300, 100000 } : (struct plan){ 2, 1000, 100000 };
+    const char *const *sizes = quick ? fftw_sizes_quick : fftw_sizes_full;
+    heading("11. FFTW: its threads on micropool, on its own pthreads and OpenMP back ends, and on one thread");
+    /* The wisdom of each back end, kept for this run: it plans each size
+     * once (FFTW_MEASURE) and every later batch reuses the plans. */
+    const char *tmp = getenv("TMPDIR");
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/micropool-bench-fftw-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        printf("skipped: cannot make a directory for FFTW's wisdom: %s\n", strerror(errno));
+        return;
+    }
+    setenv("MP_BENCH_FFTW_WISDOM", dir, 1);
+    collect("fftw", fftw_rts, LEN(fftw_rts), p, sizes);
+    collect("fftw", fftw_rts, LEN(fftw_rts), pa, fftw_audio);
+    unsetenv("MP_BENCH_FFTW_WISDOM");
+    for (size_t j = 0; j < LEN(fftw_rts); j++) {
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/%s.wisdom", dir, rts[fftw_rts[j]].backend);
+        unlink(path);
+    }
+    rmdir(dir);
+    if (rts[FFTW_SEQ].skip) {
+        printf("skipped: %s\n", rts[FFTW_SEQ].skip);
+        return;
+    }
+
+    printf("| transform | size | one thread (us) | FFTW's pthreads (us) | FFTW's OpenMP (us) | micropool (us) | micropool / the faster FFTW back end | micropool / one thread |\n");
+    printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (size_t i = 0; sizes[i]; i++) {
+        const char *kind;
+        char size[32], a[32], b[32], c[32], d[32], e[32], g[32];
+        fftw_names(sizes[i], &kind, size, sizeof size);
+        double one = median(FFTW_SEQ, "fftw", sizes[i]), pt = median(FFTW_PTHREADS, "fftw", sizes[i]);
+        double omp = median(FFTW_OMP, "fftw", sizes[i]), mp = median(FFTW_MP, "fftw", sizes[i]);
+        double best = isnan(omp) || pt < omp ? pt : omp;
+        printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", kind, size,
+               fmt(a, sizeof a, one / 1e3, 2), fmt(b, sizeof b, pt / 1e3, 2),
+               fmt(c, sizeof c, omp / 1e3, 2), fmt(d, sizeof d, mp / 1e3, 2),
+               fmt(e, sizeof e, ratio(mp, best), 2), fmt(g, sizeof g, ratio(mp, one), 2));
+        char where[48];
+        snprintf(where, sizeof where, "%s %s", kind, size);
+        keep_extreme(&fig_fftw_best, fig_fftw_best_at, sizeof fig_fftw_best_at, ratio(mp, best), -1, where);
+        keep_extreme(&fig_fftw_one, fig_fftw_one_at, sizeof fig_fftw_one_at, ratio(mp, one), -1, where);
+    }
+    printf("\nMedian time of one fftw_execute of an FFTW_MEASURE plan for %u threads (one thread: "
+           "for 1), out of place, forward, double precision (real 1D: real to complex). Each back "
+           "end plans every size once in the run and keeps its wisdom for its later batches. "
+           "micropool: fftw_threads_set_callback with micropool-fftw.h (one mp_for of grain 1 "
+           "per parallel loop of FFTW); FFTW's OpenMP back end runs on libgomp with its default "
+           "wait policy. Below 1 in the last two columns: micropool is faster.\n\n",
+           threads);
+
+    const char *audio = fftw_audio[0];
+    char seq[64];
+    snprintf(seq, sizeof seq, "%s/seq", audio);
+    printf("A 4096-point real FFT every 1333 us, the caller asleep in between:\n\n");
+    printf("| runtime | p50 (us) | p99 (us) | max (us) | 1-thread plan, same process: p50 / p99 (us) | p99 / 1-thread p99 | CPU (%% of one CPU) |\n");
+    printf("|---|---:|---:|---:|---:|---:|---:|\n");
+    for (size_t j = 0; j < LEN(fftw_rts); j++) {
+        enum rt id = fftw_rts[j];
+        double p50 = quantile(id, "fftw", audio, 0.5);
+        if (isnan(p50))
+            continue;
+        double p99 = quantile(id, "fftw", audio, 0.99), s99 = quantile(id, "fftw", seq, 0.99);
+        char a[32], b[32], c[32], d[32], e[32], g[32], h[32];
+        printf("| %s | %s | %s | %s | %s / %s | %s | %s%% |\n", rts[id].label,
+               fmt(a, sizeof a, p50 / 1e3, 1), fmt(b, sizeof b, p99 / 1e3, 1),
+               fmt(c, sizeof c, quantile(id, "fftw", audio, 1) / 1e3, 1),
+               fmt(d, sizeof d, quantile(id, "fftw", seq, 0.5) / 1e3, 1), fmt(e, sizeof e, s99 / 1e3, 1),
+               fmt(g, sizeof g, ratio(p99, s99), 2), fmt(h, sizeof h, fftw_cpu(id, audio), 1));
+    }
+    printf("\nEach runner alternates blocks of %u periods of its plan with blocks of a 1-thread "
+           "plan of the same transform, paced the same way (the first period of a block is not "
+           "timed). CPU: the process's CPU time (every thread) over the wall time of the back "
+           "end's blocks, all batches together.\n",
+           BENCH_PACED_BLOCK);
+    skipped_rows(fftw_rts, LEN(fftw_rts));
+    printf("\n");
+    median_results("fftw", fftw_rts, LEN(fftw_rts), FFTW_MP, sizes);
+    for (size_t j = 0; j < LEN(fftw_rts); j++) {
+        enum rt id = fftw_rts[j];
+        for (size_t i = 0; sizes[i]; i++) {
+            char thr[64];
+            snprintf(thr, sizeof thr, "%s/threaded", sizes[i]);
+            result("fftw", id, sizes[i], "threaded", median(id, "fftw", thr), count_of(id, "fftw", thr), NAN);
+        }
+        size_t n = count_of(id, "fftw", audio);
+        result("fftw", id, audio, "p50_ns", quantile(id, "fftw", audio, 0.5), n, NAN);
+        result("fftw", id, audio, "p99_ns", quantile(id, "fftw", audio, 0.99), n,
+               ratio(quantile(FFTW_MP, "fftw", audio, 0.99), quantile(id, "fftw", audio, 0.99)));
+        result("fftw", id, audio, "seq_p99_ns", quantile(id, "fftw", seq, 0.99), n, NAN);
+        result("fftw", id, audio, "cpu_pct", fftw_cpu(id, audio), n, NAN);
+    }
+    fig_fftw_p99 = quantile(FFTW_MP, "fftw", audio, 0.99);
+    fig_fftw_p99_one = quantile(FFTW_MP, "fftw", seq, 0.99);
+    fig_fftw_cpu = fftw_cpu(FFTW_MP, audio);
+}
+
 /* ---------------------------------------------------------------- targets */
 static void target(const char *what, const char *figure, int met, int measured)
 {
@@ -1202,6 +1354,19 @@ static void targets(void)
     target("periodic 1333 us: p50 speed-up >= 1.5x (100 us job), >= 1.2x (20 us job), p99 <= "
            "sequential p99, CPU <= work share + 5%",
            f, per_ok, per_measured);
+    snprintf(f, sizeof f, "micropool / the faster of them: %.2f at worst (%s)", fig_fftw_best,
+             fig_fftw_best_at);
+    target("FFTW on micropool at least as fast as the best of FFTW's pthreads and OpenMP back ends "
+           "at every size",
+           f, fig_fftw_best <= 1, !isnan(fig_fftw_best));
+    snprintf(f, sizeof f, "micropool / one thread: %.2f at worst (%s)", fig_fftw_one, fig_fftw_one_at);
+    target("FFTW on micropool never slower than FFTW on one thread, at any size", f,
+           fig_fftw_one <= 1, !isnan(fig_fftw_one));
+    snprintf(f, sizeof f, "p99 %.1f us vs the 1-thread plan's %.1f us (%.2f); CPU %.1f%%",
+             fig_fftw_p99 / 1e3, fig_fftw_p99_one / 1e3, fig_fftw_p99 / fig_fftw_p99_one, fig_fftw_cpu);
+    target("FFTW periodic (a 4096-point real FFT every 1333 us): p99 <= the 1-thread p99, CPU < 20%",
+           f, fig_fftw_p99 <= fig_fftw_p99_one && fig_fftw_cpu < 20,
+           !isnan(fig_fftw_p99) && !isnan(fig_fftw_p99_one) && !isnan(fig_fftw_cpu));
 }
 
 /* ---------------------------------------------------------------- plot */
@@ -1412,7 +1577,7 @@ static int wanted(const char *only, const char *w)
 static void usage(FILE *to)
 {
     fprintf(to, "usage: micropool-bench [--quick] [--threads T] [--plot FILE.svg] [--only W1,W2,...]\n"
-                "workloads: forkjoin fib count wakeup idle tasks sort allocs burst periodic\n");
+                "workloads: forkjoin fib count wakeup idle tasks sort allocs burst periodic fftw\n");
 }
 
 int main(int argc, char **argv)
@@ -1498,6 +1663,8 @@ int main(int argc, char **argv)
         bench_burst(plot);
     if (wanted(only, "periodic"))
         bench_periodic();
+    if (wanted(only, "fftw"))
+        bench_fftw();
     if (threads >= 2)
         targets();
     double wall = (double)(now_ms() - t0) / 1e3;
