@@ -308,6 +308,14 @@ static void name_hook(void *arg, unsigned index)
         atomic_fetch_add(&hook_names_bad, 1);
 }
 
+/* mp_pool_create refuses cfg with MP_EINVAL and leaves *out alone. */
+static void expect_refused(const mp_config *cfg)
+{
+    mp_pool *sentinel = (mp_pool *)(void *)&sentinel_target, *p = sentinel;
+    MPT_EXPECT(mp_pool_create(cfg, &p), MP_EINVAL);
+    MPT_CHECKF(p == sentinel, "a refused create wrote *out");
+}
+
 static void config(void)
 {
     mp_pool *sentinel = (mp_pool *)(void *)&sentinel_target;
@@ -379,26 +387,21 @@ static void config(void)
         mp_config_init(cfg);
         cfg->threads = 2;
         cfg->stack_size = stacks[i];
-        p = sentinel;
-        MPT_EXPECT(mp_pool_create(cfg, &p), MP_EINVAL);
-        MPT_CHECKF(p == sentinel, "a refused create wrote *out");
+        expect_refused(cfg);
     }
     /* threads beyond any reasonable count, pin not 0 or 1 */
     static const unsigned threads[] = {MP_THREADS_MAX + 1, 4096, 1u << 20, UINT_MAX};
     for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++) {
         mp_config_init(cfg);
         cfg->threads = threads[i];
-        p = sentinel;
-        MPT_EXPECT(mp_pool_create(cfg, &p), MP_EINVAL);
-        MPT_CHECKF(p == sentinel, "a refused create wrote *out");
+        expect_refused(cfg);
     }
     static const int pins[] = {-1, 2, 3, INT_MAX, INT_MIN};
     for (size_t i = 0; i < sizeof pins / sizeof pins[0]; i++) {
         mp_config_init(cfg);
         cfg->threads = 2;
         cfg->pin = pins[i];
-        p = sentinel;
-        MPT_EXPECT(mp_pool_create(cfg, &p), MP_EINVAL);
+        expect_refused(cfg);
     }
     /* the largest spin window; created, used and destroyed */
     mp_config_init(cfg);
