@@ -5,7 +5,7 @@
  * Spin explores every interleaving of the processes below, which is the
  * sequentially consistent execution the design's argument relies on: the
  * words that matter (work, shared job, sleepers, sleeping, waiting,
- * pending, with BCAST bseq_pub and remaining, with HANDOFF mb_word and
+ * pending, with BCAST bseq_pub and remaining, with MAILBOX mb_word and
  * mb_pending) are accessed with
  * seq_cst operations, or with relaxed ones that the design shows to be
  * ordered by a seq_cst operation. `sleeping = 1` is a seq_cst store: a
@@ -42,7 +42,7 @@
  *    sleeping; the joiner waiting inside its join runs its part from the
  *    wait loop (mp__bcast_duties.run) and re-checks pending broadcasts
  *    before sleeping (mp__bcast_duties.pending in mp__wait_on).
- *  - with -DHANDOFF (the test uses -DW=1 -DJOBS=1; with two workers the
+ *  - with -DMAILBOX (the test uses -DW=1 -DJOBS=1; with two workers the
  *    search outgrows 10 GB): the joiner is
  *    replaced by the caller of a cold MP_SPLIT_STATIC loop (mailbox.c,
  *    mp__mailbox_run_loop), an outside thread. It reads the workers' `spinning`
@@ -91,7 +91,7 @@
  * Properties:
  *  - when no process can move any more (spin's `timeout`), every job was
  *    run, `b` was run and the joiner returned (with -DBCAST also: every
- *    broadcast part ran and the broadcaster returned; with -DHANDOFF
+ *    broadcast part ran and the broadcaster returned; with -DMAILBOX
  *    instead of the joiner's: every mailbox part ran, exactly once, as
  *    asserted where it runs, and the loop's caller returned): nobody sleeps
  *    while work is visible and no waker is left to wake it (a lost
@@ -122,14 +122,14 @@
  *  -DBUG_BCAST_WAIT_UNCHECKED (with BCAST) the joiner's last check before
  *                      sleeping inside its join leaves out pending
  *                      broadcast parts
- *  -DBUG_HANDOFF_NO_TAKEBACK (with HANDOFF) the caller collects a part
+ *  -DBUG_MAILBOX_NO_TAKEBACK (with MAILBOX) the caller collects a part
  *                      without the take-back CAS, waiting for mb_pending
  *                      == 0 as if the worker had it: after a skipped
  *                      wake-up the sleeping worker never comes, and the
  *                      caller sleeps for ever. (With the wake-up always
  *                      done this collect holds: the skipped wake-up is
  *                      what makes the take-back necessary.)
- *  -DBUG_WATCH_STALE_PARK (with HANDOFF) after its timeout the worker
+ *  -DBUG_WATCH_STALE_PARK (with MAILBOX) after its timeout the worker
  *                      clears sleeping and sleepers and goes straight back
  *                      to futex_wait with its old `park` value, without
  *                      re-announcing or re-checking: a job published in
@@ -161,8 +161,8 @@
 #define BCAST
 #endif
 
-#if defined(BUG_HANDOFF_NO_TAKEBACK) || defined(BUG_WATCH_STALE_PARK)
-#define HANDOFF
+#if defined(BUG_MAILBOX_NO_TAKEBACK) || defined(BUG_WATCH_STALE_PARK)
+#define MAILBOX
 #endif
 #ifndef TMO
 #define TMO 2
@@ -193,10 +193,10 @@
 #if defined(BCAST) && defined(SHARED)
 #error "BCAST and SHARED_RECORD are separate instances"
 #endif
-#if defined(HANDOFF) && (defined(BCAST) || defined(SHARED))
-#error "HANDOFF is a separate instance"
+#if defined(MAILBOX) && (defined(BCAST) || defined(SHARED))
+#error "MAILBOX is a separate instance"
 #endif
-#if defined(TASKWAIT) && (defined(BCAST) || defined(SHARED) || defined(HANDOFF))
+#if defined(TASKWAIT) && (defined(BCAST) || defined(SHARED) || defined(MAILBOX))
 #error "TASKWAIT is a separate instance"
 #endif
 
@@ -234,7 +234,7 @@ bool sleeping_out[W];           /* the relaxed `sleeping = 1` has reached
 #endif
 #endif
 
-#ifdef HANDOFF
+#ifdef MAILBOX
 #define EMPTY 0
 #define POSTED 1
 #define TAKEN 2
@@ -296,7 +296,7 @@ inline wake_one_idle() {
     fi
 }
 
-#ifdef HANDOFF
+#ifdef MAILBOX
 /* mp__wake_worker(pool, w): the same `sleepers` load, then that one
  * worker's exchange (the relaxed load before it only saves the RMW). */
 inline wake_worker(w) {
@@ -525,7 +525,7 @@ proctype worker(byte me) {
     byte p, i, j;
     bool old;
     bool visible;
-#ifdef HANDOFF
+#ifdef MAILBOX
     byte tmo = 0;                /* timeouts so far (at most TMO) */
 #endif
 #ifdef BUG_WATCH_STALE_PARK
@@ -540,10 +540,10 @@ proctype worker(byte me) {
 #endif
 end_idle:
     do
-    :: /* find_work: (with BCAST a broadcast part, with HANDOFF the part in
+    :: /* find_work: (with BCAST a broadcast part, with MAILBOX the part in
         * its mailbox,) a stealable `b`, a job */
         if
-#ifdef HANDOFF
+#ifdef MAILBOX
         :: atomic { mb[me] == POSTED -> mb[me] = TAKEN;   /* mp__mailbox_run_one's CAS */
                     assert((ran & (1 << me)) == 0); ran = ran | (1 << me) };   /* runs it */
             /* its last touch of the mailbox (seq_cst), then mp__wake_ctx
@@ -570,7 +570,7 @@ progress_b:  pending[j] = false;
             j = 0
 #endif
         :: atomic { j < JOINERS && !shared_b[j] -> j++ }
-#ifdef HANDOFF
+#ifdef MAILBOX
         /* a stolen job runs with `spinning` 0 (deque.c), then polling */
         :: atomic { j >= JOINERS && work > 0 -> work--; j = 0; spinning[me] = false };
 progress_job: spinning[me] = true
@@ -580,7 +580,7 @@ progress_job: skip
 #endif
 #ifdef BCAST
         :: atomic { j >= JOINERS && work == 0 && bseq <= bseen[me] -> j = 0 };
-#elif defined(HANDOFF)
+#elif defined(MAILBOX)
         :: atomic { j >= JOINERS && work == 0 && mb[me] != POSTED -> j = 0;
                     spinning[me] = false };   /* the spin is over */
 #else
@@ -606,7 +606,7 @@ progress_job: skip
 #ifdef BCAST
             visible = visible || bseq > bseen[me];   /* mp__bcast_visible */
 #endif
-#ifdef HANDOFF
+#ifdef MAILBOX
             visible = visible || mb[me] == POSTED;   /* mp__mailbox_visible */
 #endif
 #endif
@@ -619,7 +619,7 @@ progress_job: skip
             if
             :: !visible ->
                 futex_wait(me, p);
-#ifdef HANDOFF
+#ifdef MAILBOX
                 /* keep watch: mp__futex_wait_until may also return because
                  * its timeout passed (any number of times, here at most
                  * TMO); the worker then spins (loops for work) and goes
@@ -691,7 +691,7 @@ proctype joiner(byte j) {
 }
 #endif
 
-#ifdef HANDOFF
+#ifdef MAILBOX
 /* mp__mailbox_run_loop: an MP_SPLIT_STATIC loop of W + 1 parts, part k + 1
  * posted to worker k's mailbox (the caller holds flat_busy: one poster).
  * The caller is an outside thread: its record is JREC(0), its context's
@@ -734,7 +734,7 @@ proctype caller() {
     :: k < W ->
         /* take_back: a polling worker gets a bounded wait first, a delay
          * the interleavings contain; then the CAS POSTED -> EMPTY */
-#ifdef BUG_HANDOFF_NO_TAKEBACK
+#ifdef BUG_MAILBOX_NO_TAKEBACK
         got = false;             /* wrong: waits as if the worker had it */
 #else
         atomic {
@@ -782,7 +782,7 @@ proctype monitor() {
         :: else -> break
         od;
 #endif
-#ifdef HANDOFF
+#ifdef MAILBOX
         assert(hdone);           /* the caller returned */
         j = 0;
         do
@@ -812,7 +812,7 @@ init {
         :: else -> break
         od;
         run publisher();
-#ifdef HANDOFF
+#ifdef MAILBOX
         run caller();
 #elif !defined(BCAST)
         i = 0;
