@@ -1,6 +1,8 @@
 /*
- * compat.c: a program built against the 1.0 header (include/, the header
- * of 1.0.0 as it shipped) runs unchanged against this library. Its
+ * compat.c: a program built against the 1.0 header (include/: the last
+ * header of 1.0, a frozen copy whose types and declarations are 1.0.0's;
+ * only its comments changed after 1.0.0) runs unchanged against this
+ * library. Its
  * mp_config is 1.0's size: mp_config_init must bind to the 1.0 version
  * (mp_config_init@MICROPOOL_1.0) and write no byte past it, which the
  * canary right after the config shows. Then the config creates a pool that
