@@ -338,6 +338,96 @@ typedef struct mp_task mp_task;          /* opaque */
  * has been called on the pool (then fn will not run). */
 MP_API int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **task);
 
+/* Since 1.1: options of a background task (mp_submit_ex).
+ *
+ * Priority. Three levels of background work, all below fork-join and
+ * data-parallel work. A thread that looks for background work takes the
+ * oldest task of the highest level that has one (first in, first out
+ * within a level); mp_submit queues at MP_PRIO_NORMAL. Nothing bounds how
+ * long a lower level waits while higher levels keep coming.
+ *
+ * Thread. MP_ANY_THREAD, or the index of the one thread that may run the
+ * task: i in 1..N-1 for worker i; 0 for threads outside the pool, which run
+ * such tasks in mp_pool_run_pinned, by waiting on the task with
+ * mp_task_wait, and in mp_pool_destroy (the "main thread" pattern, for work
+ * that must run on the thread that owns a window, a GL context or an audio
+ * device). A worker that waits on a task bound to another thread blocks
+ * until that thread runs it: avoiding such a wait cycle is the caller's
+ * part. Within one level, a thread takes the tasks bound to it before the
+ * others.
+ *
+ * Prerequisites. The task starts only after every task in
+ * after[0..nafter) has finished or was cancelled; their handles may be
+ * released as soon as mp_submit_ex has returned. With
+ * MP_AFTER_CANCEL_ON_ERROR, a prerequisite that returned non-zero or was
+ * cancelled cancels the task instead of running it (its mp_task_wait
+ * returns MP_ECANCELED), and so on down the tasks that carry the flag;
+ * without it the task runs whatever its prerequisites returned. A task
+ * whose prerequisites have finished joins its level behind the tasks
+ * already queued there, except that it goes before the tasks mp_submit
+ * queued (those of MP_PRIO_NORMAL and MP_ANY_THREAD with no
+ * prerequisites), so that a chain of tasks is not held up by a long queue
+ * of independent ones.
+ *
+ * Name. Passed to the tracing hooks; not copied: it must outlive the
+ * task. */
+#define MP_PRIO_HIGH    1
+#define MP_PRIO_NORMAL  0
+#define MP_PRIO_LOW   (-1)
+
+#define MP_ANY_THREAD  (~0u)
+
+#define MP_AFTER_CANCEL_ON_ERROR 1u
+
+typedef struct mp_task_opts {
+    size_t          size;      /* sizeof(mp_task_opts); set by mp_task_opts_init */
+    int             priority;  /* MP_PRIO_HIGH, _NORMAL (default) or _LOW */
+    unsigned        thread;    /* MP_ANY_THREAD (default), or the index of the
+                                  one thread that may run the task */
+    mp_task *const *after;     /* prerequisites (may be NULL when nafter is 0) */
+    size_t          nafter;
+    unsigned        flags;     /* MP_AFTER_* */
+    const char     *name;      /* NULL = none */
+} mp_task_opts;
+
+/* Since 1.1. Fills *opts with the defaults (and its size); NULL: does
+ * nothing. */
+MP_API void mp_task_opts_init(mp_task_opts *opts);
+
+/* Since 1.1. mp_submit with options; opts NULL is mp_submit. opts->size
+ * follows mp_config's rule: a smaller size gives the later fields their
+ * defaults but must cover `priority`; a larger size only with zero bytes
+ * past this library's struct. MP_EINVAL, with nothing queued, for: any
+ * other priority; a `thread` that is neither MP_ANY_THREAD nor below
+ * mp_pool_threads(pool); unknown flags; after NULL with nafter > 0; more
+ * prerequisites than 2^32 - 2; a prerequisite that is NULL or belongs to
+ * another pool. Otherwise returns as mp_submit does (MP_OK, MP_ENOMEM,
+ * MP_ESHUTDOWN), with the same handle rules. A task whose prerequisite
+ * failed at submission (with MP_AFTER_CANCEL_ON_ERROR) is accepted and
+ * cancelled at once: MP_OK. mp_task_cancel on a task that waits for its
+ * prerequisites succeeds; mp_task_wait on it waits for them and may run
+ * them on the calling thread; mp_pool_destroy runs every accepted task in
+ * an order that respects the prerequisites. */
+MP_API int mp_submit_ex(mp_pool *pool, mp_fn fn, void *arg, const mp_task_opts *opts,
+                        mp_task **task);
+
+/* Since 1.1. Runs tasks bound to thread 0 on the calling thread, highest
+ * level first and oldest first within a level, until none is left or
+ * max_ns nanoseconds have passed (checked after each task; max_ns == 0:
+ * only as many as were queued when it was called). Never sleeps. Returns
+ * how many it ran (>= 0; cancelled tasks it took out of the queue are not
+ * counted), MP_EINVAL for NULL or when called from a worker of the pool. */
+MP_API int mp_pool_run_pinned(mp_pool *pool, uint64_t max_ns);
+
+/* Since 1.1. A file descriptor, owned by the pool and closed by
+ * mp_pool_destroy, that polls readable while tasks bound to thread 0 are
+ * queued (a cancelled one stays queued until mp_pool_run_pinned takes it
+ * out), so that an event loop (poll, epoll, libuv, GLib) can wake for
+ * them. Never read from it or close it. The same descriptor on every call;
+ * made on the first. Returns it, or MP_EINVAL for NULL, or MP_ENOMEM when
+ * the system would not give one. */
+MP_API int mp_pool_pinned_fd(mp_pool *pool);
+
 /* Waits for the task and returns fn's result, or MP_ECANCELED if it was
  * cancelled. A task not yet started is run by the waiting thread itself
  * (with index 0 unless that thread is a worker of the pool). Returns

@@ -105,7 +105,8 @@ static void free_pool(mp_pool *pool)
     mp__slots_free(pool);
     pthread_mutex_destroy(&pool->bc.mu);
     pthread_mutex_destroy(&pool->sc.mu);
-    mp__taskq_free(pool);
+    mp__ready_free(pool);
+    mp__taskq_free(&pool->tq);
     free(pool->threads);
     free(pool->ctxs);
     free(pool);
@@ -172,7 +173,8 @@ int mp_pool_create(const mp_config *user, mp_pool **out)
     unsigned records = 0, started = 0;
     pool->ctxs = aligned_alloc(MP_CACHELINE, sizeof(mp_ctx) * pool->nctxs);
     pool->threads = calloc(pool->nworkers ? pool->nworkers : 1, sizeof *pool->threads);
-    if (!pool->ctxs || !pool->threads || mp__taskq_init(pool) != MP_OK)
+    if (!pool->ctxs || !pool->threads || mp__taskq_init(&pool->tq) != MP_OK ||
+        mp__ready_init(pool) != MP_OK)
         goto fail;
     for (unsigned i = 0; i < pool->nctxs; i++) {
         mp_ctx *c = &pool->ctxs[i];
@@ -238,7 +240,7 @@ int mp_pool_stats(const mp_pool *pool, mp_stats *out)
          c; c = c->slot.next)
         add_counters(&s, &c->count);
     s.wakeups = atomic_load_explicit(&pool->idle.wakeups, memory_order_relaxed);
-    s.tasks_run = atomic_load_explicit(&pool->tq.tasks_run, memory_order_relaxed);
+    s.tasks_run = atomic_load_explicit(&pool->tasks.tasks_run, memory_order_relaxed);
     size_t n = out->size < sizeof s ? out->size : sizeof s;
     memcpy((char *)out + sizeof out->size, (const char *)&s + sizeof s.size, n - sizeof s.size);
     return MP_OK;

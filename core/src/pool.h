@@ -57,7 +57,9 @@ struct mp_pool {
     mp_flat flat;                   /* loop.c */
     mp_bcasts bc;                   /* broadcast.c */
     mp_scopes sc;                   /* scope.c */
-    mp_taskq tq;                    /* task.c */
+    mp_taskq tq;                    /* taskq.c (shutdown: task.c) */
+    mp_tasks tasks;                 /* task.c, after.c */
+    mp_readys ready;                /* ready.c */
     mp_warm warm;                   /* warm.c */
 
     /* pool.c, at creation: the configuration kept for the workers. */

@@ -1,46 +1,109 @@
-/* task.h: background tasks, mp_submit and the task handles (task.c). See
- * docs/design.md, "Background tasks". */
+/* task.h: background tasks: the task record, mp_submit and
+ * mp_submit_ex, the handles (task.c), and prerequisites (after.c). The
+ * queues are taskq.h (the ring mp_submit fills) and ready.h (the ready
+ * lists). See docs/design.md, "Background tasks". */
 #ifndef MP_TASK_H
 #define MP_TASK_H
 
-#include "internal.h"
+#include "ready.h"
+#include "taskq.h"
+#include "wait.h"
 
-struct mp_task_seg;
-struct mp_task_entry;
+/* A task's life: T_WAITING (for prerequisites), T_PENDING (queued), then
+ * T_RUNNING and T_DONE, or T_CANCELLED from either of the first two. */
+enum { T_WAITING, T_PENDING, T_RUNNING, T_DONE, T_CANCELLED };
 
-/* The pool's part: a chain of bounded rings, each cell with its own
- * sequence number; producers claim cells on the newest ring's tail,
- * consumers on the oldest unfinished ring's head. */
-typedef struct mp_taskq {
-    /* The producers' line. */
-    alignas(MP_CACHELINE) _Atomic(struct mp_task_seg *) ptail;
-    _Atomic uint32_t shutdown;      /* set by destroy: refuse new tasks */
-    struct mp_task_seg *first;      /* the first ring: counts start there */
-    /* The consumers' line (read-mostly). */
-    alignas(MP_CACHELINE) _Atomic(struct mp_task_seg *) chead;
-    _Atomic uint32_t side_len;      /* entries given back, run first */
-    /* Tasks settled (ran, cancelled, refused); the cells claimed in all
-     * rings minus this many are inflight. */
+/* A thread in a wait on a task, on its own stack, on the task's list
+ * while it waits (under the task's wlock). */
+typedef struct mp_task_waiter {
+    mp_thread *thread;
+    struct mp_task_waiter *next;
+} mp_task_waiter;
+
+/* A dependent's link in the list of one of its prerequisites; it lives in
+ * the dependent's record. */
+typedef struct mp_task_edge {
+    struct mp_task *task;           /* the dependent */
+    struct mp_task_edge *next;
+} mp_task_edge;
+
+/* The list of dependents once its task settled: adding to it is over. */
+#define MP_EDGES_CLOSED ((mp_task_edge *)1)
+
+typedef struct mp_task {
+    _Atomic uint32_t state;
+    /* Threads on wlist plus dependents ever linked on `dependents`: when
+     * 0, settling takes no lock (a hint; see task.c, settle). */
+    _Atomic uint32_t watchers;
+    _Atomic uint32_t refs;
+    int result;
+    mp_fn fn;
+    void *arg;
+    mp_pool *pool;                  /* valid while the task is inflight */
+    uint64_t spin_ns;               /* its pool's spin window, for waiters */
+    mp_spinlock wlock;
+    mp_task_waiter *wlist;          /* under wlock */
+    mp_task_edge *dependents;       /* under wlock; MP_EDGES_CLOSED once settled */
+    /* Since 1.1. */
+    const char *name;
+    unsigned thread;                /* MP_ANY_THREAD, or the one index */
+    int level;                      /* 0 high, 1 normal, 2 low */
+    bool cancel_on_error;           /* MP_AFTER_CANCEL_ON_ERROR */
+    _Atomic uint32_t poisoned;      /* a prerequisite failed (with the flag) */
+    /* Prerequisites not finished yet, plus one held by mp_submit_ex while
+     * it links the edges; whoever takes it to 0 makes the task ready. */
+    _Atomic uint32_t unfinished;
+    struct mp_task *next;           /* a ready list's link (ready.c) */
+    mp_task_edge edges[];           /* one per prerequisite (after.c) */
+} mp_task;
+
+/* The pool's part: what destroy counts, and statistics. */
+typedef struct mp_tasks {
+    /* Tasks settled (ran, cancelled, refused). The cells claimed in the
+     * ring plus `accepted` minus this many are inflight. */
     alignas(MP_CACHELINE) _Atomic uint64_t settled;
     _Atomic uint32_t settling;      /* unanchored settlers inside settled() */
     _Atomic(mp_ctx *) destroyer;    /* woken when a task settles */
     _Atomic uint64_t tasks_run;     /* statistics */
-    /* Under lock: growth and the side list of given-back entries. */
-    alignas(MP_CACHELINE) mp_spinlock lock;
-    struct mp_task_seg *segs;       /* every ring made, newest first */
-    struct mp_task_entry *side;     /* a ring of side_cap entries */
-    uint32_t side_cap, side_head;
-} mp_taskq;
+    /* Tasks mp_submit_ex accepted outside the ring (or refused at
+     * shutdown): the ready lists' and the waiting ones. */
+    alignas(MP_CACHELINE) _Atomic uint64_t accepted;
+    /* Threads waiting on a task whose prerequisites have not finished,
+     * which run what becomes ready meanwhile: woken by every push to a
+     * ready list they may take from (mp__task_wake_helpers). */
+    alignas(MP_CACHELINE) _Atomic uint32_t nhelpers;
+    mp_spinlock hlock;
+    mp_task_waiter *helpers;        /* under hlock */
+} mp_tasks;
 
-/* A worker's source of work: runs queued tasks (one, or a batch from a
- * long queue); and the sleep check (seq_cst loads). */
+/* A worker's source of work: runs a background task it may run (its own
+ * bound list, the shared list and the ring, level by level; a batch from a
+ * long ring); and the sleep check (seq_cst loads). */
 MP_HIDDEN bool mp__task_run_one(mp_pool *pool, mp_ctx *ctx);
-MP_HIDDEN bool mp__task_visible(mp_pool *pool);
-/* The queue's storage, made at creation and freed at destroy. */
-MP_HIDDEN int mp__taskq_init(mp_pool *pool);
-MP_HIDDEN void mp__taskq_free(mp_pool *pool);
+MP_HIDDEN bool mp__task_visible(mp_pool *pool, mp_ctx *ctx);
 /* Destroy's part: refuses new tasks, runs the queued ones (on ctx) and
  * waits until every submitted task has settled. */
 MP_HIDDEN void mp__taskq_drain(mp_pool *pool, mp_ctx *ctx);
+MP_HIDDEN void mp__task_unref(mp_task *t);
+
+/* after.c. Links edge e of dependent t into prerequisite p's list; false
+ * when p had finished already (the edge is not linked, and t->poisoned is
+ * set if p's outcome calls for it). */
+MP_HIDDEN bool mp__after_link(mp_task *t, mp_task *p, mp_task_edge *e);
+/* Task t settled as `state` (after settle detached its dependents,
+ * `deps`): counts it finished in each dependent; a dependent whose count
+ * reaches 0 is queued, or cancelled when poisoned, and so on down the
+ * graph (iteratively). Returns how many dependents it cancelled (the
+ * caller counts them settled with t). */
+MP_HIDDEN uint64_t mp__after_release(mp_pool *pool, mp_task *t, mp_task_edge *deps);
+/* The end of a task's life as `state`: stores it, wakes its waiters and
+ * returns its dependents' list, which the caller hands to
+ * mp__after_release (task.c). */
+MP_HIDDEN mp_task_edge *mp__task_settle(mp_task *t, uint32_t state);
+/* A task was pushed to a ready list that waiting threads may take from
+ * (after the push's seq_cst store): wakes them. One load when none. */
+MP_HIDDEN void mp__task_wake_helpers(mp_pool *pool);
+/* Wakes the waiters of t (its state changed, but it did not settle). */
+MP_HIDDEN void mp__task_wake_waiters(mp_task *t);
 
 #endif

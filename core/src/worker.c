@@ -22,7 +22,7 @@ static bool work_visible(mp_ctx *self)
 {
     mp_pool *pool = self->pool;
     return mp__bcast_visible(self) || mp__mailbox_visible(self) || mp__flat_visible(self) ||
-           mp__deque_visible(pool) || mp__scope_visible(pool) || mp__task_visible(pool) ||
+           mp__deque_visible(pool) || mp__scope_visible(pool) || mp__task_visible(pool, self) ||
            atomic_load_explicit(&pool->stop, memory_order_seq_cst) != 0;
 }
 

@@ -787,6 +787,137 @@ static void op_tasks(const struct env *e, uint64_t *s, int depth)
     atomic_fetch_add(&n_taskops, 1);
 }
 
+/* ------------------------------------------------- task graphs (1.1) */
+
+/* A small random graph on one pool: each node has up to three earlier
+ * nodes as prerequisites, a random priority, sometimes the flag, an
+ * injected error, a cancel; from a driver's own thread also nodes bound
+ * to a worker or to thread 0. Every node checks, when it runs,
+ * that its prerequisites have finished; afterwards each outcome must
+ * follow from its prerequisites' outcomes. */
+enum { GRAPH_MAX = 16 };
+
+struct gnode {
+    atomic_int runs;
+    atomic_int finished;          /* set at the end of its run */
+    int result;
+    int npre;
+    struct gnode *pre[3];
+};
+
+static atomic_ullong n_graphs, n_graph_nodes, n_graph_cancelled;
+
+static int gnode_fn(void *arg)
+{
+    struct gnode *g = arg;
+    if (atomic_fetch_add(&g->runs, 1) != 0)
+        MPT_FAILF("a graph node ran twice");
+    for (int k = 0; k < g->npre; k++)
+        if (!atomic_load(&g->pre[k]->finished) && atomic_load(&g->pre[k]->runs) != 0)
+            MPT_FAILF("a graph node started before its prerequisite finished");
+    int r = g->result;
+    atomic_store(&g->finished, 1);
+    return r;
+}
+
+static void op_graph(const struct env *e, uint64_t *s, int depth)
+{
+    int p = pick_pool(e, s);
+    if (p < 0)
+        return;
+    mp_pool *pool = e->pool[p];
+    unsigned threads = mp_pool_threads(pool);
+    /* Only a driver's own thread, outside every pool, binds tasks: a
+     * worker of one pool that waits on a task bound to a worker of
+     * another could close a wait cycle with it. */
+    int outside = depth == 0;
+    struct gnode g[GRAPH_MAX];
+    mp_task *t[GRAPH_MAX];
+    int flag[GRAPH_MAX], cancelled[GRAPH_MAX], rcs[GRAPH_MAX];
+    unsigned n = 1 + pick(s, GRAPH_MAX), ok = 0;
+    static const int prios[3] = {MP_PRIO_HIGH, MP_PRIO_NORMAL, MP_PRIO_LOW};
+    for (unsigned i = 0; i < n; i++) {
+        struct gnode *x = &g[ok];
+        memset(x, 0, sizeof *x);
+        x->result = pick(s, 6) == 0 ? 1000 + (int)i : 0;
+        mp_task *after[3];
+        x->npre = ok ? (int)pick(s, 4) : 0;
+        for (int k = 0; k < x->npre; k++) {
+            unsigned j = pick(s, ok);
+            x->pre[k] = &g[j];
+            after[k] = t[j];
+        }
+        mp_task_opts o;
+        mp_task_opts_init(&o);
+        o.priority = prios[pick(s, 3)];
+        o.after = after;
+        o.nafter = (size_t)x->npre;
+        flag[ok] = pick(s, 2) == 0;
+        o.flags = flag[ok] ? MP_AFTER_CANCEL_ON_ERROR : 0;
+        o.name = "graph";
+        if (outside) {
+            unsigned w = pick(s, 6);
+            if (w == 0)
+                o.thread = 0;
+            else if (w == 1 && threads > 1)
+                o.thread = 1 + pick(s, threads - 1);
+        }
+        int rc = mp_submit_ex(pool, gnode_fn, x, &o, &t[ok]);
+        if (rc != MP_OK) {
+            if (!refusal_expected(e, p, rc))
+                MPT_FAILF("mp_submit_ex returned %d (%s)", rc, mp_strerror(rc));
+            continue;
+        }
+        cancelled[ok] = 0;
+        ok++;
+    }
+    for (unsigned i = 0; i < ok; i++)
+        if (pick(s, 8) == 0 && mp_task_cancel(t[i]) == MP_OK)
+            cancelled[i] = 1;
+    if (outside && pick(s, 2) == 0) {
+        int rc = mp_pool_run_pinned(pool, pick(s, 2) ? 0 : 20000);
+        if (rc < 0)
+            MPT_FAILF("mp_pool_run_pinned returned %d (%s)", rc, mp_strerror(rc));
+    }
+    /* Wait from the last node back: a wait on a node whose prerequisites
+     * are unfinished waits for them, running what it may. */
+    for (unsigned k = ok; k-- > 0;) {
+        if (pick(s, 4) == 0) {
+            int rc = mp_task_wait_for(t[k], pick(s, 2) ? 0 : 20000);
+            if (rc == MP_ETIMEDOUT)
+                atomic_fetch_add(&n_timed_out, 1);
+            else
+                atomic_fetch_add(&n_timed_done, 1);
+        }
+        rcs[k] = mp_task_wait(t[k]);
+    }
+    for (unsigned i = 0; i < ok; i++) {
+        struct gnode *x = &g[i];
+        int failed_pre = 0;
+        for (int k = 0; k < x->npre; k++) {
+            int j = (int)(x->pre[k] - g);
+            failed_pre |= rcs[j] != 0;
+        }
+        int runs = atomic_load(&x->runs);
+        if (rcs[i] == MP_ECANCELED) {
+            atomic_fetch_add(&n_graph_cancelled, 1);
+            if (runs != 0)
+                MPT_FAILF("a cancelled graph node ran");
+            if (!cancelled[i] && !(flag[i] && failed_pre))
+                MPT_FAILF("a graph node was cancelled with no cause");
+        } else {
+            if (runs != 1 || rcs[i] != x->result)
+                MPT_FAILF("a graph node ran %d times and returned %d, want once and %d", runs,
+                          rcs[i], x->result);
+            if (cancelled[i] || (flag[i] && failed_pre))
+                MPT_FAILF("a graph node ran although it was cancelled or a prerequisite failed");
+        }
+        mp_task_release(t[i]);
+    }
+    atomic_fetch_add(&n_graph_nodes, ok);
+    atomic_fetch_add(&n_graphs, 1);
+}
+
 /* ------------------------------------------------ destroy from inside */
 
 struct deadlk_ctx {
@@ -899,7 +1030,7 @@ static void op_lifecycle(struct env *e, uint64_t *s)
 static void random_op(const struct env *e, uint64_t seed, int depth)
 {
     uint64_t s = seed;
-    unsigned kind = pick(&s, 7);
+    unsigned kind = pick(&s, 8);
     if (!nested_broadcast && depth > 0 && (kind == 3 || kind == 6))
         kind = 0;
     switch (kind) {
@@ -909,6 +1040,7 @@ static void random_op(const struct env *e, uint64_t seed, int depth)
     case 3: op_broadcast(e, &s, depth); break;
     case 4: op_scope(e, &s, depth); break;
     case 5: op_tasks(e, &s, depth); break;
+    case 7: op_graph(e, &s, depth); break;
     default:
         if (pick(&s, 4) == 0)
             op_destroy_inside(e, &s);
@@ -1224,6 +1356,12 @@ int main(int argc, char **argv)
            (unsigned long long)atomic_load(&n_timed_out));
     if (atomic_load(&n_timed_done) + atomic_load(&n_timed_out) == 0)
         MPT_FAILF("no bounded wait ran: the stress does not cover mp_task_wait_for");
+    printf("stress: task graphs %llu, with %llu nodes, %llu of them cancelled\n",
+           (unsigned long long)atomic_load(&n_graphs),
+           (unsigned long long)atomic_load(&n_graph_nodes),
+           (unsigned long long)atomic_load(&n_graph_cancelled));
+    if (atomic_load(&n_graphs) == 0)
+        MPT_FAILF("no task graph ran: the stress does not cover mp_submit_ex");
     printf("stress: errors %llu injected, %llu returned to their caller\n", injected, returned);
     printf("stress: lost = %lld, mismatches = %ld\n", lost, mpt_failures());
     free(th);
