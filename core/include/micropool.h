@@ -430,8 +430,11 @@ MP_API int mp_pool_pinned_fd(mp_pool *pool);
 
 /* Waits for the task and returns fn's result, or MP_ECANCELED if it was
  * cancelled. A task not yet started is run by the waiting thread itself
- * (with index 0 unless that thread is a worker of the pool). Returns
- * MP_EINVAL for NULL. */
+ * (with index 0 unless that thread is a worker of the pool), unless it is
+ * bound to another thread (mp_task_opts.thread, since 1.1): then the wait
+ * lasts until that thread has run it. While the task waits for its
+ * prerequisites, the waiting thread runs background tasks it may run
+ * (they may be the prerequisites). Returns MP_EINVAL for NULL. */
 MP_API int mp_task_wait(mp_task *task);
 
 /* Since 1.1. Waits at most timeout_ns nanoseconds for the task, as

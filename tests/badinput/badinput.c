@@ -143,6 +143,110 @@ static void nulls(mp_pool *pool)
     mpt_tried(2);
 }
 
+/* mp_submit_ex's refusals (since 1.1): each is MP_EINVAL before anything
+ * is queued, with *task untouched; fn0 must never run (checked after the
+ * pool's end). */
+static void submit_ex_refused(mp_pool *pool, const mp_task_opts *o, const char *what)
+{
+    mp_task *t = (mp_task *)&sentinel_target;
+    int rc = mp_submit_ex(pool, fn0, NULL, o, &t);
+    MPT_CHECKF(rc == MP_EINVAL, "mp_submit_ex with %s returned %d, want MP_EINVAL", what, rc);
+    MPT_CHECKF(t == (mp_task *)&sentinel_target, "mp_submit_ex with %s wrote *task", what);
+    rc = mp_submit_ex(pool, fn0, NULL, o, NULL);
+    MPT_CHECKF(rc == MP_EINVAL, "detached mp_submit_ex with %s returned %d", what, rc);
+    mpt_tried(3);
+}
+
+static void task_opts(mp_pool *pool, mp_pool *other)
+{
+    mp_task *t = (mp_task *)&sentinel_target;
+    mp_task_opts o;
+    mp_task_opts_init(&o);
+    MPT_EXPECT(mp_submit_ex(NULL, fn0, NULL, &o, &t), MP_EINVAL);
+    MPT_EXPECT(mp_submit_ex(pool, NULL, NULL, &o, &t), MP_EINVAL);
+    MPT_EXPECT(mp_submit_ex(NULL, NULL, NULL, NULL, NULL), MP_EINVAL);
+    MPT_CHECKF(t == (mp_task *)&sentinel_target, "a refused mp_submit_ex wrote a handle");
+    mpt_tried(1);
+
+    static const int prios[] = {2, -2, 100, INT_MIN, INT_MAX};
+    for (size_t i = 0; i < sizeof prios / sizeof *prios; i++) {
+        mp_task_opts_init(&o);
+        o.priority = prios[i];
+        submit_ex_refused(pool, &o, "a priority out of range");
+    }
+    unsigned n = mp_pool_threads(pool);
+    const unsigned threads[] = {n, n + 1, n + 1000, MP_ANY_THREAD - 1, UINT_MAX / 2};
+    for (size_t i = 0; i < sizeof threads / sizeof *threads; i++) {
+        mp_task_opts_init(&o);
+        o.thread = threads[i];
+        submit_ex_refused(pool, &o, "a thread index out of range");
+    }
+    const unsigned flags[] = {2u, 4u, 0x80000000u, ~0u, MP_AFTER_CANCEL_ON_ERROR | 8u};
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
+        mp_task_opts_init(&o);
+        o.flags = flags[i];
+        submit_ex_refused(pool, &o, "unknown flags");
+    }
+    const size_t counts[] = {1, 2, (size_t)UINT32_MAX, SIZE_MAX / 2, SIZE_MAX};
+    for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
+        mp_task_opts_init(&o);
+        o.after = NULL;
+        o.nafter = counts[i];
+        submit_ex_refused(pool, &o, "after NULL and nafter > 0");
+    }
+    /* Counts no array can have: refused before the array is read. */
+    mp_task *one = NULL;
+    MPT_EXPECT(mp_submit(pool, fn0, NULL, &one), MP_OK);
+    const size_t huge[] = {(size_t)UINT32_MAX - 1, (size_t)UINT32_MAX, SIZE_MAX / 16, SIZE_MAX};
+    for (size_t i = 0; i < sizeof huge / sizeof *huge; i++) {
+        mp_task_opts_init(&o);
+        o.after = &one;
+        o.nafter = huge[i];
+        submit_ex_refused(pool, &o, "a count of prerequisites no array can have");
+    }
+    mp_task *theirs = NULL;
+    MPT_EXPECT(mp_submit(other, fn0, NULL, &theirs), MP_OK);
+    mp_task *mixed[3] = {one, theirs, one};
+    mp_task_opts_init(&o);
+    o.after = mixed;
+    o.nafter = 3;
+    submit_ex_refused(pool, &o, "a prerequisite of another pool");
+    mp_task *with_null[3] = {one, one, NULL};
+    o.after = with_null;
+    submit_ex_refused(pool, &o, "a NULL prerequisite");
+
+    /* The size rule. */
+    const size_t sizes[] = {0, 1, offsetof(mp_task_opts, priority),
+                            offsetof(mp_task_opts, priority) + sizeof(int) - 1};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        mp_task_opts_init(&o);
+        o.size = sizes[i];
+        submit_ex_refused(pool, &o, "a size that does not cover priority");
+    }
+    struct {
+        mp_task_opts o;
+        unsigned char tail[24];
+    } big;
+    for (size_t k = 0; k < sizeof big.tail; k += 5) {
+        memset(&big, 0, sizeof big);
+        mp_task_opts_init(&big.o);
+        big.o.size = sizeof big;
+        big.tail[k] = 0xff;
+        submit_ex_refused(pool, &big.o, "junk past the library's struct");
+    }
+
+    MPT_EXPECT(mp_pool_run_pinned(NULL, 0), MP_EINVAL);
+    MPT_EXPECT(mp_pool_run_pinned(NULL, UINT64_MAX), MP_EINVAL);
+    MPT_EXPECT(mp_pool_run_pinned(pool, UINT64_MAX), 0);
+    MPT_EXPECT(mp_pool_pinned_fd(NULL), MP_EINVAL);
+    mp_task_opts_init(NULL);
+    MPT_EXPECT(mp_task_wait(one), 0);
+    MPT_EXPECT(mp_task_wait(theirs), 0);
+    mp_task_release(one);
+    mp_task_release(theirs);
+    atomic_fetch_sub(&called, 2);   /* the two prerequisites, which ran on purpose */
+}
+
 /* A scope body that spawns with a NULL function. */
 static int spawn_null_body(mp_scope *s, void *arg)
 {
@@ -612,6 +716,9 @@ int main(int argc, char **argv)
     flags(pool);
     sizes(pool);
     stats(pool);
+    mp_pool *other = make_pool(2);
+    task_opts(pool, other);
+    MPT_EXPECT(mp_pool_destroy(other), MP_OK);
     MPT_EXPECT(mp_pool_destroy(pool), MP_OK);
     MPT_CHECKF(atomic_load(&called) == 0, "a refused call ran a callback before its pool's end");
     config();

@@ -508,6 +508,56 @@ static void workload(mp_pool *pool, int may_fail, const char *phase)
     if (atomic_load(&task_ran) != want)
         MPT_FAILF("%s: %ld tasks ran, want %ld", phase, (long)atomic_load(&task_ran), want);
 
+    /* Task options (1.1): each level, a task bound to worker 1 (or to
+     * thread 0 on a pool without workers), a chain of prerequisites, and a
+     * named detached task: each record is an allocation. */
+    enum { G = 6 };
+    mp_task *g[G];
+    atomic_long graph_ran = 0;
+    long graph_accepted = 0;
+    for (int i = 0; i < G; i++) {
+        mp_task_opts o;
+        mp_task_opts_init(&o);
+        o.priority = i % 3 - 1;
+        o.name = "fault";
+        if (i == 1)
+            o.thread = mp_pool_threads(pool) > 1 ? 1 : 0;
+        if (i >= 3 && g[i - 1]) {
+            o.after = &g[i - 1];
+            o.nafter = 1;
+        }
+        g[i] = NULL;
+        rc = mp_submit_ex(pool, leaf, &graph_ran, &o, &g[i]);
+        if (rc == MP_OK)
+            graph_accepted++;
+        else if (rc == MP_ENOMEM && may_fail)
+            g[i] = NULL;
+        else
+            MPT_FAILF("%s: mp_submit_ex returned %d", phase, rc);
+    }
+    for (int i = G; i-- > 0;) {
+        if (!g[i])
+            continue;
+        rc = mp_task_wait(g[i]);
+        if (rc != 0)
+            MPT_FAILF("%s: mp_task_wait on an mp_submit_ex task returned %d", phase, rc);
+        mp_task_release(g[i]);
+    }
+    if (atomic_load(&graph_ran) != graph_accepted)
+        MPT_FAILF("%s: %ld mp_submit_ex tasks ran, want %ld", phase, (long)atomic_load(&graph_ran),
+                  graph_accepted);
+    {
+        mp_task_opts o;
+        mp_task_opts_init(&o);
+        o.name = "fault-detached";
+        o.priority = MP_PRIO_LOW;
+        rc = mp_submit_ex(pool, leaf, &detached_ran, &o, NULL);
+        if (rc == MP_OK)
+            detached_accepted++;
+        else if (!(rc == MP_ENOMEM && may_fail))
+            MPT_FAILF("%s: detached mp_submit_ex returned %d", phase, rc);
+    }
+
     /* the crowd: more external callers than external slots */
     struct crowd c = {.pool = pool};
     pthread_t th[CROWD];

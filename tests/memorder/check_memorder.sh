@@ -99,10 +99,10 @@ bites)
     bite "design.md: no row for idle.spinning" '`idle.spinning`' 'no row'
 
     # 5. Table: an order the code does not use (acquire reads of
-    #    `taskq.settled`).
+    #    `tasks.settled`).
     fresh
-    mutate "$work/design.md" '/^| `taskq\.settled` |/s/^\(|[^|]*|[^|]*|[^|]*|[^|]*| \)seq_cst /\1acquire, seq_cst /'
-    bite "design.md: acquire reads of taskq.settled, which the code has not" '`taskq.settled`' 'acquire'
+    mutate "$work/design.md" '/^| `tasks\.settled` |/s/^\(|[^|]*|[^|]*|[^|]*|[^|]*| \)seq_cst /\1acquire, seq_cst /'
+    bite "design.md: acquire reads of tasks.settled, which the code has not" '`tasks.settled`' 'acquire'
 
     [ "$fails" = 0 ] || { echo "check_memorder: FAIL: $fails mutation(s) passed the check"; exit 1; }
     echo "check_memorder: every mutation is rejected"
