@@ -6,7 +6,8 @@
  * sequentially consistent execution the design's argument relies on: the
  * words that matter (work, shared job, sleepers, sleeping, waiting,
  * pending, with BCAST bseq_pub and remaining, with MAILBOX mb_word and
- * mb_pending) are accessed with
+ * mb_pending, with TASKWAIT the task's state and waiters, with HELPER the
+ * ready count and nhelpers) are accessed with
  * seq_cst operations, or with relaxed ones that the design shows to be
  * ordered by a seq_cst operation. `sleeping = 1` is a seq_cst store: a
  * broadcaster reads `sleeping` without reading `sleepers`, so ordering it
@@ -83,6 +84,29 @@
  *    under the lock and returns, and its entry (on its stack) is gone. The
  *    settler must never find a gone entry on the list, and the other
  *    waiter must still be woken.
+ *  - with -DHELPER (the test model_park_helper uses -DW=1 -DJOBS=0): a
+ *    helper, the joiner of this instance, waits on a task T whose
+ *    prerequisite P has not finished (task.c, wait_prerequisites). It puts
+ *    itself on the pool's helpers list under hlock, then nhelpers += 1
+ *    (seq_cst), then waits with the waiting-inside-a-call pattern
+ *    (mp__wait_on) until T leaves T_WAITING: if a task is visible on the
+ *    ready list (ready count > 0) it takes it (count -= 1, mp__task_run_one)
+ *    and runs it, and running P makes T ready (the helper sets the done
+ *    flag itself); else p = park; waiting += 1; last check (T done, or the
+ *    ready count > 0, seq_cst loads); futex_wait(park, p); waiting -= 1.
+ *    Then it takes itself off the list under hlock and nhelpers -= 1. A
+ *    pusher process is worker 0, which finished P's own prerequisite and
+ *    makes P ready (ready.c, mp__ready_push): the seq_cst ready count +=
+ *    1 (under the list's lock in the engine, which does not matter here),
+ *    then mp__task_wake_helpers: load nhelpers (seq_cst) and, if it is not
+ *    0, under hlock wake every listed helper whose `waiting` is set
+ *    (mp__wake_waiter: park += 1, futex_wake). There are no idle workers:
+ *    every worker is busy or waiting, so mp__wake_idle wakes nobody, and
+ *    that is the case the helpers list is for. No worker process runs
+ *    (W = 1 is the pusher, which does not go back to take P itself: that
+ *    would only be another way for P to run); the publisher has no jobs.
+ *    T's own list of waiters, where the helper is too (watch), is left
+ *    out: here T becomes ready by the helper's own hand.
  *
  * The futex: futex_wait(word, p) atomically compares the word with p and,
  * if equal, queues the thread; futex_wake dequeues every queued thread of
@@ -90,7 +114,9 @@
  *
  * Properties:
  *  - when no process can move any more (spin's `timeout`), every job was
- *    run, `b` was run and the joiner returned (with -DBCAST also: every
+ *    run, `b` was run and the joiner returned (with -DHELPER: the helper
+ *    returned, the pushed task P ran exactly once, nhelpers is 0; with
+ *    -DBCAST also: every
  *    broadcast part ran and the broadcaster returned; with -DMAILBOX
  *    instead of the joiner's: every mailbox part ran, exactly once, as
  *    asserted where it runs, and the loop's caller returned): nobody sleeps
@@ -145,6 +171,13 @@
  *  -DBUG_TASK_TIMEOUT_STAYS (with TASKWAIT, TIMED) a bounded waiter that
  *                      gives up leaves its entry on the list: the settler
  *                      walks into a stack that is gone
+ *  -DBUG_HELPER_LOAD_EARLY (with HELPER) the pusher loads nhelpers before
+ *                      it publishes the ready count: a helper that comes
+ *                      between finds the list empty and sleeps, unwoken
+ *  -DBUG_HELPER_LATE_COUNT (with HELPER) the helper adds itself to
+ *                      nhelpers only once it is about to sleep, after its
+ *                      last check loaded the ready count: a push between
+ *                      the two reads nhelpers 0 and wakes nobody
  *
  * -DSHARED_RECORD checks the last-resort case as the engine does it: two
  * joiners share one record and `waiting` counts them; it must hold.
@@ -181,6 +214,10 @@
 #define timed(j) false
 #endif
 
+#if defined(BUG_HELPER_LOAD_EARLY) || defined(BUG_HELPER_LATE_COUNT)
+#define HELPER
+#endif
+
 #if defined(BUG_SHARED_FLAG) || defined(SHARED_RECORD)
 #define JOINERS 2
 #define SHARED
@@ -198,6 +235,9 @@
 #endif
 #if defined(TASKWAIT) && (defined(BCAST) || defined(SHARED) || defined(MAILBOX))
 #error "TASKWAIT is a separate instance"
+#endif
+#if defined(HELPER) && (defined(BCAST) || defined(SHARED) || defined(MAILBOX) || defined(TASKWAIT))
+#error "HELPER is a separate instance"
 #endif
 
 /* Parking records: one per worker, then the joiners' (with BCAST the
@@ -255,6 +295,15 @@ bool onlist[JOINERS];           /* the waiter's entry is on the task's list */
 bool tlock = false;             /* task.wlock */
 bool expired = false;           /* the bounded waiter's deadline passed */
 bool gone[JOINERS];             /* the waiter returned: its entry is gone */
+#endif
+
+#ifdef HELPER
+bool tready = false;            /* T has left T_WAITING (P ran) */
+byte rcount = 0;                /* the ready list's count (r->n) */
+byte pran = 0;                  /* ghost: how many times P ran */
+byte nhelpers = 0;              /* tasks.nhelpers */
+bool hlisted[JOINERS];          /* the helper's entry is on tasks.helpers */
+bool hlock = false;             /* tasks.hlock */
 #endif
 
 /* The record a joiner sleeps on: its own, or with SHARED_RECORD (and
@@ -521,6 +570,87 @@ proctype settler() {
 }
 #endif
 
+#ifdef HELPER
+inline helper_lock() {
+    atomic { !hlock -> hlock = true }
+}
+
+/* wait_prerequisites: the helpers list and nhelpers, then mp__wait_on
+ * with help (mp__task_run_one) and more (mp__task_visible) until T leaves
+ * T_WAITING, then off the list (uses the caller's p, visible, counted). */
+inline helper_wait(j) {
+    helper_lock(); hlisted[j] = true; hlock = false;
+#ifndef BUG_HELPER_LATE_COUNT
+    nhelpers++;                  /* seq_cst, before the last check */
+    counted = true;
+#endif
+    do
+    :: tready -> break
+    :: else ->
+        if
+        /* help: a task is visible, pop it (under the list's lock) */
+        :: atomic { rcount > 0 -> rcount-- };
+progress_run: assert(pran == 0);
+            pran++;              /* runs P: T becomes ready */
+            tready = true
+        :: else ->
+            p = park[JREC(j)];
+            waiting[JREC(j)]++;
+            visible = tready;    /* the last check: over, then more */
+            visible = visible || rcount > 0;
+#ifdef BUG_HELPER_LATE_COUNT
+            if                   /* wrong: counted only after the check */
+            :: !counted -> nhelpers++; counted = true
+            :: else -> skip
+            fi;
+#endif
+            if
+            :: !visible -> futex_wait(JREC(j), p); !infutex[JREC(j)]
+            :: else -> skip
+            fi;
+            waiting[JREC(j)]--;
+            p = 0; visible = false
+        fi
+    od;
+    helper_lock(); hlisted[j] = false; hlock = false;
+    if
+    :: counted -> nhelpers--; counted = false
+    :: else -> skip
+    fi;
+    joined[j] = true
+}
+
+/* Worker 0 finishes P's prerequisite and makes P ready: mp__ready_push,
+ * then (mp__wake_idle finds no sleeper) mp__task_wake_helpers. */
+proctype pusher() {
+    byte i;
+    bool any;
+#ifdef BUG_HELPER_LOAD_EARLY
+    any = (nhelpers > 0);        /* wrong: read before the publication */
+    rcount++;
+#else
+    rcount++;                    /* the seq_cst publication */
+    any = (nhelpers > 0);
+#endif
+    if
+    :: any ->
+        helper_lock();
+        i = 0;
+        do
+        :: i < JOINERS ->
+            assert(!(hlisted[i] && joined[i]));   /* no entry of a helper that returned */
+            if
+            :: hlisted[i] && waiting[JREC(i)] > 0 -> park[JREC(i)]++; futex_wake(JREC(i)); i++
+            :: else -> i++
+            fi
+        :: else -> break
+        od;
+        hlock = false
+    :: else -> skip
+    fi
+}
+#endif
+
 proctype worker(byte me) {
     byte p, i, j;
     bool old;
@@ -683,8 +813,13 @@ proctype joiner(byte j) {
     byte p, i;
     bool old;
     bool got;
+#ifdef HELPER
+    bool visible, counted;
+#endif
 #ifdef TASKWAIT
     task_wait(j)
+#elif defined(HELPER)
+    helper_wait(j)
 #else
     join(j)
 #endif
@@ -800,17 +935,22 @@ proctype monitor() {
 #ifdef TASKWAIT
         assert(tdone && twaiters == 0 && !tlock);
 #endif
+#ifdef HELPER
+        assert(tready && pran == 1 && rcount == 0 && nhelpers == 0 && !hlock && !hlisted[0]);
+#endif
 #endif
 }
 
 init {
     byte i;
     atomic {
+#ifndef HELPER                 /* with HELPER worker 0 is the pusher */
         i = 0;
         do
         :: i < W -> run worker(i); i++
         :: else -> break
         od;
+#endif
         run publisher();
 #ifdef MAILBOX
         run caller();
@@ -823,6 +963,9 @@ init {
 #endif
 #ifdef TASKWAIT
         run settler();
+#endif
+#ifdef HELPER
+        run pusher();
 #endif
         run monitor()
     }
