@@ -462,6 +462,19 @@ MP_API int mp_task_cancel(mp_task *task);
  * released, even after its pool was destroyed. NULL is ignored. */
 MP_API void mp_task_release(mp_task *task);
 
+/* Since 1.1. Runs at most one piece of pending work of `pool` that the
+ * calling thread may run, and returns 1 if it ran one, 0 if there was
+ * none; never waits for work. From inside a call of the pool (a callback
+ * on one of its threads, or a thread in one of its calls): a shared job of
+ * the caller's own joins first (the oldest, as a thief would take it),
+ * then one stolen from another thread, a loop part addressed to a worker
+ * or the open loop's next part (workers only), a scope task, a background
+ * task. From any other thread: a background task it may run (tasks bound
+ * to thread 0 among them). What it runs may itself take long: it is the
+ * work, not a slice of it. MP_EINVAL for NULL. (rayon's yield_now: a long
+ * callback calls it to let waiting work through.) */
+MP_API int mp_yield(mp_pool *pool);
+
 /* ------------------------------------------------------------------------
  * Statistics
  * ------------------------------------------------------------------------ */

@@ -138,6 +138,25 @@ static inline unsigned victims(mp_pool *pool)
     return pool->nworkers + atomic_load_explicit(&pool->slots.ext_high, memory_order_seq_cst);
 }
 
+bool mp__deque_run_own(mp_ctx *self)
+{
+    /* The oldest job: shared already, or the oldest private one, shared
+     * now (steal's "share more" request is for other thieves, not for the
+     * owner, so steal is only called with a shared job there). */
+    uint64_t ts = atomic_load_explicit(&self->dq.ts, memory_order_acquire);
+    if (TS_TOP(ts) >= TS_SPLIT(ts)) {
+        if (self->dq.split >= self->dq.bottom)
+            return false;
+        share(self, self->dq.split + 1);
+    }
+    mp_job job;
+    uint32_t t;
+    if (!steal(self, self, &job, &t))
+        return false;
+    run_stolen(self, job, t);
+    return true;
+}
+
 bool mp__deque_visible(mp_pool *pool)
 {
     unsigned n = victims(pool);

@@ -60,6 +60,10 @@ MP_HIDDEN int mp__join_in(mp_ctx *ctx, mp_fn a, void *a_arg, mp_fn b, void *b_ar
  * it; and the sleep check: does some deque have a shared job (seq_cst
  * loads)? */
 MP_HIDDEN bool mp__deque_run_one(mp_ctx *self);
+/* mp_yield's first source: runs the oldest job of the caller's own deque
+ * (sharing it first if it is private), as a thief would: its join then
+ * finds it done. */
+MP_HIDDEN bool mp__deque_run_own(mp_ctx *self);
 MP_HIDDEN bool mp__deque_visible(mp_pool *pool);
 
 #endif

@@ -102,6 +102,31 @@ void *mp__worker_main(void *arg)
     return NULL;
 }
 
+/* mp_yield: one piece of the work the calling thread may run, from the
+ * sources a worker looks at, in its order (but its own deque first, and
+ * no broadcast parts, which every wait runs as its duty); a thread that
+ * is in no call of the pool looks at background tasks only. */
+int mp_yield(mp_pool *pool)
+{
+    if (!pool)
+        return MP_EINVAL;
+    mp_link *l = mp__link_find(pool);
+    if (l && l->ctx) {
+        mp_ctx *c = l->ctx;
+        bool worker = c->index > 0;
+        return mp__deque_run_own(c) || mp__deque_run_one(c) ||
+               (worker && (mp__mailbox_run_one(c) || mp__flat_run_one(c))) ||
+               mp__scope_run_one(pool) || mp__task_run_one(pool, c);
+    }
+    mp_link link;
+    mp_ctx *ctx;
+    bool entered = mp__enter(pool, &link, &ctx, false);
+    bool ran = ctx && mp__task_run_one(pool, ctx);
+    if (entered)
+        mp__leave(&link);
+    return ran;
+}
+
 void mp__workers_stop(mp_pool *pool, unsigned started)
 {
     /* Not through the wakers' announcements: every worker is woken, and

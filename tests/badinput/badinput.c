@@ -239,6 +239,7 @@ static void task_opts(mp_pool *pool, mp_pool *other)
     MPT_EXPECT(mp_pool_run_pinned(NULL, UINT64_MAX), MP_EINVAL);
     MPT_EXPECT(mp_pool_run_pinned(pool, UINT64_MAX), 0);
     MPT_EXPECT(mp_pool_pinned_fd(NULL), MP_EINVAL);
+    MPT_EXPECT(mp_yield(NULL), MP_EINVAL);
     mp_task_opts_init(NULL);
     MPT_EXPECT(mp_task_wait(one), 0);
     MPT_EXPECT(mp_task_wait(theirs), 0);

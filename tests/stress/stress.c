@@ -594,6 +594,18 @@ static void trec_drop(struct trec *r)
 
 static int submit_detached(const struct env *e, int p, uint64_t seed, int depth);
 
+static atomic_ullong n_yields, n_yields_ran;
+
+/* mp_yield from wherever the stress is: inside a task, from a driver. */
+static void yield_once(mp_pool *pool)
+{
+    int y = mp_yield(pool);
+    if (y != 0 && y != 1)
+        MPT_FAILF("mp_yield returned %d (%s)", y, mp_strerror(y));
+    atomic_fetch_add(&n_yields, 1);
+    atomic_fetch_add(&n_yields_ran, (unsigned long long)(y == 1));
+}
+
 static int task_fn(void *arg)
 {
     struct trec *r = arg;
@@ -605,6 +617,8 @@ static int task_fn(void *arg)
     uint64_t s = r->seed;
     if (pick(&s, 6) == 0)
         nested_op(&r->env, splitmix(&s), r->depth);
+    if (pick(&s, 4) == 0)
+        yield_once(r->env.pool[r->pool]);
     if (r->depth < MAX_DEPTH && pick(&s, 6) == 0) {
         int p = pick_pool(&r->env, &s);
         if (p >= 0)
@@ -874,6 +888,8 @@ static void op_graph(const struct env *e, uint64_t *s, int depth)
     for (unsigned i = 0; i < ok; i++)
         if (pick(s, 8) == 0 && mp_task_cancel(t[i]) == MP_OK)
             cancelled[i] = 1;
+    if (pick(s, 3) == 0)
+        yield_once(pool);
     if (outside && pick(s, 2) == 0) {
         int rc = mp_pool_run_pinned(pool, pick(s, 2) ? 0 : 20000);
         if (rc < 0)
@@ -1360,6 +1376,11 @@ int main(int argc, char **argv)
            (unsigned long long)atomic_load(&n_graphs),
            (unsigned long long)atomic_load(&n_graph_nodes),
            (unsigned long long)atomic_load(&n_graph_cancelled));
+    printf("stress: mp_yield %llu calls, %llu ran something\n",
+           (unsigned long long)atomic_load(&n_yields),
+           (unsigned long long)atomic_load(&n_yields_ran));
+    if (atomic_load(&n_yields_ran) == 0)
+        MPT_FAILF("no mp_yield ran work: the stress does not cover it");
     if (atomic_load(&n_graphs) == 0)
         MPT_FAILF("no task graph ran: the stress does not cover mp_submit_ex");
     printf("stress: errors %llu injected, %llu returned to their caller\n", injected, returned);
