@@ -288,11 +288,11 @@ static void count(mp_pool *pool, uint32_t ran, uint64_t n)
         settled(pool, n);
 }
 
-/* Runs a batch from the ring; false when it was empty. */
-static bool run_ring(mp_pool *pool, mp_ctx *ctx)
+/* Runs a batch of at most `max` from the ring; false when it was empty. */
+static bool run_ring(mp_pool *pool, mp_ctx *ctx, uint32_t max)
 {
     mp_task_entry batch[MP_TASK_BATCH_MAX];
-    uint32_t got = mp__taskq_take(&pool->tq, batch, pool->nthreads);
+    uint32_t got = mp__taskq_take(&pool->tq, batch, pool->nthreads, max);
     if (!got)
         return false;
     mp__idle_spinning(&ctx->idle, 0);
@@ -338,7 +338,9 @@ static void run_listed(mp_pool *pool, mp_ctx *ctx, mp_task *t)
     mp__task_unref(t);
 }
 
-bool mp__task_run_one(mp_pool *pool, mp_ctx *ctx)
+/* The levels in their order, each: ctx's own list, the shared list, and
+ * at the normal level the ring (a batch of at most `max`). */
+static bool run_levels(mp_pool *pool, mp_ctx *ctx, uint32_t max)
 {
     mp_ready *own = &pool->ready.lists[ctx->index];
     mp_ready *any = &pool->ready.lists[pool->nthreads];
@@ -350,10 +352,20 @@ bool mp__task_run_one(mp_pool *pool, mp_ctx *ctx)
             run_listed(pool, ctx, t);
             return true;
         }
-        if (lv == MP_LEVEL_NORMAL && run_ring(pool, ctx))
+        if (lv == MP_LEVEL_NORMAL && run_ring(pool, ctx, max))
             return true;
     }
     return false;
+}
+
+bool mp__task_run_one(mp_pool *pool, mp_ctx *ctx)
+{
+    return run_levels(pool, ctx, MP_TASK_BATCH_MAX);
+}
+
+bool mp__task_run_single(mp_pool *pool, mp_ctx *ctx)
+{
+    return run_levels(pool, ctx, 1);
 }
 
 bool mp__task_visible(mp_pool *pool, mp_ctx *ctx)
@@ -460,7 +472,7 @@ void mp__taskq_drain(mp_pool *pool, mp_ctx *ctx)
     /* Entries of tasks cancelled while queued count as settled but still
      * hold a reference to their record: take the ring's out here (the
      * ready lists' go with them, at free). */
-    while (run_ring(pool, ctx))
+    while (run_ring(pool, ctx, MP_TASK_BATCH_MAX))
         ;
     /* Every task has settled; a thread that counted one without holding
      * the pool may still be waking this one. It has nothing left to wait

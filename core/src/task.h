@@ -81,6 +81,8 @@ typedef struct mp_tasks {
  * long ring); and the sleep check (seq_cst loads). */
 MP_HIDDEN bool mp__task_run_one(mp_pool *pool, mp_ctx *ctx);
 MP_HIDDEN bool mp__task_visible(mp_pool *pool, mp_ctx *ctx);
+/* mp_yield's: runs one task, never a batch. */
+MP_HIDDEN bool mp__task_run_single(mp_pool *pool, mp_ctx *ctx);
 /* Destroy's part: refuses new tasks, runs the queued ones (on ctx) and
  * waits until every submitted task has settled. */
 MP_HIDDEN void mp__taskq_drain(mp_pool *pool, mp_ctx *ctx);

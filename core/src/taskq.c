@@ -165,8 +165,9 @@ static inline bool cell_full(mp_task_seg *g, uint64_t p)
     return atomic_load_explicit(&g->cells[p & g->mask].seq, memory_order_acquire) == p + 1;
 }
 
-/* Takes up to MP_TASK_BATCH_MAX entries from the rings into out. */
-static uint32_t dequeue(mp_taskq *q, mp_task_entry *out, unsigned spread)
+/* Takes up to `max` (at most MP_TASK_BATCH_MAX) entries from the rings
+ * into out. */
+static uint32_t dequeue(mp_taskq *q, mp_task_entry *out, unsigned spread, uint32_t max)
 {
     mp_task_seg *g = atomic_load_explicit(&q->chead, memory_order_acquire);
     uint64_t h = atomic_load_explicit(&g->head, memory_order_relaxed);
@@ -178,9 +179,11 @@ static uint32_t dequeue(mp_taskq *q, mp_task_entry *out, unsigned spread)
              * is published, without reading the producers' tail. */
             uint64_t span = 2u * (uint64_t)spread;
             uint32_t want = 1;
-            while (want < MP_TASK_BATCH_MAX && cell_full(g, h + span * want * 2 - 1))
+            while (want < max && cell_full(g, h + span * want * 2 - 1))
                 want *= 2;
             uint32_t got = 1;
+            if (want > max)
+                want = max;
             while (got < want && cell_full(g, h + got))
                 got++;
             if (!atomic_compare_exchange_weak_explicit(&g->head, &h, h + got,
@@ -232,11 +235,11 @@ bool mp__taskq_visible(mp_taskq *q)
 }
 
 /* Takes entries given back, oldest first; under lock. */
-static uint32_t side_take(mp_taskq *q, mp_task_entry *out, unsigned spread)
+static uint32_t side_take(mp_taskq *q, mp_task_entry *out, unsigned spread, uint32_t max)
 {
     uint32_t len = atomic_load_explicit(&q->side_len, memory_order_relaxed);
     uint32_t got = len / (2 * spread);
-    got = got < 1 ? 1 : got > MP_TASK_BATCH_MAX ? MP_TASK_BATCH_MAX : got;
+    got = got < 1 ? 1 : got > max ? max : got;
     if (got > len)
         got = len;
     for (uint32_t i = 0; i < got; i++)
@@ -245,16 +248,16 @@ static uint32_t side_take(mp_taskq *q, mp_task_entry *out, unsigned spread)
     return got;
 }
 
-uint32_t mp__taskq_take(mp_taskq *q, mp_task_entry *out, unsigned spread)
+uint32_t mp__taskq_take(mp_taskq *q, mp_task_entry *out, unsigned spread, uint32_t max)
 {
     if (MP_UNLIKELY(atomic_load_explicit(&q->side_len, memory_order_relaxed) != 0)) {
         mp__spin_lock(&q->lock);
-        uint32_t got = side_take(q, out, spread);
+        uint32_t got = side_take(q, out, spread, max);
         mp__spin_unlock(&q->lock);
         if (got)
             return got;
     }
-    return dequeue(q, out, spread);
+    return dequeue(q, out, spread, max);
 }
 
 bool mp__taskq_give(mp_taskq *q, const mp_task_entry *e, uint32_t n)

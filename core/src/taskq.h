@@ -49,9 +49,10 @@ MP_HIDDEN void mp__taskq_free(mp_taskq *q);
  * entry when the pool is shutting down (MP_ESHUTDOWN: the cell still
  * counts as claimed). MP_ENOMEM: nothing was claimed. */
 MP_HIDDEN int mp__taskq_put(mp_taskq *q, mp_task_entry e);
-/* Takes up to MP_TASK_BATCH_MAX entries, oldest first, into out; spread
- * is the pool's thread count (what a share of the queue is). */
-MP_HIDDEN uint32_t mp__taskq_take(mp_taskq *q, mp_task_entry *out, unsigned spread);
+/* Takes up to max entries (1 .. MP_TASK_BATCH_MAX), oldest first, into
+ * out; spread is the pool's thread count (what a share of the queue is). */
+MP_HIDDEN uint32_t mp__taskq_take(mp_taskq *q, mp_task_entry *out, unsigned spread,
+                                  uint32_t max);
 /* Gives n entries back in front of the queue, in their order; false when
  * there was no memory for them (then the caller keeps them). The caller
  * wakes a worker after it. */

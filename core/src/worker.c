@@ -116,12 +116,12 @@ int mp_yield(mp_pool *pool)
         bool worker = c->index > 0;
         return mp__deque_run_own(c) || mp__deque_run_one(c) ||
                (worker && (mp__mailbox_run_one(c) || mp__flat_run_one(c))) ||
-               mp__scope_run_one(pool) || mp__task_run_one(pool, c);
+               mp__scope_run_one(pool) || mp__task_run_single(pool, c);
     }
     mp_link link;
     mp_ctx *ctx;
     bool entered = mp__enter(pool, &link, &ctx, false);
-    bool ran = ctx && mp__task_run_one(pool, ctx);
+    bool ran = ctx && mp__task_run_single(pool, ctx);
     if (entered)
         mp__leave(&link);
     return ran;

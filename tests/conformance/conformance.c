@@ -3,6 +3,7 @@
  * Lua and Ruby runners): runs every case through the C API and prints one
  * line per case, then "conformance: N passed, N failed". A case whose kind
  * this runner does not know fails. Exit status 0 only if every case passed.
+ * The kinds of 1.1 (cases-1.1.txt) are in conformance_1_1.c.
  *
  * usage: mp_conformance path/to/cases.txt
  */
@@ -17,33 +18,11 @@
 
 #include <micropool.h>
 
+#include "conformance.h"
 #include "cover.h"
 #include "fold.h"
 
-/* The value every failing callback returns: positive, so never a library
- * code. */
-#define CASE_ERROR 4242
-
-struct conf_case {
-    char name[64];
-    char kind[64];
-    long long threads;
-    long long a, b;
-    int has_a, has_b;
-    char expect[64];
-    int line;
-};
-
-/* The outcome of running one case. */
-struct outcome {
-    int64_t value;      /* the result compared with `expect` */
-    int rc;             /* for error kinds: what the call returned */
-    int is_error;       /* the kind reports a callback error */
-    const char *where;  /* where the error kind makes a callback fail */
-    char problem[256];  /* set when a check inside the case failed */
-};
-
-static void problem(struct outcome *o, const char *fmt, ...)
+void problem(struct outcome *o, const char *fmt, ...)
 {
     if (o->problem[0])
         return; /* keep the first */
@@ -53,7 +32,7 @@ static void problem(struct outcome *o, const char *fmt, ...)
     va_end(ap);
 }
 
-static mp_pool *make_pool(long long threads, struct outcome *o)
+mp_pool *make_pool(long long threads, struct outcome *o)
 {
     mp_config cfg;
     mp_config_init(&cfg);
@@ -67,7 +46,7 @@ static mp_pool *make_pool(long long threads, struct outcome *o)
     return pool;
 }
 
-static void end_pool(mp_pool *pool, struct outcome *o)
+void end_pool(mp_pool *pool, struct outcome *o)
 {
     int rc = mp_pool_destroy(pool);
     if (rc != MP_OK)
@@ -695,12 +674,6 @@ static void kind_close_pending(const struct conf_case *cc, struct outcome *o)
 
 /* ------------------------------------------------------------ driver */
 
-struct kind {
-    const char *name;
-    void (*run)(const struct conf_case *, struct outcome *);
-    int needs_a, needs_b;
-};
-
 static const struct kind kinds[] = {
     {"for_cover", kind_for_cover, 1, 1},
     {"for_static", kind_for_static, 1, 1},
@@ -742,6 +715,9 @@ static int run_case(const struct conf_case *cc)
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (strcmp(kinds[i].name, cc->kind) == 0)
             k = &kinds[i];
+    for (size_t i = 0; i < kinds_1_1_count; i++)
+        if (strcmp(kinds_1_1[i].name, cc->kind) == 0)
+            k = &kinds_1_1[i];
     if (!k) {
         printf("FAIL %s: unknown kind '%s' (line %d)\n", cc->name, cc->kind, cc->line);
         return 0;
