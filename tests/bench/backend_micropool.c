@@ -10,6 +10,8 @@
 
 #include <micropool.h>
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -164,6 +166,106 @@ static int mpb_tasks_handles(size_t n)
     return bad;
 }
 
+/* ------------------------------------------------------- task graphs (1.1) */
+/* The wavefront with prerequisites: each cell's task after its left and
+ * upper neighbours' (mp_submit_ex), handles released as soon as both
+ * dependents have been submitted. */
+static int mpb_wavefront(unsigned n)
+{
+    mp_task **h = malloc((size_t)n * n * sizeof *h);
+    if (!h)
+        return -1;
+    uint64_t before = bench_ticks();
+    for (unsigned i = 0; i < n; i++)
+        for (unsigned j = 0; j < n; j++) {
+            mp_task *after[2];
+            mp_task_opts o;
+            mp_task_opts_init(&o);
+            o.after = after;
+            if (i > 0)
+                after[o.nafter++] = h[(size_t)(i - 1) * n + j];
+            if (j > 0)
+                after[o.nafter++] = h[(size_t)i * n + j - 1];
+            check(mp_submit_ex(pool, bench_tick, NULL, &o, &h[(size_t)i * n + j]), "mp_submit_ex");
+            if (i > 0)  /* both of its dependents are in */
+                mp_task_release(h[(size_t)(i - 1) * n + j]);
+        }
+    int bad = mp_task_wait(h[(size_t)n * n - 1]) != 0;
+    for (unsigned j = 0; j < n; j++)
+        mp_task_release(h[(size_t)(n - 1) * n + j]);
+    free(h);
+    /* The last cell ran after every other one. */
+    return bad || bench_ticks() - before != (uint64_t)n * n;
+}
+
+/* The same graph the 1.0 way: a counter per cell, and the task that
+ * takes a neighbour's count to 0 submits it (mp_submit, detached). */
+struct wave {
+    unsigned n;
+    _Atomic uint32_t *left;         /* prerequisites not yet finished */
+    _Atomic uint64_t done;
+};
+
+static struct wave wave;
+
+static int wave_cell(void *arg)
+{
+    size_t c = (size_t)(uintptr_t)arg;
+    unsigned n = wave.n, i = (unsigned)(c / n), j = (unsigned)(c % n);
+    bench_tick(NULL);
+    if (j + 1 < n && atomic_fetch_sub(&wave.left[c + 1], 1) == 1)
+        check(mp_submit(pool, wave_cell, (void *)(uintptr_t)(c + 1), NULL), "mp_submit");
+    if (i + 1 < n && atomic_fetch_sub(&wave.left[c + n], 1) == 1)
+        check(mp_submit(pool, wave_cell, (void *)(uintptr_t)(c + n), NULL), "mp_submit");
+    atomic_fetch_add_explicit(&wave.done, 1, memory_order_release);
+    return 0;
+}
+
+static int mpb_wavefront_counters(unsigned n)
+{
+    size_t cells = (size_t)n * n;
+    wave.n = n;
+    wave.left = malloc(cells * sizeof *wave.left);
+    if (!wave.left)
+        return -1;
+    for (size_t c = 0; c < cells; c++)
+        atomic_init(&wave.left[c], (c / n > 0) + (c % n > 0));
+    atomic_store(&wave.done, 0);
+    /* (The harness runs this test with two threads or more: here only
+     * workers run detached tasks.) */
+    check(mp_submit(pool, wave_cell, (void *)0, NULL), "mp_submit");
+    while (atomic_load_explicit(&wave.done, memory_order_acquire) != cells)
+        bench_sleep_ns(20000);
+    free(wave.left);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- priority */
+static double prio_run(size_t nlow, int low, int high)
+{
+    bench_prio_reset();
+    mp_task_opts o;
+    mp_task_opts_init(&o);
+    o.priority = low;
+    for (size_t i = 0; i < nlow; i++)
+        check(mp_submit_ex(pool, bench_prio_low, NULL, &o, NULL), "mp_submit_ex");
+    o.priority = high;
+    uint64_t t0 = bench_now_ns();
+    check(mp_submit_ex(pool, bench_prio_high, NULL, &o, NULL), "mp_submit_ex");
+    return bench_prio_wait(t0, nlow);
+}
+
+static double mpb_prio_latency(size_t nlow)
+{
+    return prio_run(nlow, MP_PRIO_LOW, MP_PRIO_HIGH);
+}
+
+/* The contrast: every task at one level, first in first out. */
+static double mpb_prio_latency_fifo(size_t nlow)
+{
+    return prio_run(nlow, MP_PRIO_NORMAL, MP_PRIO_NORMAL);
+}
+
 /* ---------------------------------------------------------------- sort */
 struct sort_part {
     int *v;
@@ -200,6 +302,19 @@ const bench_backend bench_micropool = {
     .post = mpb_post,
     .tasks = mpb_tasks_detached,
     .sort = mpb_sort,
+    .wavefront = mpb_wavefront,
+    .prio_latency = mpb_prio_latency,
+};
+
+/* 1.0's ways of doing the graph and the queue: counters and mp_submit;
+ * one level for every task. */
+const bench_backend bench_micropool_fifo = {
+    .name = "micropool-fifo",
+    .start = mpb_start,
+    .stop = mpb_stop,
+    .settle_ms = 5,
+    .wavefront = mpb_wavefront_counters,
+    .prio_latency = mpb_prio_latency_fifo,
 };
 
 const bench_backend bench_micropool_handles = {

@@ -103,7 +103,27 @@ typedef struct bench_backend {
     int (*tasks)(size_t n);
     /* sorts v[0..n) ascending. */
     void (*sort)(int *v, size_t n);
+    /* task graphs (12): a wavefront of n x n tasks (bench_tick each), the
+     * task of cell (i, j) after those of (i-1, j) and (i, j-1), built and
+     * run from the calling thread; returns once all have run. 0 on
+     * success. */
+    int (*wavefront)(unsigned n);
+    /* priority (12): queues nlow background tasks of BENCH_PRIO_LOW_NS of
+     * busy work each at the lowest priority the runtime has, then one task
+     * at its highest; returns the nanoseconds from that submit until the
+     * task started (negative on failure), after every task has run. */
+    double (*prio_latency)(size_t nlow);
 } bench_backend;
+
+/* The busy work of each low-priority task of the priority test. */
+#define BENCH_PRIO_LOW_NS 1000u
+/* The high-priority task: records when it starts. */
+void bench_prio_reset(void);
+int  bench_prio_high(void *unused);
+int  bench_prio_low(void *unused);
+/* Waits (sleeping) until the high task and `nlow` low tasks have run;
+ * returns its start minus t0, or -1 after 10 s without progress. */
+double bench_prio_wait(uint64_t t0, size_t nlow);
 
 /* Each runner defines its backends, NULL-terminated. */
 extern const bench_backend *const bench_backends[];

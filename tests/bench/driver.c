@@ -9,7 +9,7 @@
  *   --plot FILE    draw the counting curves with gnuplot into FILE (SVG),
  *                  and the burst speed-ups into FILE-burst.svg
  *   --only LIST    run only these workloads: forkjoin, fib, count, wakeup,
- *                  idle, tasks, sort, allocs, burst, periodic, fftw
+ *                  idle, tasks, sort, allocs, burst, periodic, fftw, graph
  *
  * Every batch of samples runs in a fresh runner process (see bench.h for
  * why), and the runtimes take turns batch by batch, in a rotating order,
@@ -46,7 +46,7 @@ extern char **environ;
 
 /* ---------------------------------------------------------------- runtimes */
 enum rt {
-    MICROPOOL, MICROPOOL_HANDLES, SEQ, SEQ_QUICKSORT, CVPOOL, FUTEX, NULLJOIN,
+    MICROPOOL, MICROPOOL_HANDLES, MICROPOOL_FIFO, TBB_TASKGROUP, SEQ, SEQ_QUICKSORT, CVPOOL, FUTEX, NULLJOIN,
     GOMP_ACTIVE, GOMP_PASSIVE, GOMP_DEFAULT, LLVM_OMP, LLVM_OMP_BT0, TBB, ALLOCS,
     FFTW_SEQ, FFTW_PTHREADS, FFTW_OMP, FFTW_MP, RT_COUNT
 };
@@ -64,6 +64,10 @@ static struct runtime rts[RT_COUNT] = {
     [MICROPOOL] = { "micropool", "micropool", "micropool-bench-run", "micropool", NULL, NULL },
     [MICROPOOL_HANDLES] = { "micropool-handles", "micropool, a handle per task",
                             "micropool-bench-run", "micropool-handles", NULL, NULL },
+    [MICROPOOL_FIFO] = { "micropool-fifo", "micropool, 1.0's way (counters and mp_submit; one level)",
+                         "micropool-bench-run", "micropool-fifo", NULL, NULL },
+    [TBB_TASKGROUP] = { "tbb-taskgroup", "oneTBB task_group (counters)", "micropool-bench-tbb",
+                        "tbb-taskgroup", NULL, MP_BENCH_TBB_MISSING },
     [SEQ] = { "seq", "sequential", "micropool-bench-run", "seq", NULL, NULL },
     [SEQ_QUICKSORT] = { "seq-quicksort", "sequential quicksort (same code)",
                         "micropool-bench-run", "seq-quicksort", NULL, NULL },
@@ -449,6 +453,8 @@ static const enum rt join_rts[] = { SEQ, NULLJOIN, MICROPOOL, GOMP_ACTIVE, GOMP_
 static const enum rt idle_rts[] = { SEQ, MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB };
 static const enum rt wake_rts[] = { MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB, FUTEX };
 static const enum rt task_rts[] = { MICROPOOL, MICROPOOL_HANDLES, TBB, CVPOOL };
+static const enum rt graph_rts[] = { MICROPOOL, MICROPOOL_FIFO, TBB, TBB_TASKGROUP };
+static const enum rt prio_rts[] = { MICROPOOL, MICROPOOL_FIFO, TBB };
 static const enum rt sort_rts[] = { SEQ, SEQ_QUICKSORT, MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE,
                                     LLVM_OMP, TBB };
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -774,6 +780,74 @@ static void bench_tasks(void)
     }
     fig_tasks_mp = mp;
     fig_tasks_tbb = median(TBB, "tasks", "1000000");
+}
+
+static double fig_graph_mp = NAN, fig_graph_flow = NAN, fig_prio_p99 = NAN;
+
+static void bench_graph(void)
+{
+    struct plan p = quick ? (struct plan){ 1, 3, 1500 } : (struct plan){ 3, 5, 4000 };
+    const char *params[] = { "256", NULL };
+    heading("12. Task graphs and priorities (ABI 1.1)");
+    printf("A 2D wavefront of 256 x 256 tiny tasks (bench_tick), each after its left and upper "
+           "neighbours, built and run from one thread, then waited for.\n\n");
+    collect("graph", graph_rts, LEN(graph_rts), p, params);
+    double mp = median(MICROPOOL, "graph", "256");
+    printf("| runtime | tasks per second | micropool / runtime |\n");
+    printf("|---|---:|---:|\n");
+    for (size_t j = 0; j < LEN(graph_rts); j++) {
+        enum rt id = graph_rts[j];
+        double v = median(id, "graph", "256");
+        if (isnan(v))
+            continue;
+        char a[32], b[32];
+        printf("| %s | %s | %s |\n", id == TBB ? "oneTBB flow_graph (continue_node)" : rts[id].label,
+               fmt(a, sizeof a, v, 0), fmt(b, sizeof b, ratio(mp, v), 2));
+    }
+    printf("\nmicropool: mp_submit_ex with the two neighbours as prerequisites; 1.0's way and "
+           "task_group: a counter per cell, the task that takes it to 0 submits the cell. "
+           "Above 1 in the last column: micropool is faster.\n");
+    skipped_rows(graph_rts, LEN(graph_rts));
+    printf("\n");
+    for (size_t j = 0; j < LEN(graph_rts); j++) {
+        enum rt id = graph_rts[j];
+        double v = median(id, "graph", "256");
+        result("graph", id, "256", "tasks_per_s", v, count_of(id, "graph", "256"), ratio(mp, v));
+    }
+    fig_graph_mp = mp;
+    fig_graph_flow = median(TBB, "graph", "256");
+
+    struct plan q = quick ? (struct plan){ 1, 20, 1500 } : (struct plan){ 3, 60, 4000 };
+    const char *qparams[] = { "10000", NULL };
+    printf("One high-priority task submitted while 10^4 low-priority tasks of %u ns each are "
+           "queued: from its submit until it starts.\n\n", BENCH_PRIO_LOW_NS);
+    collect("prio", prio_rts, LEN(prio_rts), q, qparams);
+    printf("| runtime | n | p50 (us) | p99 (us) | max (us) |\n");
+    printf("|---|---:|---:|---:|---:|\n");
+    for (size_t j = 0; j < LEN(prio_rts); j++) {
+        enum rt id = prio_rts[j];
+        size_t n = count_of(id, "prio", "10000");
+        if (!n)
+            continue;
+        char a[32], b[32], c[32];
+        printf("| %s | %zu | %s | %s | %s |\n",
+               id == TBB ? "oneTBB, arenas of priority low and high" : rts[id].label, n,
+               fmt(a, sizeof a, quantile(id, "prio", "10000", 0.5) / 1e3, 1),
+               fmt(b, sizeof b, quantile(id, "prio", "10000", 0.99) / 1e3, 1),
+               fmt(c, sizeof c, quantile(id, "prio", "10000", 1.0) / 1e3, 1));
+    }
+    printf("\nmicropool: MP_PRIO_LOW tasks, then one MP_PRIO_HIGH (1.0's way: all at one level, "
+           "first in first out: the high task waits for the queue). oneTBB: task_arena::enqueue "
+           "into an arena of priority low, then one of priority high.\n");
+    skipped_rows(prio_rts, LEN(prio_rts));
+    printf("\n");
+    for (size_t j = 0; j < LEN(prio_rts); j++) {
+        enum rt id = prio_rts[j];
+        size_t n = count_of(id, "prio", "10000");
+        result("prio", id, "10000", "p50_ns", quantile(id, "prio", "10000", 0.5), n, NAN);
+        result("prio", id, "10000", "p99_ns", quantile(id, "prio", "10000", 0.99), n, NAN);
+    }
+    fig_prio_p99 = quantile(MICROPOOL, "prio", "10000", 0.99);
 }
 
 static void bench_sort(void)
@@ -1326,6 +1400,13 @@ static void targets(void)
              fig_tasks_mp / fig_tasks_tbb);
     target("background tasks >= 2 x oneTBB task_group", f, fig_tasks_mp >= 2 * fig_tasks_tbb,
            !isnan(fig_tasks_mp) && !isnan(fig_tasks_tbb));
+    snprintf(f, sizeof f, "%.3g vs %.3g tasks/s (%.2f)", fig_graph_mp, fig_graph_flow,
+             fig_graph_mp / fig_graph_flow);
+    target("wavefront of 256 x 256 >= 2 x oneTBB flow_graph", f,
+           fig_graph_mp >= 2 * fig_graph_flow, !isnan(fig_graph_mp) && !isnan(fig_graph_flow));
+    snprintf(f, sizeof f, "%.1f us", fig_prio_p99 / 1e3);
+    target("a high-priority task behind 10^4 low ones starts within 50 us (p99)", f,
+           fig_prio_p99 < 50000, !isnan(fig_prio_p99));
     snprintf(f, sizeof f, "%g at most", fig_allocs);
     target("0 heap allocations per call", f, fig_allocs == 0, !isnan(fig_allocs));
     snprintf(f, sizeof f, "median call %.2fx sequential at worst (%s); p99 %.2fx sequential p99 at worst (%s)",
@@ -1577,7 +1658,7 @@ static int wanted(const char *only, const char *w)
 static void usage(FILE *to)
 {
     fprintf(to, "usage: micropool-bench [--quick] [--threads T] [--plot FILE.svg] [--only W1,W2,...]\n"
-                "workloads: forkjoin fib count wakeup idle tasks sort allocs burst periodic fftw\n");
+                "workloads: forkjoin fib count wakeup idle tasks sort allocs burst periodic fftw graph\n");
 }
 
 int main(int argc, char **argv)
@@ -1665,6 +1746,8 @@ int main(int argc, char **argv)
         bench_periodic();
     if (wanted(only, "fftw"))
         bench_fftw();
+    if (wanted(only, "graph"))
+        bench_graph();
     if (threads >= 2)
         targets();
     double wall = (double)(now_ms() - t0) / 1e3;

@@ -282,6 +282,45 @@ static void run_tasks(size_t n)
     }
 }
 
+/* ---------------------------------------------------------------- 12 */
+/* The wavefront of n x n tasks: tasks per second, building included. */
+static void run_graph(unsigned n)
+{
+    char param[24];
+    snprintf(param, sizeof param, "%u", n);
+    uint64_t cells = (uint64_t)n * n;
+    bench_ticks_reset();
+    if (be->wavefront(n) != 0 || bench_ticks() != cells)
+        fail("graph: not every cell ran");
+    uint64_t since = bench_now_ns();
+    for (unsigned s = 0; more_samples(s, since); s++) {
+        bench_ticks_reset();
+        uint64_t t0 = bench_now_ns();
+        int rc = be->wavefront(n);
+        uint64_t t1 = bench_now_ns();
+        if (rc != 0 || bench_ticks() != cells)
+            fail("graph: not every cell ran");
+        sample(param, (double)cells * 1e9 / (double)(t1 - t0));
+    }
+}
+
+/* One high-priority task behind nlow queued low ones: each sample is one
+ * latency (the driver takes the quantiles). */
+static void run_prio(size_t nlow)
+{
+    char param[24];
+    snprintf(param, sizeof param, "%zu", nlow);
+    if (be->prio_latency(nlow / 10) < 0)
+        fail("prio: the tasks did not all run");
+    uint64_t since = bench_now_ns();
+    for (unsigned s = 0; more_samples(s, since); s++) {
+        double v = be->prio_latency(nlow);
+        if (v < 0)
+            fail("prio: the tasks did not all run");
+        sample(param, v);
+    }
+}
+
 /* ---------------------------------------------------------------- 7 */
 static uint64_t sum_ints(const int *v, size_t n)
 {
@@ -514,6 +553,10 @@ static int offers(const char *workload)
         return be->tasks != NULL;
     if (!strcmp(workload, "sort"))
         return be->sort != NULL;
+    if (!strcmp(workload, "graph"))
+        return be->wavefront != NULL;
+    if (!strcmp(workload, "prio"))
+        return be->prio_latency != NULL;
     return -1;
 }
 
@@ -544,7 +587,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (threads < 2 && strcmp(be->name, "seq") &&
-        (!strcmp(workload, "wakeup") || !strcmp(workload, "idle"))) {
+        (!strcmp(workload, "wakeup") || !strcmp(workload, "idle") ||
+         !strcmp(workload, "graph") || !strcmp(workload, "prio"))) {
         printf("skip a hand-off needs 2 threads at least\n");
         return 0;
     }
@@ -591,6 +635,10 @@ int main(int argc, char **argv)
             run_tasks((size_t)p);
         else if (!strcmp(workload, "sort"))
             run_sort((size_t)p);
+        else if (!strcmp(workload, "graph"))
+            run_graph((unsigned)p);
+        else if (!strcmp(workload, "prio"))
+            run_prio((size_t)p);
     }
     be->stop();
     fflush(stdout);

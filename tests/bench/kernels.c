@@ -211,3 +211,48 @@ uint64_t bench_ticks(void)
 {
     return atomic_load_explicit(&tick_count, memory_order_acquire);
 }
+
+/* ---------------------------------------------------------------- priority */
+static _Atomic uint64_t prio_started;   /* the high task's start, 0: not yet */
+static _Atomic uint64_t prio_lows;      /* low tasks run */
+
+void bench_prio_reset(void)
+{
+    atomic_store(&prio_started, 0);
+    atomic_store(&prio_lows, 0);
+}
+
+int bench_prio_high(void *unused)
+{
+    (void)unused;
+    atomic_store_explicit(&prio_started, bench_now_ns(), memory_order_release);
+    return 0;
+}
+
+int bench_prio_low(void *unused)
+{
+    (void)unused;
+    uint64_t until = bench_now_ns() + BENCH_PRIO_LOW_NS;
+    while (bench_now_ns() < until)
+        ;
+    atomic_fetch_add_explicit(&prio_lows, 1, memory_order_release);
+    return 0;
+}
+
+double bench_prio_wait(uint64_t t0, size_t nlow)
+{
+    uint64_t seen = 0, since = bench_now_ns();
+    for (;;) {
+        uint64_t lows = atomic_load_explicit(&prio_lows, memory_order_acquire);
+        uint64_t s = atomic_load_explicit(&prio_started, memory_order_acquire);
+        if (s && lows == nlow)
+            return (double)(s - t0);
+        if (lows != seen) {
+            seen = lows;
+            since = bench_now_ns();
+        } else if (bench_now_ns() - since > 10000000000u) {
+            return -1;
+        }
+        bench_sleep_ns(50000);
+    }
+}

@@ -5,10 +5,10 @@
  */
 #include "bench.h"
 
-extern const bench_backend bench_micropool, bench_micropool_handles, bench_seq,
+extern const bench_backend bench_micropool, bench_micropool_handles, bench_micropool_fifo, bench_seq,
     bench_seq_quicksort, bench_cvpool, bench_futex, bench_nulljoin;
 
 const bench_backend *const bench_backends[] = {
-    &bench_micropool, &bench_micropool_handles, &bench_seq, &bench_seq_quicksort,
+    &bench_micropool, &bench_micropool_handles, &bench_micropool_fifo, &bench_seq, &bench_seq_quicksort,
     &bench_cvpool, &bench_futex, &bench_nulljoin, NULL,
 };
