@@ -94,6 +94,43 @@ typedef struct mp_pool mp_pool;          /* opaque */
 /* The default spin window of an idle thread, in microseconds. */
 #define MP_SPIN_US_DEFAULT 20u
 
+/* Since 1.1: tracing hooks (mp_config.trace), so that a profiler (Tracy,
+ * Perfetto, chrome://tracing) can show what the pool did. `begin` runs on
+ * the thread that is about to run a piece of work of this kind (or to
+ * sleep), `end` on the same thread right after it; `index` is that
+ * thread's index in the pool (0 for threads outside it); `name` is NULL
+ * except for named background tasks (mp_task_opts.name). Either pointer
+ * may be NULL. The hooks run inside the pool's hot paths: they must be
+ * short, must not block, and must not call into the pool. Without hooks
+ * the library costs what it costs without tracing (one test per piece of
+ * work). What is traced:
+ *   MP_TRACE_JOB        a join's second half run by a thread other than
+ *                       the one that called mp_join (a stolen job), or
+ *                       taken back by that thread through mp_yield
+ *   MP_TRACE_PART       one part of mp_for or mp_reduce, on any thread (a
+ *                       call run whole on the caller is one part)
+ *   MP_TRACE_BROADCAST  one index of mp_broadcast
+ *   MP_TRACE_SCOPE_TASK a task of a scope (mp_scope_spawn)
+ *   MP_TRACE_TASK       a background task (name: mp_task_opts.name)
+ *   MP_TRACE_SLEEP      a worker's sleep in the kernel while idle, or a
+ *                       thread's sleep inside a call of the pool, until
+ *                       woken (or its timer fires) */
+enum mp_trace_kind {
+    MP_TRACE_JOB = 1,
+    MP_TRACE_PART,
+    MP_TRACE_BROADCAST,
+    MP_TRACE_SCOPE_TASK,
+    MP_TRACE_TASK,
+    MP_TRACE_SLEEP
+};
+
+typedef struct mp_trace_hooks {
+    size_t size;         /* sizeof(mp_trace_hooks) */
+    void (*begin)(void *trace_arg, int kind, unsigned index, const char *name);
+    void (*end)(void *trace_arg, int kind, unsigned index, const char *name);
+    void *trace_arg;
+} mp_trace_hooks;
+
 typedef struct mp_config {
     size_t      size;          /* sizeof(mp_config); set by mp_config_init */
     unsigned    threads;       /* threads in all, the calling thread counted;
@@ -118,11 +155,15 @@ typedef struct mp_config {
                                   rounded up to a page; 0 = the system's
                                   default; below PTHREAD_STACK_MIN (16 KiB
                                   on Linux): MP_EINVAL */
+    const struct mp_trace_hooks *trace; /* since 1.1: NULL = no tracing; the
+                                  struct is copied at creation, under the
+                                  size rule of mp_config (its size must
+                                  cover `begin`; past it, only zero bytes) */
 } mp_config;
 
 /* Fills `cfg` with the defaults: size = sizeof(mp_config), threads = 0,
  * spin_us = MP_SPIN_US_DEFAULT, pin = 0, name = NULL, no hooks,
- * stack_size = 0. Does nothing if `cfg` is NULL. The symbol is versioned: a
+ * stack_size = 0, trace = NULL. Does nothing if `cfg` is NULL. The symbol is versioned: a
  * program built against the 1.0 header calls 1.0's version, which fills the
  * smaller mp_config of 1.0 and nothing past it. A caller that looks it up
  * by name at run time (dlsym, an FFI) gets the newest version, and must

@@ -17,9 +17,11 @@ struct mp_bcast {
 
 static void run_part(mp_bcast *b, unsigned index)
 {
+    mp_ctx *w = b->waiter;          /* b may be gone after the decrement */
+    mp__trace_begin(w->pool, MP_TRACE_BROADCAST, NULL);
     if (!atomic_load_explicit(&b->err, memory_order_relaxed))
         mp__first_error(&b->err, b->fn(b->arg, index, b->count));
-    mp_ctx *w = b->waiter;          /* b may be gone after the decrement */
+    mp__trace_end(w->pool, MP_TRACE_BROADCAST, NULL);
     if (atomic_fetch_sub_explicit(&b->remaining, 1, memory_order_seq_cst) == 1)
         mp__wake_ctx(w->pool, w);
 }

@@ -127,7 +127,9 @@ static bool steal(mp_ctx *self, mp_ctx *victim, mp_job *job, uint32_t *idx)
  * owner, which may reuse the entry once pending is 0. */
 static void run_stolen(mp_ctx *owner, mp_job job, uint32_t t)
 {
+    mp__trace_begin(owner->pool, MP_TRACE_JOB, NULL);
     int r = job.fn(job.arg);
+    mp__trace_end(owner->pool, MP_TRACE_JOB, NULL);
     owner->dq.sync[t].result = r;
     atomic_store_explicit(&owner->dq.sync[t].pending, 0, memory_order_seq_cst);
     mp__wake_ctx(owner->pool, owner);

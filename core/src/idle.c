@@ -65,6 +65,7 @@ bool mp__idle_sleep(mp_ctx *self, bool (*visible)(mp_ctx *self), uint64_t *until
     bool watch = false;
     if (!visible(self)) {
         mp__count(&self->count.sleeps);
+        mp__trace_begin(pool, MP_TRACE_SLEEP, NULL);
         uint64_t now = mp__now_ns();
         uint64_t from = mp__warm_watch_from(pool, now, until);
         if (from == 0) {
@@ -79,6 +80,7 @@ bool mp__idle_sleep(mp_ctx *self, bool (*visible)(mp_ctx *self), uint64_t *until
             if (from > now)
                 mp__warm_timer_late(pool, mp__now_ns() - from);
         }
+        mp__trace_end(pool, MP_TRACE_SLEEP, NULL);
         uint64_t sent = atomic_load_explicit(&t->woken_at, memory_order_relaxed);
         if (!watch && sent > now) {
             uint64_t ran = mp__now_ns();

@@ -225,14 +225,25 @@ static void run_loop(mp_pool *pool, mp_loop *L)
  * and returns its result. */
 #define INLINE_CALL(pool, call)                                               \
     do {                                                                      \
-        if (mp__link_find(pool))                                               \
-            return (call);                                                    \
         mp_link link_;                                                        \
-        mp__link_push(&link_, (pool), NULL, 0);                                \
+        bool in_ = mp__link_find(pool) != NULL;                               \
+        if (!in_)                                                             \
+            mp__link_push(&link_, (pool), NULL, 0);                           \
+        mp__trace_begin((pool), MP_TRACE_PART, NULL);                         \
         int r_ = (call);                                                      \
-        mp__link_pop(&link_);                                                  \
+        mp__trace_end((pool), MP_TRACE_PART, NULL);                           \
+        if (!in_)                                                             \
+            mp__link_pop(&link_);                                             \
         return r_;                                                            \
     } while (0)
+
+int mp__run_part_traced(mp_loop *L, size_t i)
+{
+    mp__trace_begin(L->pool, MP_TRACE_PART, NULL);
+    int r = mp__run_part_untraced(L, i);
+    mp__trace_end(L->pool, MP_TRACE_PART, NULL);
+    return r;
+}
 
 static int map_inline(mp_pool *pool, size_t n, void *acc, mp_map_fn map, void *arg)
 {
@@ -271,7 +282,8 @@ int mp_for(mp_pool *pool, size_t n, size_t grain, unsigned flags, mp_range_fn bo
 
     mp_loop L = {.pool = pool, .parts = parts, .base = n / parts, .rem = n % parts,
                  .body = body, .arg = arg,
-                 .mailboxes = (flags & (MP_SPLIT_STATIC | MP_DETERMINISTIC)) == MP_SPLIT_STATIC};
+                 .mailboxes = (flags & (MP_SPLIT_STATIC | MP_DETERMINISTIC)) == MP_SPLIT_STATIC,
+                 .traced = pool->tracer.begin || pool->tracer.end};
     atomic_init(&L.next, 0);
     atomic_init(&L.err, 0);
     run_loop(pool, &L);
@@ -318,7 +330,8 @@ int mp_reduce(mp_pool *pool, size_t n, size_t grain, unsigned flags, void *acc,
     mp_loop L = {.pool = pool, .parts = parts, .base = n / parts, .rem = n % parts,
                  .map = map, .arg = arg, .accs = accs, .stride = stride,
                  .acc_size = acc_size, .identity = acc,
-                 .mailboxes = (flags & (MP_SPLIT_STATIC | MP_DETERMINISTIC)) == MP_SPLIT_STATIC};
+                 .mailboxes = (flags & (MP_SPLIT_STATIC | MP_DETERMINISTIC)) == MP_SPLIT_STATIC,
+                 .traced = pool->tracer.begin || pool->tracer.end};
     atomic_init(&L.next, 0);
     atomic_init(&L.err, 0);
     int r = reduce_parts(pool, &L, acc, combine);

@@ -18,6 +18,7 @@ typedef struct mp_loop {
     size_t stride, acc_size;
     const void *identity;
     bool mailboxes;                 /* MP_SPLIT_STATIC: parts go to workers' mailboxes */
+    bool traced;                    /* the pool has tracing hooks */
     uint64_t key;                   /* warm.c's key when this call is timed, else 0 */
     uint64_t own_t0;                /* when the caller's timed share began */
     _Atomic size_t next;            /* the next part to claim */
@@ -45,8 +46,11 @@ static inline void mp__part_range(const mp_loop *L, size_t i, size_t *begin, siz
     *end = *begin + L->base + (i < L->rem ? 1 : 0);
 }
 
+/* Part i between the tracing hooks (loop.c). */
+MP_HIDDEN int mp__run_part_traced(mp_loop *L, size_t i);
+
 /* Runs part i on the calling thread. */
-static inline int mp__run_part(mp_loop *L, size_t i)
+static inline int mp__run_part_untraced(mp_loop *L, size_t i)
 {
     size_t b, e;
     mp__part_range(L, i, &b, &e);
@@ -55,6 +59,13 @@ static inline int mp__run_part(mp_loop *L, size_t i)
     void *acc = L->accs + i * L->stride;
     memcpy(acc, L->identity, L->acc_size);
     return L->map(L->arg, b, e, acc);
+}
+
+static inline int mp__run_part(mp_loop *L, size_t i)
+{
+    if (MP_UNLIKELY(L->traced))
+        return mp__run_part_traced(L, i);
+    return mp__run_part_untraced(L, i);
 }
 
 /* The key of L for warm.c: its function and the size class of n. */

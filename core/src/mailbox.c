@@ -33,6 +33,7 @@ bool mp__mailbox_run_one(mp_ctx *self)
 
     size_t size = self->mb.acc_size;
     int r;
+    mp__trace_begin(self->pool, MP_TRACE_PART, NULL);
     if (size == 0) {
         r = self->mb.fn.body(self->mb.arg, self->mb.begin, self->mb.end);
     } else {
@@ -40,6 +41,7 @@ bool mp__mailbox_run_one(mp_ctx *self)
         memcpy(acc, size <= MP_MB_INLINE ? (const void *)self->mb.ident : self->mb.identp, size);
         r = self->mb.fn.map(self->mb.arg, self->mb.begin, self->mb.end, acc);
     }
+    mp__trace_end(self->pool, MP_TRACE_PART, NULL);
     self->mb.result = r;
     mp_ctx *owner = self->mb.owner;
     /* After this store the poster may reuse the mailbox: nothing of it is

@@ -71,6 +71,7 @@ static int read_config(const mp_config *user, mp_config *cfg)
     TAKE(on_thread_stop)
     TAKE(hook_arg)
     TAKE(stack_size)
+    TAKE(trace)
 #undef TAKE
     cfg->size = sizeof *cfg;
     if (cfg->threads > MP_THREADS_MAX || (cfg->pin != 0 && cfg->pin != 1))
@@ -143,6 +144,9 @@ int mp_pool_create(const mp_config *user, mp_pool **out)
         return MP_EINVAL;
     mp_config cfg;
     int rc = read_config(user, &cfg);
+    mp_tracer tracer;
+    if (rc == MP_OK)
+        rc = mp__tracer_read(cfg.trace, &tracer);
     if (rc)
         return rc;
 
@@ -164,6 +168,7 @@ int mp_pool_create(const mp_config *user, mp_pool **out)
     pool->on_thread_start = cfg.on_thread_start;
     pool->on_thread_stop = cfg.on_thread_stop;
     pool->hook_arg = cfg.hook_arg;
+    pool->tracer = tracer;
     pthread_mutex_init(&pool->bc.mu, NULL);
     pthread_mutex_init(&pool->sc.mu, NULL);
     mp__warm_init(&pool->warm);

@@ -15,6 +15,7 @@
 #include "scope.h"
 #include "slot.h"
 #include "task.h"
+#include "trace.h"
 #include "wait.h"
 #include "warm.h"
 
@@ -66,6 +67,7 @@ struct mp_pool {
     int pin;
     size_t stack_size;              /* 0: the system's default */
     char name[16];
+    mp_tracer tracer;               /* trace.c's reading of mp_config.trace */
     void (*on_thread_start)(void *, unsigned);
     void (*on_thread_stop)(void *, unsigned);
     void *hook_arg;
@@ -88,6 +90,20 @@ static inline mp_ctx *mp__ctx_fast(const mp_pool *pool)
     return (c && c->pool == pool) ? c : NULL;
 }
 
+/* The tracing hooks around a piece of work (trace.h): one test of a field
+ * the pool's creation wrote, when the pool has none. */
+static inline void mp__trace_begin(const mp_pool *pool, int kind, const char *name)
+{
+    if (MP_UNLIKELY(pool->tracer.begin != NULL))
+        mp__trace_call(pool, false, kind, name);
+}
+
+static inline void mp__trace_end(const mp_pool *pool, int kind, const char *name)
+{
+    if (MP_UNLIKELY(pool->tracer.end != NULL))
+        mp__trace_call(pool, true, kind, name);
+}
+
 /* Is a broadcast part pending for worker context ctx (a relaxed poll)? */
 static inline bool mp__bcast_pending(mp_ctx *ctx)
 {
@@ -102,11 +118,14 @@ static inline bool mp__flat_open(mp_pool *pool, mp_ctx *self, memory_order mo)
     return (s & 1) && s != self->flat_seen;
 }
 
-/* A wait of the thread on ctx (wait.h); w carries its duties. */
+/* A wait of the thread on ctx (wait.h); w carries its duties. Its sleeps
+ * count on ctx and are traced: the pool outlives a wait inside its
+ * calls. */
 static inline void mp__wait(mp_ctx *ctx, const mp_waiter *w)
 {
+    struct mp_sleep_note note = {&ctx->count.sleeps, &ctx->pool->tracer, ctx->index};
     mp__wait_on(atomic_load_explicit(&ctx->thread, memory_order_relaxed), ctx->pool->spin_ns,
-                &ctx->count.sleeps, ctx, w);
+                &note, ctx, w);
 }
 
 /* mp__wait until *word == 0. */

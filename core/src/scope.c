@@ -67,9 +67,12 @@ static void run_spawn(mp_scope *s, mp_spawn *t)
 {
     mp_fn fn = t->fn;
     void *arg = t->arg;
+    mp_pool *pool = s->pool;        /* s may be gone after finish_one */
     free(t);
+    mp__trace_begin(pool, MP_TRACE_SCOPE_TASK, NULL);
     if (!atomic_load_explicit(&s->err, memory_order_relaxed))
         mp__first_error(&s->err, fn(arg));
+    mp__trace_end(pool, MP_TRACE_SCOPE_TASK, NULL);
     finish_one(s);
 }
 

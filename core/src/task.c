@@ -93,7 +93,9 @@ static uint64_t finish(mp_task *t, uint32_t state)
 
 static uint64_t run(mp_task *t)
 {
+    mp__trace_begin(t->pool, MP_TRACE_TASK, t->name);
     t->result = t->fn(t->arg);
+    mp__trace_end(t->pool, MP_TRACE_TASK, t->name);
     return finish(t, T_DONE);
 }
 
@@ -303,7 +305,9 @@ static bool run_ring(mp_pool *pool, mp_ctx *ctx, uint32_t max)
         if (!batch[i].fn) {
             /* The empty cell of a submit refused at shutdown. */
         } else if (!t) {
+            mp__trace_begin(pool, MP_TRACE_TASK, NULL);
             batch[i].fn(batch[i].arg);
+            mp__trace_end(pool, MP_TRACE_TASK, NULL);
             ran++;
             n++;
         } else {
@@ -584,7 +588,10 @@ static void wait_prerequisites(mp_task *t)
     atomic_fetch_add_explicit(&tk->nhelpers, 1, memory_order_seq_cst);
     struct mp_waiter w = {NULL, NULL, waiting_over, prereq_more, prereq_help, &p,
                           &mp__bcast_duties, 0};
-    mp__wait_on(me.thread, t->spin_ns, NULL, p.ctx, &w);
+    /* Traced when it holds a slot: destroy waits for the slot, so the
+     * pool outlives the sleep's end hook. */
+    struct mp_sleep_note note = {NULL, p.ctx ? &p.pool->tracer : NULL, p.ctx ? p.ctx->index : 0};
+    mp__wait_on(me.thread, t->spin_ns, &note, p.ctx, &w);
     mp__spin_lock(&tk->hlock);
     for (mp_task_waiter **q = &tk->helpers; *q; q = &(*q)->next)
         if (*q == &helper) {

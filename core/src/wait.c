@@ -22,24 +22,29 @@ static bool more_work(const mp_waiter *w)
 /* Announces the wait in t->waiting, checks with seq_cst loads that it
  * is neither over nor has work, and sleeps on t->park with the value read
  * before announcing, until woken or the deadline. */
-static void park(mp_thread *t, _Atomic uint64_t *sleeps, const mp_waiter *w)
+static void park(mp_thread *t, const mp_sleep_note *note, const mp_waiter *w)
 {
     uint32_t p = atomic_load_explicit(&t->park, memory_order_acquire);
     /* A count, not a flag: threads that share the last-resort record may
      * wait at the same time. */
     atomic_fetch_add_explicit(&t->waiting, 1, memory_order_seq_cst);
     if (!over(w, true) && !more_work(w)) {
-        if (sleeps)
-            mp__count(sleeps);
+        const mp_tracer *tr = note ? note->tracer : NULL;
+        if (note && note->sleeps)
+            mp__count(note->sleeps);
+        if (MP_UNLIKELY(tr && tr->begin))
+            tr->begin(tr->arg, MP_TRACE_SLEEP, note->index, NULL);
         if (w->deadline)
             mp__futex_wait_until(&t->park, p, w->deadline);
         else
             mp__futex_wait(&t->park, p, NULL);
+        if (MP_UNLIKELY(tr && tr->end))
+            tr->end(tr->arg, MP_TRACE_SLEEP, note->index, NULL);
     }
     atomic_fetch_sub_explicit(&t->waiting, 1, memory_order_relaxed);
 }
 
-bool mp__wait_on(mp_thread *t, uint64_t spin_ns, _Atomic uint64_t *sleeps, mp_ctx *ctx,
+bool mp__wait_on(mp_thread *t, uint64_t spin_ns, const mp_sleep_note *note, mp_ctx *ctx,
                  const mp_waiter *w)
 {
     mp_spin spin;
@@ -54,7 +59,7 @@ bool mp__wait_on(mp_thread *t, uint64_t spin_ns, _Atomic uint64_t *sleeps, mp_ct
             return over(w, true);
         if (mp__spin_on(&spin, spin_ns))
             continue;
-        park(t, sleeps, w);
+        park(t, note, w);
         mp__spin_reset(&spin);
     }
     return true;

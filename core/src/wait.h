@@ -6,6 +6,7 @@
 #define MP_WAIT_H
 
 #include "park.h"
+#include "trace.h"
 
 /* What a waiting thread owes others while it waits, whatever it waits
  * for (broadcast parts addressed to it: broadcast.h). The wait knows
@@ -37,14 +38,23 @@ typedef struct mp_waiter {
     uint64_t deadline;
 } mp_waiter;
 
+/* Where a wait's sleeps are told: a counter (NULL: none), and the
+ * tracing hooks of the pool the thread is in a call of, with its index
+ * (tracer NULL: none; only for a thread whose pool outlives its wait). */
+typedef struct mp_sleep_note {
+    _Atomic uint64_t *sleeps;
+    const mp_tracer *tracer;
+    unsigned index;
+} mp_sleep_note;
+
 /* Waits on thread record t until w is over: helps (on ctx, which the
  * wait only passes to `help`), does its duties, spins for spin_ns, then
  * announces itself in t->waiting, checks once more and parks on t. Whoever
  * ends the wait, or publishes work for `help` or a duty, wakes t after its
- * seq_cst store (mp__wake_ctx, mp__wake_waiter). Each sleep is counted in
- * *sleeps (NULL: nowhere). Returns true when the wait is over, false when
+ * seq_cst store (mp__wake_ctx, mp__wake_waiter). Each sleep is told to
+ * *note (NULL: nowhere). Returns true when the wait is over, false when
  * the deadline passed first. */
-MP_HIDDEN bool mp__wait_on(mp_thread *t, uint64_t spin_ns, _Atomic uint64_t *sleeps, mp_ctx *ctx,
+MP_HIDDEN bool mp__wait_on(mp_thread *t, uint64_t spin_ns, const mp_sleep_note *note, mp_ctx *ctx,
                            const mp_waiter *w);
 
 #endif

@@ -986,6 +986,38 @@ static void hook_stop(void *arg, unsigned index)
         atomic_fetch_add(&h->stop[index], 1);
 }
 
+/* Tracing hooks (1.1) on the pools of op_lifecycle: on each thread the
+ * ends must match the begins, innermost first; the counts balance at the
+ * end of the run. */
+static _Thread_local int trace_stack[64];
+static _Thread_local int trace_depth;
+static atomic_llong trace_begins, trace_ends, trace_bad;
+
+static void trace_begin(void *arg, int kind, unsigned index, const char *name)
+{
+    (void)arg;
+    (void)index;
+    (void)name;
+    if (trace_depth < 64)
+        trace_stack[trace_depth] = kind;
+    trace_depth++;
+    atomic_fetch_add_explicit(&trace_begins, 1, memory_order_relaxed);
+}
+
+static void trace_end(void *arg, int kind, unsigned index, const char *name)
+{
+    (void)arg;
+    (void)index;
+    (void)name;
+    if (trace_depth == 0 || (trace_depth <= 64 && trace_stack[trace_depth - 1] != kind))
+        atomic_fetch_add_explicit(&trace_bad, 1, memory_order_relaxed);
+    if (trace_depth > 0)
+        trace_depth--;
+    atomic_fetch_add_explicit(&trace_ends, 1, memory_order_relaxed);
+}
+
+static const mp_trace_hooks trace_hooks = {sizeof trace_hooks, trace_begin, trace_end, NULL};
+
 static void op_lifecycle(struct env *e, uint64_t *s)
 {
     struct hooks hooks;
@@ -999,6 +1031,8 @@ static void op_lifecycle(struct env *e, uint64_t *s)
     cfg.on_thread_start = hook_start;
     cfg.on_thread_stop = hook_stop;
     cfg.hook_arg = &hooks;
+    if (pick(s, 2) == 0)
+        cfg.trace = &trace_hooks;
     mp_pool *c = NULL;
     int rc = mp_pool_create(&cfg, &c);
     if (rc != MP_OK) {
@@ -1376,6 +1410,12 @@ int main(int argc, char **argv)
            (unsigned long long)atomic_load(&n_graphs),
            (unsigned long long)atomic_load(&n_graph_nodes),
            (unsigned long long)atomic_load(&n_graph_cancelled));
+    printf("stress: trace hooks %lld begins, %lld ends, %lld out of order\n",
+           (long long)atomic_load(&trace_begins), (long long)atomic_load(&trace_ends),
+           (long long)atomic_load(&trace_bad));
+    if (atomic_load(&trace_begins) == 0 || atomic_load(&trace_begins) != atomic_load(&trace_ends) ||
+        atomic_load(&trace_bad) != 0)
+        MPT_FAILF("the trace hooks did not balance, or never ran");
     printf("stress: mp_yield %llu calls, %llu ran something\n",
            (unsigned long long)atomic_load(&n_yields),
            (unsigned long long)atomic_load(&n_yields_ran));

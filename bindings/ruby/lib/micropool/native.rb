@@ -42,7 +42,8 @@ module Micropool
              :on_thread_start, :pointer,
              :on_thread_stop, :pointer,
              :hook_arg, :pointer,
-             :stack_size, :size_t
+             :stack_size, :size_t,
+             :trace, :pointer
     end
 
     class Stats < FFI::Struct
