@@ -24,11 +24,11 @@ bool mp__after_link(mp_task *t, mp_task *p, mp_task_edge *e)
         }
         mp__spin_unlock(&p->wlock);
         if (open) {
-            /* Settle stores the state and then loads `watchers`; this
-             * stores `watchers` and then loads the state (all seq_cst): one
+            /* Settle stores the state and then loads `linked`; this
+             * stores `linked` and then loads the state (all seq_cst): one
              * of the two sees the other. If settle missed the hint, it
              * never takes the list, and this thread sees the state. */
-            atomic_fetch_add_explicit(&p->watchers, 1, memory_order_seq_cst);
+            atomic_fetch_add_explicit(&p->linked, 1, memory_order_seq_cst);
             if (atomic_load_explicit(&p->state, memory_order_seq_cst) < T_DONE)
                 return true;
             /* Settled meanwhile: the list was either taken (then the

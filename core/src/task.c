@@ -50,7 +50,8 @@ static void wake_list(mp_task *t)
 mp_task_edge *mp__task_settle(mp_task *t, uint32_t state)
 {
     atomic_store_explicit(&t->state, state, memory_order_seq_cst);
-    if (atomic_load_explicit(&t->watchers, memory_order_seq_cst) == 0)
+    if (atomic_load_explicit(&t->waiters, memory_order_seq_cst) == 0 &&
+        atomic_load_explicit(&t->linked, memory_order_seq_cst) == 0)
         return NULL;
     /* Under the lock: a waiter takes itself off the list under it before
      * it returns, so no entry is touched after its wait; and a dependent
@@ -76,7 +77,7 @@ void mp__task_wake_helpers(mp_pool *pool)
 
 void mp__task_wake_waiters(mp_task *t)
 {
-    if (atomic_load_explicit(&t->watchers, memory_order_seq_cst) == 0)
+    if (atomic_load_explicit(&t->waiters, memory_order_seq_cst) == 0)
         return;
     mp__spin_lock(&t->wlock);
     wake_list(t);
@@ -105,7 +106,8 @@ static mp_task *record_new(mp_pool *pool, mp_fn fn, void *arg, size_t nafter, ui
     if (!t)
         return NULL;
     atomic_init(&t->state, T_PENDING);
-    atomic_init(&t->watchers, 0);
+    atomic_init(&t->waiters, 0);
+    atomic_init(&t->linked, 0);
     atomic_init(&t->refs, refs);
     t->result = 0;
     t->fn = fn;
@@ -508,7 +510,7 @@ static void watch(mp_task *t, mp_task_waiter *me)
     me->next = t->wlist;
     t->wlist = me;
     mp__spin_unlock(&t->wlock);
-    atomic_fetch_add_explicit(&t->watchers, 1, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&t->waiters, 1, memory_order_seq_cst);
 }
 
 static void unwatch(mp_task *t, mp_task_waiter *me)
@@ -520,7 +522,7 @@ static void unwatch(mp_task *t, mp_task_waiter *me)
             break;
         }
     mp__spin_unlock(&t->wlock);
-    atomic_fetch_sub_explicit(&t->watchers, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&t->waiters, 1, memory_order_relaxed);
 }
 
 /* Waits until the task settles, or until `deadline` (0: none), as every

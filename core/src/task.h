@@ -32,9 +32,11 @@ typedef struct mp_task_edge {
 
 typedef struct mp_task {
     _Atomic uint32_t state;
-    /* Threads on wlist plus dependents ever linked on `dependents`: when
-     * 0, settling takes no lock (a hint; see task.c, settle). */
-    _Atomic uint32_t watchers;
+    /* Threads on wlist, and dependents ever linked on `dependents`: when
+     * both are 0, settling takes no lock, and making the task ready wakes
+     * nobody when `waiters` is (hints; see task.c, mp__task_settle). */
+    _Atomic uint32_t waiters;
+    _Atomic uint32_t linked;
     _Atomic uint32_t refs;
     int result;
     mp_fn fn;
