@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 
 #include "bench.h"
+#include "suite.h"
 
 #include <micropool.h>
 
@@ -15,6 +16,9 @@
 
 static mp_pool *pool;
 static mp_config cfg;
+
+/* the suite's joins are mp_join on this pool (suite.h) */
+mp_pool *suite_mp_pool;
 
 static const char *mpb_start(unsigned threads)
 {
@@ -26,6 +30,7 @@ static const char *mpb_start(unsigned threads)
         snprintf(why, sizeof why, "mp_pool_create: %s", mp_strerror(rc));
         return why;
     }
+    suite_mp_pool = pool;
     return NULL;
 }
 
@@ -188,6 +193,13 @@ static void mpb_sort(int *v, size_t n)
     check(sort_join(&p), "mp_join");
 }
 
+/* ---------------------------------------------------------------- suite */
+/* The root runs on the calling thread, a member of the pool (T counts it). */
+static int mpb_suite_root(bench_job_fn fn, void *arg)
+{
+    return fn(arg);
+}
+
 /* The spin window is at most MP_SPIN_US_DEFAULT (20 us): 5 ms is far past it. */
 const bench_backend bench_micropool = {
     .name = "micropool",
@@ -200,6 +212,7 @@ const bench_backend bench_micropool = {
     .post = mpb_post,
     .tasks = mpb_tasks_detached,
     .sort = mpb_sort,
+    .suite_root = mpb_suite_root,
 };
 
 const bench_backend bench_micropool_handles = {

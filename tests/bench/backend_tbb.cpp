@@ -1,6 +1,7 @@
 // backend_tbb.cpp: the oneTBB rows. Everything runs inside one task_arena
 // of T threads, and a global_control keeps the library at T threads.
 #include "bench.h"
+#include "suite.h"
 
 #include <tbb/blocked_range.h>
 #include <tbb/global_control.h>
@@ -96,6 +97,11 @@ void tbb_sort(int *v, size_t n)
     arena->execute([v, n] { tbb::parallel_sort(v, v + n); });
 }
 
+int tbb_suite_root(bench_job_fn fn, void *arg)
+{
+    return arena->execute([fn, arg] { return fn(arg); });
+}
+
 bench_backend make_backend()
 {
     bench_backend b = {};
@@ -109,11 +115,20 @@ bench_backend make_backend()
     b.post = tbb_post;
     b.tasks = tbb_tasks;
     b.sort = tbb_sort;
+    b.suite_root = tbb_suite_root;
     return b;
 }
 
 const bench_backend tbb_backend = make_backend();
 
 } // namespace
+
+// The suite's join (suite.h): parallel_invoke of the two calls.
+extern "C" int suite_join(bench_job_fn a, void *a_arg, bench_job_fn b, void *b_arg)
+{
+    int ra = 0, rb = 0;
+    tbb::parallel_invoke([&] { ra = a(a_arg); }, [&] { rb = b(b_arg); });
+    return ra ? ra : rb;
+}
 
 extern "C" const bench_backend *const bench_backends[] = { &tbb_backend, nullptr };

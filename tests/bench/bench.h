@@ -103,6 +103,12 @@ typedef struct bench_backend {
     int (*tasks)(size_t n);
     /* sorts v[0..n) ascending. */
     void (*sort)(int *v, size_t n);
+    /* the classic suite (suite.h): runs fn(arg), the root of a program's
+     * fork-join version, inside the runtime (as the caller, in a parallel
+     * region, in the arena) and returns its result. */
+    int (*suite_root)(bench_job_fn fn, void *arg);
+    /* non-zero: the suite runs the programs' serial versions instead */
+    int suite_serial;
 } bench_backend;
 
 /* Each runner defines its backends, NULL-terminated. */
