@@ -25,6 +25,7 @@ static const char *mpb_start(unsigned threads)
     static char why[96];
     mp_config_init(&cfg);
     cfg.threads = threads;
+    cfg.stack_size = bench_stack_size;
     int rc = mp_pool_create(&cfg, &pool);
     if (rc != MP_OK) {
         snprintf(why, sizeof why, "mp_pool_create: %s", mp_strerror(rc));

@@ -17,12 +17,14 @@
 
 namespace {
 
-tbb::global_control *limit;
+tbb::global_control *limit, *stack;
 tbb::task_arena *arena;
 
 const char *tbb_start(unsigned threads)
 {
     limit = new tbb::global_control(tbb::global_control::max_allowed_parallelism, threads);
+    if (bench_stack_size)
+        stack = new tbb::global_control(tbb::global_control::thread_stack_size, bench_stack_size);
     arena = new tbb::task_arena(static_cast<int>(threads));
     arena->initialize();
     return nullptr;
@@ -31,6 +33,7 @@ const char *tbb_start(unsigned threads)
 void tbb_stop()
 {
     delete arena;
+    delete stack;
     delete limit;
 }
 

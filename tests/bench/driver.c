@@ -201,7 +201,11 @@ static size_t count_of(enum rt rt, const char *workload, const char *param)
 /* The variables a runtime's row may set: no runner inherits them from our
  * environment, so that a row without a setting has the runtime's
  * default. (libomp reads OMP_WAIT_POLICY too.) */
-static const char *const env_owned[] = { "OMP_WAIT_POLICY=", "KMP_BLOCKTIME=" };
+static const char *const env_owned[] = { "OMP_WAIT_POLICY=", "KMP_BLOCKTIME=", "OMP_STACKSIZE=" };
+
+/* A setting every runner gets beside its own (the suite's OMP_STACKSIZE);
+ * NULL: none. */
+static const char *env_extra;
 
 static int env_is_owned(const char *var)
 {
@@ -218,7 +222,7 @@ static char **runner_env(const struct runtime *r)
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = calloc(n + 2, sizeof *env);
+    char **env = calloc(n + 3, sizeof *env);
     if (!env)
         return NULL;
     size_t k = 0;
@@ -227,6 +231,8 @@ static char **runner_env(const struct runtime *r)
             env[k++] = environ[i];
     if (r->env)
         env[k++] = (char *)r->env;
+    if (env_extra)
+        env[k++] = (char *)env_extra;
     env[k] = NULL;
     return env;
 }
@@ -1376,6 +1382,9 @@ static void bench_suite(void)
     const char *fib_n = quick ? "27" : "35";
     const char *floor_params[] = { fib_n, NULL };
     heading("12. The classic fork-join suite at T = 1 and T = 2");
+    static char stack_env[32];
+    snprintf(stack_env, sizeof stack_env, "OMP_STACKSIZE=%uM", BENCH_SUITE_STACK_MB);
+    env_extra = stack_env;
 
     int active[RT_COUNT] = { 0 };
     for (size_t j = 0; j < LEN(suite_rts); j++) {
@@ -1402,6 +1411,7 @@ static void bench_suite(void)
             active[NULLJOIN] = 0;
     }
     threads = saved_threads;
+    env_extra = NULL;
     for (size_t i = 0; i < LEN(suite_rows); i++)
         suite_check(params[i]);
 

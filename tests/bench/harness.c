@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+size_t bench_stack_size;
+
 static const bench_backend *be;
 static unsigned threads;
 static unsigned max_samples;
@@ -635,6 +637,19 @@ int main(int argc, char **argv)
         return 0;
     }
     double ns_per_count = !strcmp(workload, "periodic") ? count_calibrate() : 0;
+    if (!strcmp(workload, "suite")) {
+        /* the main thread's stack grows on demand up to its limit */
+        bench_stack_size = (size_t)BENCH_SUITE_STACK_MB << 20;
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+            rl.rlim_cur < bench_stack_size) {
+            rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= bench_stack_size
+                              ? bench_stack_size
+                              : rl.rlim_max;
+            if (setrlimit(RLIMIT_STACK, &rl) != 0)
+                fail("suite: cannot raise the stack limit (RLIMIT_STACK)");
+        }
+    }
     /* A hung runtime ends the batch (the driver reports the signal) */
     alarm(180);
     const char *why = be->start(threads);
