@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 
 #include "bench.h"
+#include "suite.h"
 
 #include <micropool.h>
 
@@ -18,16 +19,21 @@
 static mp_pool *pool;
 static mp_config cfg;
 
+/* the suite's joins are mp_join on this pool (suite.h) */
+mp_pool *suite_mp_pool;
+
 static const char *mpb_start(unsigned threads)
 {
     static char why[96];
     mp_config_init(&cfg);
     cfg.threads = threads;
+    cfg.stack_size = bench_stack_size;
     int rc = mp_pool_create(&cfg, &pool);
     if (rc != MP_OK) {
         snprintf(why, sizeof why, "mp_pool_create: %s", mp_strerror(rc));
         return why;
     }
+    suite_mp_pool = pool;
     return NULL;
 }
 
@@ -290,6 +296,13 @@ static void mpb_sort(int *v, size_t n)
     check(sort_join(&p), "mp_join");
 }
 
+/* ---------------------------------------------------------------- suite */
+/* The root runs on the calling thread, a member of the pool (T counts it). */
+static int mpb_suite_root(bench_job_fn fn, void *arg)
+{
+    return fn(arg);
+}
+
 /* The spin window is at most MP_SPIN_US_DEFAULT (20 us): 5 ms is far past it. */
 const bench_backend bench_micropool = {
     .name = "micropool",
@@ -304,6 +317,7 @@ const bench_backend bench_micropool = {
     .sort = mpb_sort,
     .wavefront = mpb_wavefront,
     .prio_latency = mpb_prio_latency,
+    .suite_root = mpb_suite_root,
 };
 
 /* 1.0's ways of doing the graph and the queue: counters and mp_submit;

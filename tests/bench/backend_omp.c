@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 
 #include "bench.h"
+#include "suite.h"
 
 #include <omp.h>
 #include <stdlib.h>
@@ -117,6 +118,28 @@ static void ob_sort(int *v, size_t n)
     }
 }
 
+/* The suite's join: b as a task, a on this thread, then taskwait. */
+int suite_join(bench_job_fn a, void *a_arg, bench_job_fn b, void *b_arg)
+{
+    int rb = 0;
+#pragma omp task shared(rb) firstprivate(b, b_arg)
+    rb = b(b_arg);
+    int ra = a(a_arg);
+#pragma omp taskwait
+    return ra ? ra : rb;
+}
+
+static int ob_suite_root(bench_job_fn fn, void *arg)
+{
+    int rc = 0;
+#pragma omp parallel
+    {
+#pragma omp single
+        rc = fn(arg);
+    }
+    return rc;
+}
+
 static const bench_backend bench_omp = {
     .name = "omp",
     .start = ob_start,
@@ -127,6 +150,7 @@ static const bench_backend bench_omp = {
     .count = ob_count,
     .post = ob_post,
     .sort = ob_sort,
+    .suite_root = ob_suite_root,
 };
 
 const bench_backend *const bench_backends[] = { &bench_omp, NULL };

@@ -42,6 +42,11 @@ static void seq_qsort(int *v, size_t n)
     qsort(v, n, sizeof *v, bench_cmp_int);
 }
 
+static int seq_suite_root(bench_job_fn fn, void *arg)
+{
+    return fn(arg);
+}
+
 const bench_backend bench_seq = {
     .name = "seq",
     .start = seq_start,
@@ -50,6 +55,8 @@ const bench_backend bench_seq = {
     .count = seq_count,
     .post = seq_post,
     .sort = seq_qsort,
+    .suite_root = seq_suite_root,
+    .suite_serial = 1,
 };
 
 const bench_backend bench_seq_quicksort = {

@@ -1,6 +1,7 @@
 // backend_tbb.cpp: the oneTBB rows. Everything runs inside one task_arena
 // of T threads, and a global_control keeps the library at T threads.
 #include "bench.h"
+#include "suite.h"
 
 #include <tbb/blocked_range.h>
 #include <tbb/flow_graph.h>
@@ -20,12 +21,14 @@
 
 namespace {
 
-tbb::global_control *limit;
+tbb::global_control *limit, *stack;
 tbb::task_arena *arena;
 
 const char *tbb_start(unsigned threads)
 {
     limit = new tbb::global_control(tbb::global_control::max_allowed_parallelism, threads);
+    if (bench_stack_size)
+        stack = new tbb::global_control(tbb::global_control::thread_stack_size, bench_stack_size);
     arena = new tbb::task_arena(static_cast<int>(threads));
     arena->initialize();
     return nullptr;
@@ -39,6 +42,7 @@ void tbb_stop()
     delete high_arena;
     low_arena = high_arena = nullptr;
     delete arena;
+    delete stack;
     delete limit;
 }
 
@@ -182,6 +186,11 @@ void tbb_sort(int *v, size_t n)
     arena->execute([v, n] { tbb::parallel_sort(v, v + n); });
 }
 
+int tbb_suite_root(bench_job_fn fn, void *arg)
+{
+    return arena->execute([fn, arg] { return fn(arg); });
+}
+
 bench_backend make_backend()
 {
     bench_backend b = {};
@@ -197,6 +206,7 @@ bench_backend make_backend()
     b.sort = tbb_sort;
     b.wavefront = tbb_wavefront_flow;
     b.prio_latency = tbb_prio_latency;
+    b.suite_root = tbb_suite_root;
     return b;
 }
 
@@ -215,6 +225,14 @@ const bench_backend tbb_backend = make_backend();
 const bench_backend tbb_taskgroup_backend = make_taskgroup_backend();
 
 } // namespace
+
+// The suite's join (suite.h): parallel_invoke of the two calls.
+extern "C" int suite_join(bench_job_fn a, void *a_arg, bench_job_fn b, void *b_arg)
+{
+    int ra = 0, rb = 0;
+    tbb::parallel_invoke([&] { ra = a(a_arg); }, [&] { rb = b(b_arg); });
+    return ra ? ra : rb;
+}
 
 extern "C" const bench_backend *const bench_backends[] = { &tbb_backend, &tbb_taskgroup_backend,
                                                           nullptr };

@@ -71,6 +71,15 @@ uint64_t bench_ticks(void);             /* acquire load */
 #define BENCH_PACED_BLOCK 20u
 #define BENCH_PACED_MIN_MS 50u
 
+/* The stack of every thread of a runtime, its caller's included, in the
+ * suite: the uts tree is more than 8000 levels deep, and a runtime that
+ * runs other tasks on a waiting thread's stack stacks their frames too.
+ * The harness raises the calling thread's limit (RLIMIT_STACK) to it and
+ * sets bench_stack_size before the backend starts; the driver gives
+ * OpenMP's runners OMP_STACKSIZE, which they read when they load. */
+#define BENCH_SUITE_STACK_MB 64u
+extern size_t bench_stack_size; /* bytes; 0: the runtime's default */
+
 /* ---------------------------------------------------------------- backends */
 typedef int (*bench_job_fn)(void *arg);
 
@@ -113,6 +122,12 @@ typedef struct bench_backend {
      * at its highest; returns the nanoseconds from that submit until the
      * task started (negative on failure), after every task has run. */
     double (*prio_latency)(size_t nlow);
+    /* the classic suite (suite.h): runs fn(arg), the root of a program's
+     * fork-join version, inside the runtime (as the caller, in a parallel
+     * region, in the arena) and returns its result. */
+    int (*suite_root)(bench_job_fn fn, void *arg);
+    /* non-zero: the suite runs the programs' serial versions instead */
+    int suite_serial;
 } bench_backend;
 
 /* The busy work of each low-priority task of the priority test. */

@@ -9,7 +9,7 @@
  *   --plot FILE    draw the counting curves with gnuplot into FILE (SVG),
  *                  and the burst speed-ups into FILE-burst.svg
  *   --only LIST    run only these workloads: forkjoin, fib, count, wakeup,
- *                  idle, tasks, sort, allocs, burst, periodic, fftw, graph
+ *                  idle, tasks, sort, allocs, burst, periodic, fftw, graph, suite
  *
  * Every batch of samples runs in a fresh runner process (see bench.h for
  * why), and the runtimes take turns batch by batch, in a rotating order,
@@ -205,7 +205,11 @@ static size_t count_of(enum rt rt, const char *workload, const char *param)
 /* The variables a runtime's row may set: no runner inherits them from our
  * environment, so that a row without a setting has the runtime's
  * default. (libomp reads OMP_WAIT_POLICY too.) */
-static const char *const env_owned[] = { "OMP_WAIT_POLICY=", "KMP_BLOCKTIME=" };
+static const char *const env_owned[] = { "OMP_WAIT_POLICY=", "KMP_BLOCKTIME=", "OMP_STACKSIZE=" };
+
+/* A setting every runner gets beside its own (the suite's OMP_STACKSIZE);
+ * NULL: none. */
+static const char *env_extra;
 
 static int env_is_owned(const char *var)
 {
@@ -222,7 +226,7 @@ static char **runner_env(const struct runtime *r)
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = calloc(n + 2, sizeof *env);
+    char **env = calloc(n + 3, sizeof *env);
     if (!env)
         return NULL;
     size_t k = 0;
@@ -231,6 +235,8 @@ static char **runner_env(const struct runtime *r)
             env[k++] = environ[i];
     if (r->env)
         env[k++] = (char *)r->env;
+    if (env_extra)
+        env[k++] = (char *)env_extra;
     env[k] = NULL;
     return env;
 }
@@ -1359,11 +1365,223 @@ static void bench_fftw(void)
     fig_fftw_cpu = fftw_cpu(FFTW_MP, audio);
 }
 
+/* ---------------------------------------------------------------- 12: the suite */
+/* The classic fork-join suite (suite.h), at T = 1 and T = 2 whatever
+ * --threads says. A program's parameter is PROGRAM:SIZE[:ARG]. */
+struct suite_row {
+    const char *label, *full, *quick;
+    int has_cutoff; /* the T = 1 overhead target applies */
+};
+
+static const struct suite_row suite_rows[] = {
+    { "fib, no cut-off", "fib:35:0", "fib:27:0", 0 },
+    { "fib, cut-off 20", "fib:35:20", "fib:30:20", 1 },
+    { "nqueens, cut-off depth 4", "nqueens:13:4", "nqueens:11:4", 1 },
+    { "uts, binomial, no cut-off", "uts:20000", "uts:2000", 0 },
+    { "integrate, to 1e-9, no cut-off", "integrate:1000", "integrate:100", 0 },
+    { "matmul, 64^2 blocks", "matmul:1024", "matmul:256", 1 },
+    { "merge sort, leaves of 4096", "sort:10000000", "sort:1000000", 1 },
+};
+static const enum rt suite_rts[] = { SEQ, MICROPOOL, GOMP_ACTIVE, GOMP_PASSIVE, LLVM_OMP, TBB };
+static const unsigned suite_threads[] = { 1, 2 };
+
+/* figures the targets section reads */
+static double fig_suite_peer = NAN, fig_suite_ovh = NAN, fig_suite_floor = NAN;
+static double fig_suite_floor_t2 = NAN;
+static char fig_suite_peer_at[48], fig_suite_ovh_at[48];
+
+static const char *suite_param(const struct suite_row *r)
+{
+    return quick ? r->quick : r->full;
+}
+
+/* The median time of a program at T threads (the serial version: T = 1). */
+static double suite_ns(enum rt id, const char *param, unsigned t)
+{
+    char key[48];
+    snprintf(key, sizeof key, "%s/t%u", param, t);
+    return median(id, "suite", key);
+}
+
+/* The best peer (not micropool, not the serial version) at T threads. */
+static double suite_best_peer(const char *param, unsigned t, enum rt *who)
+{
+    double best = NAN;
+    for (size_t j = 0; j < LEN(suite_rts); j++) {
+        enum rt id = suite_rts[j];
+        double v = suite_ns(id, param, t);
+        if (id == SEQ || id == MICROPOOL || isnan(v))
+            continue;
+        if (isnan(best) || v < best) {
+            best = v;
+            if (who)
+                *who = id;
+        }
+    }
+    return best;
+}
+
+/* Every result of every runtime must be the serial version's, bit for bit. */
+static void suite_check(const char *param)
+{
+    char key[48];
+    snprintf(key, sizeof key, "%s/result", param);
+    struct series *want = series_of(SEQ, "suite", key, 0);
+    if (!want || want->n == 0)
+        return;
+    for (size_t j = 0; j < LEN(suite_rts); j++) {
+        struct series *s = series_of(suite_rts[j], "suite", key, 0);
+        for (size_t i = 0; s && i < s->n; i++)
+            if (s->v[i] != want->v[0]) {
+                fprintf(stderr, "micropool-bench: suite %s: %s's result %.17g is not the serial "
+                                "version's %.17g\n",
+                        param, rts[suite_rts[j]].id, s->v[i], want->v[0]);
+                skip_now[suite_rts[j]] = "BROKEN: a wrong result (see above)";
+                broken = 1;
+                break;
+            }
+    }
+}
+
+static void bench_suite(void)
+{
+    struct plan p = quick ? (struct plan){ 1, 5, 200 } : (struct plan){ 3, 2, 1000 };
+    const unsigned saved_threads = threads;
+    const char *params[LEN(suite_rows) + 1];
+    for (size_t i = 0; i < LEN(suite_rows); i++)
+        params[i] = suite_param(&suite_rows[i]);
+    params[LEN(suite_rows)] = NULL;
+    /* the no-op join floor of fib without a cut-off: the join row's floor
+     * (workload fib) at the suite's n */
+    const char *fib_n = quick ? "27" : "35";
+    const char *floor_params[] = { fib_n, NULL };
+    heading("13. The classic fork-join suite at T = 1 and T = 2");
+    static char stack_env[32];
+    snprintf(stack_env, sizeof stack_env, "OMP_STACKSIZE=%uM", BENCH_SUITE_STACK_MB);
+    env_extra = stack_env;
+
+    int active[RT_COUNT] = { 0 };
+    for (size_t j = 0; j < LEN(suite_rts); j++) {
+        skip_now[suite_rts[j]] = rts[suite_rts[j]].skip;
+        active[suite_rts[j]] = rts[suite_rts[j]].skip == NULL;
+    }
+    skip_now[NULLJOIN] = rts[NULLJOIN].skip;
+    active[NULLJOIN] = rts[NULLJOIN].skip == NULL;
+    /* Round by round, every runtime at each T, in an order that rotates:
+     * the serial version and the floor run once per round, at T = 1. */
+    for (unsigned round = 0; round < p.rounds; round++) {
+        for (size_t ti = 0; ti < LEN(suite_threads); ti++) {
+            threads = suite_threads[ti];
+            for (size_t j = 0; j < LEN(suite_rts); j++) {
+                enum rt id = suite_rts[(j + round + ti) % LEN(suite_rts)];
+                if (!active[id] || (id == SEQ && threads != 1))
+                    continue;
+                if (run_batch(id, "suite", p.samples, p.budget_ms, params) != 0)
+                    active[id] = 0;
+            }
+        }
+        threads = 1;
+        if (active[NULLJOIN] && run_batch(NULLJOIN, "fib", p.samples, p.budget_ms, floor_params) != 0)
+            active[NULLJOIN] = 0;
+    }
+    threads = saved_threads;
+    env_extra = NULL;
+    for (size_t i = 0; i < LEN(suite_rows); i++)
+        suite_check(params[i]);
+
+    printf("| program | parameters | runtime | T = 1 (ms) | T = 2 (ms) | T = 1 overhead (T = 1 / sequential) | speed-up at T = 2 | micropool / runtime at T = 2 |\n");
+    printf("|---|---|---|---:|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < LEN(suite_rows); i++) {
+        const char *param = params[i];
+        double seq = suite_ns(SEQ, param, 1), mp2 = suite_ns(MICROPOOL, param, 2);
+        for (size_t j = 0; j < LEN(suite_rts); j++) {
+            enum rt id = suite_rts[j];
+            double t1 = suite_ns(id, param, 1), t2 = id == SEQ ? NAN : suite_ns(id, param, 2);
+            if (isnan(t1) && isnan(t2))
+                continue;
+            char a[32], b[32], c[32], d[32], e[32];
+            printf("| %s | `%s` | %s | %s | %s | %s | %s | %s |\n", suite_rows[i].label, param,
+                   id == SEQ ? "sequential (serial version)" : rts[id].label,
+                   fmt(a, sizeof a, t1 / 1e6, 1), id == SEQ ? "-" : fmt(b, sizeof b, t2 / 1e6, 1),
+                   id == SEQ ? "-" : fmt(c, sizeof c, ratio(t1, seq), 2),
+                   id == SEQ ? "-" : fmt(d, sizeof d, ratio(seq, t2), 2),
+                   id == SEQ ? "-" : fmt(e, sizeof e, ratio(mp2, t2), 2));
+        }
+    }
+    double floor_ns = median(NULLJOIN, "fib", fib_n);
+    printf("\nThe summary: micropool against the sequential version and the fastest peer at each "
+           "T; the floor of fib without a cut-off is the join row's no-op join (one thread) at the "
+           "same n.\n\n");
+    printf("| program | sequential (ms) | micropool T = 1 overhead | micropool speed-up at T = 2 | fastest peer at T = 2 | its speed-up | micropool / fastest peer at T = 2 |\n");
+    printf("|---|---:|---:|---:|---|---:|---:|\n");
+    for (size_t i = 0; i < LEN(suite_rows); i++) {
+        const char *param = params[i];
+        double seq = suite_ns(SEQ, param, 1);
+        double mp1 = suite_ns(MICROPOOL, param, 1), mp2 = suite_ns(MICROPOOL, param, 2);
+        enum rt who = SEQ;
+        double best = suite_best_peer(param, 2, &who);
+        char a[32], b[32], c[32], d[32], e[32];
+        printf("| %s `%s` | %s | %s | %s | %s | %s | %s |\n", suite_rows[i].label, param,
+               fmt(a, sizeof a, seq / 1e6, 1), fmt(b, sizeof b, ratio(mp1, seq), 2),
+               fmt(c, sizeof c, ratio(seq, mp2), 2), who == SEQ ? "-" : rts[who].label,
+               fmt(d, sizeof d, ratio(seq, best), 2), fmt(e, sizeof e, ratio(mp2, best), 2));
+        char where[48];
+        snprintf(where, sizeof where, "%s", param);
+        keep_extreme(&fig_suite_peer, fig_suite_peer_at, sizeof fig_suite_peer_at, ratio(mp2, best),
+                     -1, where);
+        if (suite_rows[i].has_cutoff)
+            keep_extreme(&fig_suite_ovh, fig_suite_ovh_at, sizeof fig_suite_ovh_at, ratio(mp1, seq),
+                         -1, where);
+        if (i == 0) {
+            fig_suite_floor = ratio(mp1, floor_ns);
+            fig_suite_floor_t2 = ratio(mp2, floor_ns / 2);
+            char f1[32], f2[32], f3[32];
+            printf("| the floor: fib(%s) by the no-op join, 1 thread | - | %s ms | micropool T = 1 / floor: %s | - | - | micropool T = 2 / (floor / 2): %s |\n",
+                   fib_n, fmt(f1, sizeof f1, floor_ns / 1e6, 1),
+                   fmt(f2, sizeof f2, fig_suite_floor, 2), fmt(f3, sizeof f3, fig_suite_floor_t2, 2));
+        }
+    }
+    printf("\nEach program's fork-join version is written once against a two-way join of the "
+           "mp_join shape (suite.h): micropool: mp_join; OpenMP: b as a task, a on the caller, "
+           "taskwait, the root in a parallel region's single thread; oneTBB: parallel_invoke in a "
+           "task_arena. The sequential row is the serial version (the same algorithm and cut-offs, "
+           "plain recursion, no runtime); every result is checked against it bit for bit. T "
+           "counts the calling thread. uts: UTS's binomial tree with T1L's M = 5, Q = 0.200014 "
+           "and seed 7, B0 root children, this bench's own splittable hash (suite_uts.c). Times: "
+           "medians of all samples; below 1 in the last column: micropool is faster.\n");
+    skipped_rows(suite_rts, LEN(suite_rts));
+    printf("\n");
+    for (size_t ti = 0; ti < LEN(suite_threads); ti++) {
+        threads = suite_threads[ti];
+        for (size_t i = 0; i < LEN(suite_rows); i++) {
+            const char *param = params[i];
+            double seq = suite_ns(SEQ, param, 1), mp = suite_ns(MICROPOOL, param, threads);
+            char key[48];
+            snprintf(key, sizeof key, "%s/t%u", param, threads);
+            for (size_t j = 0; j < LEN(suite_rts); j++) {
+                enum rt id = suite_rts[j];
+                if (id == SEQ && threads != 1)
+                    continue;
+                double v = suite_ns(id, param, threads);
+                size_t n = count_of(id, "suite", key);
+                result("suite", id, param, "ns", v, n, ratio(mp, v));
+                if (id != SEQ)
+                    result("suite", id, param, "x_sequential", ratio(v, seq), n, NAN);
+            }
+        }
+    }
+    threads = 1;
+    result("suite", NULLJOIN, fib_n, "fib_ns", floor_ns, count_of(NULLJOIN, "fib", fib_n), NAN);
+    threads = saved_threads;
+}
+
 /* ---------------------------------------------------------------- targets */
 static void target(const char *what, const char *figure, int met, int measured)
 {
     printf("| %s | %s | %s |\n", what, measured ? figure : "-", !measured ? "not measured" : met ? "met" : "NOT met");
 }
+
+static void suite_targets(void);
 
 static void targets(void)
 {
@@ -1448,6 +1666,23 @@ static void targets(void)
     target("FFTW periodic (a 4096-point real FFT every 1333 us): p99 <= the 1-thread p99, CPU < 20%",
            f, fig_fftw_p99 <= fig_fftw_p99_one && fig_fftw_cpu < 20,
            !isnan(fig_fftw_p99) && !isnan(fig_fftw_p99_one) && !isnan(fig_fftw_cpu));
+    suite_targets();
+}
+
+static void suite_targets(void)
+{
+    char f[256];
+    snprintf(f, sizeof f, "micropool / the fastest peer: %.2f at worst (%s)", fig_suite_peer,
+             fig_suite_peer_at);
+    target("suite: micropool at T = 2 at least as fast as the fastest peer on every program", f,
+           fig_suite_peer <= 1, !isnan(fig_suite_peer));
+    snprintf(f, sizeof f, "%.2f x sequential at worst (%s)", fig_suite_ovh, fig_suite_ovh_at);
+    target("suite: micropool's T = 1 overhead <= 1.1 x sequential on every program with a cut-off", f,
+           fig_suite_ovh <= 1.1, !isnan(fig_suite_ovh));
+    snprintf(f, sizeof f, "T = 1: %.2f x the floor (T = 2: %.2f x the floor / 2)", fig_suite_floor,
+             fig_suite_floor_t2);
+    target("suite: fib without a cut-off within 1.25 x the no-op join floor (T = 1 against its 1 thread)",
+           f, fig_suite_floor <= 1.25, !isnan(fig_suite_floor));
 }
 
 /* ---------------------------------------------------------------- plot */
@@ -1658,7 +1893,7 @@ static int wanted(const char *only, const char *w)
 static void usage(FILE *to)
 {
     fprintf(to, "usage: micropool-bench [--quick] [--threads T] [--plot FILE.svg] [--only W1,W2,...]\n"
-                "workloads: forkjoin fib count wakeup idle tasks sort allocs burst periodic fftw graph\n");
+                "workloads: forkjoin fib count wakeup idle tasks sort allocs burst periodic fftw graph suite\n");
 }
 
 int main(int argc, char **argv)
@@ -1748,6 +1983,8 @@ int main(int argc, char **argv)
         bench_fftw();
     if (wanted(only, "graph"))
         bench_graph();
+    if (wanted(only, "suite"))
+        bench_suite();
     if (threads >= 2)
         targets();
     double wall = (double)(now_ms() - t0) / 1e3;

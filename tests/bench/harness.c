@@ -18,8 +18,10 @@
 #define _GNU_SOURCE
 
 #include "bench.h"
+#include "suite.h"
 
 #include <errno.h>
+#include <math.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,6 +32,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+size_t bench_stack_size;
 
 static const bench_backend *be;
 static unsigned threads;
@@ -358,6 +362,88 @@ static void run_sort(size_t n)
     free(work);
 }
 
+static uint64_t parse_u64(const char *s);
+static void parse_pair(const char *s, uint64_t *a, uint64_t *b);
+
+/* ---------------------------------------------------------------- suite */
+/* The answers known in advance, as a check beside the driver's (which
+ * compares every runtime's results with the serial version's). */
+static double suite_known(const char *name, long size)
+{
+    static const double queens[] = { 1, 1, 0, 0, 2, 10, 4, 40, 92, 352, 724, 2680, 14200, 73712,
+                                     365596, 2279184 };
+    if (!strcmp(name, "fib")) {
+        uint64_t a = 0, b = 1;
+        for (long i = 0; i < size; i++) {
+            uint64_t t = a + b;
+            a = b;
+            b = t;
+        }
+        return (double)a;
+    }
+    if (!strcmp(name, "nqueens") && size >= 0 && size < (long)(sizeof queens / sizeof queens[0]))
+        return queens[size];
+    return NAN;
+}
+
+/* PROGRAM:SIZE[:ARG], one program of the suite: its time per run under
+ * PARAM/tT, its result under PARAM/result. */
+static void run_suite(const char *param)
+{
+    char name[32];
+    size_t len = strcspn(param, ":");
+    if (len == 0 || len >= sizeof name || param[len] != ':') {
+        fprintf(stderr, "runner: not PROGRAM:SIZE[:ARG]: %s\n", param);
+        exit(2);
+    }
+    memcpy(name, param, len);
+    name[len] = 0;
+    const char *rest = param + len + 1;
+    uint64_t size, arg = 0;
+    if (strchr(rest, ':'))
+        parse_pair(rest, &size, &arg);
+    else
+        size = parse_u64(rest);
+    const suite_program *pg = NULL;
+    for (const suite_program *const *q = suite_programs; *q; q++)
+        if (!strcmp((*q)->name, name))
+            pg = *q;
+    if (!pg) {
+        fprintf(stderr, "runner: no program %s in the suite\n", name);
+        exit(2);
+    }
+    void *st = pg->create((long)size, (long)arg);
+    if (!st)
+        fail("suite: cannot make the program's input (out of memory, or a bad size)");
+    char key[64];
+    snprintf(key, sizeof key, "%s/t%u", param, be->suite_serial ? 1u : threads);
+    double got = NAN, known = suite_known(name, (long)size);
+    uint64_t since = bench_now_ns();
+    for (unsigned s = 0; more_samples(s, since); s++) {
+        if (pg->prepare)
+            pg->prepare(st);
+        uint64_t t0 = bench_now_ns();
+        int rc = 0;
+        if (be->suite_serial)
+            pg->serial(st);
+        else
+            rc = be->suite_root(pg->parallel, st);
+        uint64_t t1 = bench_now_ns();
+        if (rc != 0)
+            fail("suite: a join failed");
+        double r = pg->result(st);
+        if ((s > 0 && r != got) || (!isnan(known) && r != known)) {
+            fprintf(stderr, "%s: suite %s: wrong result %.17g (%s %.17g)\n", be->name, param, r,
+                    s > 0 ? "the batch's first run gave" : "the answer is", s > 0 ? got : known);
+            exit(1);
+        }
+        got = r;
+        sample(key, (double)(t1 - t0));
+    }
+    printf("info - %s/result %.17g\n", param, got);
+    pg->destroy(st);
+}
+
 /* ---------------------------------------------------------------- parameters */
 /* Parses a decimal number that ends at `stop` (or at the end). */
 static uint64_t parse_u64_to(const char *s, char stop)
@@ -557,6 +643,8 @@ static int offers(const char *workload)
         return be->wavefront != NULL;
     if (!strcmp(workload, "prio"))
         return be->prio_latency != NULL;
+    if (!strcmp(workload, "suite"))
+        return be->suite_root != NULL;
     return -1;
 }
 
@@ -593,6 +681,19 @@ int main(int argc, char **argv)
         return 0;
     }
     double ns_per_count = !strcmp(workload, "periodic") ? count_calibrate() : 0;
+    if (!strcmp(workload, "suite")) {
+        /* the main thread's stack grows on demand up to its limit */
+        bench_stack_size = (size_t)BENCH_SUITE_STACK_MB << 20;
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+            rl.rlim_cur < bench_stack_size) {
+            rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= bench_stack_size
+                              ? bench_stack_size
+                              : rl.rlim_max;
+            if (setrlimit(RLIMIT_STACK, &rl) != 0)
+                fail("suite: cannot raise the stack limit (RLIMIT_STACK)");
+        }
+    }
     /* A hung runtime ends the batch (the driver reports the signal) */
     alarm(180);
     const char *why = be->start(threads);
@@ -624,6 +725,10 @@ int main(int argc, char **argv)
         }
         if (!strcmp(workload, "periodic")) {
             run_periodic(argv[i], ns_per_count);
+            continue;
+        }
+        if (!strcmp(workload, "suite")) {
+            run_suite(argv[i]);
             continue;
         }
         uint64_t p = parse_u64(argv[i]);
