@@ -253,6 +253,7 @@ typedef struct span {
     double      begin, end;
     unsigned    depth;
     const char *cat, *name;
+    int         label;            /* the label's line under the row, or -1 */
 } span;
 
 typedef struct thread {
@@ -263,6 +264,7 @@ typedef struct thread {
     size_t     *open;             /* indices of the open "B" spans */
     size_t      nopen, opencap;
     unsigned    lanes;
+    unsigned    label_lines;      /* lines of labels under the lanes */
     double      last_ts;
     int         seen_ts;
 } thread;
@@ -332,7 +334,7 @@ static void add_event(trace *tr, const raw_event *e)
     t->last_ts = e->ts;
     if (e->ph == 'B') {
         span *s = new_span(t);
-        *s = (span){e->ts, e->ts, (unsigned)t->nopen, e->cat ? e->cat : "", e->name ? e->name : ""};
+        *s = (span){e->ts, e->ts, (unsigned)t->nopen, e->cat ? e->cat : "", e->name ? e->name : "", -1};
         t->open = grow(t->open, &t->opencap, t->nopen + 1, sizeof *t->open);
         t->open[t->nopen++] = t->nspans - 1;
         if (t->nopen > t->lanes)
@@ -351,7 +353,7 @@ static void add_event(trace *tr, const raw_event *e)
             problem(tr, "\"X\" without dur >= 0", e->tid, e->ts);
         span *s = new_span(t);
         *s = (span){e->ts, e->ts + (e->dur > 0 ? e->dur : 0), (unsigned)t->nopen,
-                    e->cat ? e->cat : "", e->name ? e->name : ""};
+                    e->cat ? e->cat : "", e->name ? e->name : "", -1};
         if (t->nopen + 1 > t->lanes)
             t->lanes = (unsigned)t->nopen + 1;
     }
@@ -495,6 +497,46 @@ static int cmp_tid(const void *a, const void *b)
 #define LANE    15.0
 #define ROWGAP  10.0
 #define TOP     58.0
+#define LABEL   11.0              /* a line of labels */
+#define LABEL_LINES 4
+#define CHAR_W  5.0               /* about the width of a 9 px character */
+
+/* A named task: a task whose name is not its kind's. */
+static int named(const span *s)
+{
+    return !strcmp(s->cat, "task") && strcmp(s->name, "task") && s->name[0];
+}
+
+/* Puts each named task's label on the first line under its thread's row
+ * where it does not run into the label before it (up to LABEL_LINES lines;
+ * past them, on the last). */
+static void place_labels(thread *t, double t0, double scale)
+{
+    double free_x[LABEL_LINES];
+    for (int i = 0; i < LABEL_LINES; i++)
+        free_x[i] = -1e30;
+    for (size_t k = 0; k < t->nspans; k++) {
+        span *s = &t->spans[k];
+        if (!named(s))
+            continue;
+        double x = LEFT + (s->begin - t0) * scale;
+        int line = LABEL_LINES - 1;
+        for (int i = 0; i < LABEL_LINES; i++)
+            if (free_x[i] <= x) {
+                line = i;
+                break;
+            }
+        free_x[line] = x + CHAR_W * (double)strlen(s->name) + 4;
+        s->label = line;
+        if ((unsigned)line + 1 > t->label_lines)
+            t->label_lines = (unsigned)line + 1;
+    }
+}
+
+static double row_height(const thread *t)
+{
+    return (t->lanes ? t->lanes : 1) * LANE + t->label_lines * LABEL + ROWGAP;
+}
 
 static int draw(trace *tr, const char *path, const char *title)
 {
@@ -515,8 +557,10 @@ static int draw(trace *tr, const char *path, const char *title)
     double pw = WIDTH - LEFT - RIGHT, scale = pw / (t1 - t0);
 
     double height = TOP;
-    for (size_t i = 0; i < tr->n; i++)
-        height += (tr->t[i].lanes ? tr->t[i].lanes : 1) * LANE + ROWGAP;
+    for (size_t i = 0; i < tr->n; i++) {
+        place_labels(&tr->t[i], t0, scale);
+        height += row_height(&tr->t[i]);
+    }
     double legend_y = height + 14;
     height = legend_y + 24;
 
@@ -565,8 +609,9 @@ static int draw(trace *tr, const char *path, const char *title)
                 y + LANE * 0.75);
         xml(f, t->name ? t->name : fallback);
         fprintf(f, "</text>\n");
+        double bottom = y + row_height(t) - ROWGAP / 2;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#bbbbbb\"/>\n",
-                LEFT, y + lanes * LANE + ROWGAP / 2, LEFT + pw, y + lanes * LANE + ROWGAP / 2);
+                LEFT, bottom, LEFT + pw, bottom);
         for (size_t k = 0; k < t->nspans; k++) {
             const span *s = &t->spans[k];
             double x = LEFT + (s->begin - t0) * scale, w = (s->end - s->begin) * scale;
@@ -581,15 +626,18 @@ static int draw(trace *tr, const char *path, const char *title)
             xml(f, s->name);
             fprintf(f, " (%s): %.3f to %.3f us, %.3f us</title></rect>\n", s->cat, s->begin - t0,
                     s->end - t0, s->end - s->begin);
-            /* A named task: a task whose name is not its kind's. */
-            if (!strcmp(s->cat, "task") && strcmp(s->name, "task")) {
-                fprintf(f, "<text x=\"%.2f\" y=\"%.1f\" font-size=\"9\">", x + 1.5,
-                        sy + LANE - 4);
+            if (s->label >= 0) {
+                /* A tick from the box down to its label. */
+                double ly = y + lanes * LANE + (s->label + 1) * LABEL;
+                fprintf(f, "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" "
+                           "stroke=\"%s\" stroke-width=\"0.8\"/>",
+                        x + 0.3, sy + LANE - 1, x + 0.3, ly - 8, fill_of(s->cat));
+                fprintf(f, "<text x=\"%.2f\" y=\"%.1f\" font-size=\"9\">", x, ly);
                 xml(f, s->name);
                 fprintf(f, "</text>\n");
             }
         }
-        y += lanes * LANE + ROWGAP;
+        y += row_height(t);
     }
 
     double x = LEFT;
