@@ -410,6 +410,7 @@ static int load(trace *tr, const char *path)
                 ws(&p);
                 if (!strcmp(key, "traceEvents") && p.s < p.end && *p.s == '[') {
                     found = 1;
+                    free(key);
                     break;                /* parsed below */
                 }
                 skip_value(&p, 1);
@@ -661,6 +662,21 @@ static int draw(trace *tr, const char *path, const char *title)
     return 0;
 }
 
+static void release(trace *tr)
+{
+    for (size_t i = 0; i < tr->nevents; i++) {
+        free(tr->events[i].cat);
+        free(tr->events[i].name);
+        free(tr->events[i].arg_name);
+    }
+    for (size_t i = 0; i < tr->n; i++) {
+        free(tr->t[i].spans);
+        free(tr->t[i].open);
+    }
+    free(tr->t);
+    free(tr->events);
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
@@ -687,8 +703,10 @@ int main(int argc, char **argv)
         out = "trace.svg";
 
     trace tr = {0};
-    if (load(&tr, in) != 0)
+    if (load(&tr, in) != 0) {
+        release(&tr);
         return 1;
+    }
     size_t spans = 0;
     for (size_t i = 0; i < tr.n; i++) {
         spans += tr.t[i].nspans;
@@ -702,6 +720,7 @@ int main(int argc, char **argv)
         problem(&tr, "no spans", 0, 0);
     if (check && tr.errors) {
         fprintf(stderr, "trace-svg: %s: check failed (%d problems)\n", in, tr.errors);
+        release(&tr);
         return 1;
     }
 
@@ -709,23 +728,14 @@ int main(int argc, char **argv)
     if (out) {
         const char *base = strrchr(in, '/');
         char title[256];
-        snprintf(title, sizeof title, "%s: %zu spans on %zu threads", base ? base + 1 : in,
-                 spans, tr.n);
+        snprintf(title, sizeof title, "%s: %zu spans on %zu thread%s", base ? base + 1 : in,
+                 spans, tr.n, tr.n == 1 ? "" : "s");
         rc = draw(&tr, out, title) != 0;
     }
     if (!rc)
-        printf("trace-svg: %s: %zu spans on %zu threads%s%s%s\n", in, spans, tr.n,
-               check ? ", balanced" : "", out ? ", drawn to " : "", out ? out : "");
-    for (size_t i = 0; i < tr.nevents; i++) {
-        free(tr.events[i].cat);
-        free(tr.events[i].name);
-        free(tr.events[i].arg_name);
-    }
-    for (size_t i = 0; i < tr.n; i++) {
-        free(tr.t[i].spans);
-        free(tr.t[i].open);
-    }
-    free(tr.t);
-    free(tr.events);
+        printf("trace-svg: %s: %zu spans on %zu thread%s%s%s%s\n", in, spans, tr.n,
+               tr.n == 1 ? "" : "s", check ? ", balanced" : "", out ? ", drawn to " : "",
+               out ? out : "");
+    release(&tr);
     return rc;
 }

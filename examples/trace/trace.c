@@ -568,8 +568,9 @@ int main(int argc, char **argv)
     if (written < 0)
         failed = 1;
     else
-        printf("trace: %ld events (%zu dropped), %u threads, %u frames, written to %s\n",
-               written, taken > rec.cap ? taken - rec.cap : 0, nthreads, frames, path);
+        printf("trace: %ld events (%zu dropped), %u thread%s, %u frame%s, written to %s\n",
+               written, taken > rec.cap ? taken - rec.cap : 0, nthreads,
+               nthreads == 1 ? "" : "s", frames, frames == 1 ? "" : "s", path);
     free(rec.ev);
     free(w->p);
     free(w->depth);
