@@ -49,6 +49,7 @@ struct mp_pool {
     unsigned nthreads;              /* N, the caller counted */
     unsigned nworkers;              /* N - 1 */
     uint64_t spin_ns;
+    mp_tracer tracer;               /* trace.c's reading of mp_config.trace */
     mp_ctx *ctxs;                   /* nworkers workers, then external slots */
     unsigned nctxs;
 
@@ -67,7 +68,6 @@ struct mp_pool {
     int pin;
     size_t stack_size;              /* 0: the system's default */
     char name[16];
-    mp_tracer tracer;               /* trace.c's reading of mp_config.trace */
     void (*on_thread_start)(void *, unsigned);
     void (*on_thread_stop)(void *, unsigned);
     void *hook_arg;

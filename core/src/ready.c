@@ -97,10 +97,8 @@ void mp__ready_push(mp_pool *pool, mp_task *t)
     mp__task_wake_helpers(pool);
 }
 
-mp_task *mp__ready_pop(mp_ready *r, int lv)
+mp_task *mp__ready_take(mp_ready *r, int lv)
 {
-    if (atomic_load_explicit(&r->n[lv], memory_order_relaxed) == 0)
-        return NULL;
     mp__spin_lock(&r->lock);
     mp_task *t = r->head[lv];
     if (t) {

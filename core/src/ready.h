@@ -41,8 +41,16 @@ MP_HIDDEN void mp__ready_free(mp_pool *pool);
 /* Lists t (state T_PENDING, with the queue's reference) at its level on
  * the list of its thread, and wakes a thread that may run it. */
 MP_HIDDEN void mp__ready_push(mp_pool *pool, struct mp_task *t);
-/* Takes the oldest task of level `lv` from r, NULL when none. */
-MP_HIDDEN struct mp_task *mp__ready_pop(mp_ready *r, int lv);
+/* Takes the oldest task of level `lv` from r, NULL when none: a relaxed
+ * look at the count inline, the lock only when it is not 0. */
+MP_HIDDEN struct mp_task *mp__ready_take(mp_ready *r, int lv);
+
+static inline struct mp_task *mp__ready_pop(mp_ready *r, int lv)
+{
+    if (MP_LIKELY(atomic_load_explicit(&r->n[lv], memory_order_relaxed) == 0))
+        return NULL;
+    return mp__ready_take(r, lv);
+}
 /* Tasks listed on r (relaxed), at every level. */
 MP_HIDDEN uint32_t mp__ready_count(mp_ready *r);
 /* Is a task listed that the thread with this index may run (seq_cst

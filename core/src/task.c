@@ -302,14 +302,17 @@ static bool run_ring(mp_pool *pool, mp_ctx *ctx, uint32_t max)
     mp__idle_spinning(&ctx->idle, 0);
     uint32_t ran = 0;
     uint64_t n = 0;
+    bool traced = pool->tracer.begin || pool->tracer.end;
     for (uint32_t i = 0; i < got; i++) {
         mp_task *t = batch[i].task;
         if (!batch[i].fn) {
             /* The empty cell of a submit refused at shutdown. */
         } else if (!t) {
-            mp__trace_begin(pool, MP_TRACE_TASK, NULL);
+            if (MP_UNLIKELY(traced))
+                mp__trace_begin(pool, MP_TRACE_TASK, NULL);
             batch[i].fn(batch[i].arg);
-            mp__trace_end(pool, MP_TRACE_TASK, NULL);
+            if (MP_UNLIKELY(traced))
+                mp__trace_end(pool, MP_TRACE_TASK, NULL);
             ran++;
             n++;
         } else {

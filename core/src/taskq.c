@@ -6,26 +6,6 @@
 
 #include <stdlib.h>
 
-/* A cell holds the entry for position p once seq == p + 1; it is free for
- * position p when seq == p (p + cap after the consumer of p - cap). Two
- * cells to a cache line. */
-typedef struct mp_task_cell {
-    _Atomic uint64_t seq;
-    mp_task_entry e;
-} mp_task_cell;
-
-/* The tail's top bit: the ring is closed, producers go to `next`. */
-#define SEG_CLOSED (UINT64_C(1) << 63)
-
-typedef struct mp_task_seg {
-    alignas(MP_CACHELINE) _Atomic uint64_t tail;    /* producers' next position */
-    alignas(MP_CACHELINE) _Atomic uint64_t head;    /* consumers' next position */
-    alignas(MP_CACHELINE) _Atomic(struct mp_task_seg *) next; /* set before closing */
-    uint64_t mask;                  /* capacity - 1, a power of two */
-    struct mp_task_seg *older;      /* q->segs list */
-    alignas(MP_CACHELINE) mp_task_cell cells[];
-} mp_task_seg;
-
 #define MP_TASK_RING_INITIAL 1024u
 #define MP_TASK_SIDE_INITIAL 64u
 
@@ -76,7 +56,7 @@ void mp__taskq_free(mp_taskq *q)
 /* The ring `g` was full at position `t`: make the next one, twice as
  * large, unless another producer did. Returns the ring to try next, NULL
  * when no memory could be had. */
-static mp_task_seg *grow(mp_taskq *q, mp_task_seg *g, uint64_t t)
+mp_task_seg *mp__taskq_grow(mp_taskq *q, mp_task_seg *g, uint64_t t)
 {
     mp_task_seg *next = NULL;
     mp__spin_lock(&q->lock);
@@ -99,54 +79,6 @@ static mp_task_seg *grow(mp_taskq *q, mp_task_seg *g, uint64_t t)
     return next;
 }
 
-int mp__taskq_put(mp_taskq *q, mp_task_entry e)
-{
-    /* seq_cst loads of a tail: a claim made after seeing a ring closed
-     * follows the close in the total order, so destroy's walk, which loads
-     * the tails in order, cannot stop at that ring while missing the claim
-     * in its successor (see mp__taskq_claimed). */
-    mp_task_seg *g = atomic_load_explicit(&q->ptail, memory_order_acquire);
-    uint64_t t = atomic_load_explicit(&g->tail, memory_order_seq_cst);
-    mp_task_cell *c;
-    for (;;) {
-        if (t & SEG_CLOSED) {
-            g = atomic_load_explicit(&g->next, memory_order_acquire);
-            t = atomic_load_explicit(&g->tail, memory_order_seq_cst);
-            continue;
-        }
-        c = &g->cells[t & g->mask];
-        uint64_t s = atomic_load_explicit(&c->seq, memory_order_acquire);
-        int64_t d = (int64_t)(s - t);
-        if (d == 0) {
-            /* The claim counts the task (seq_cst: see mp__taskq_drain). */
-            if (atomic_compare_exchange_weak_explicit(&g->tail, &t, t + 1, memory_order_seq_cst,
-                                                      memory_order_relaxed))
-                break;
-        } else if (d < 0) {
-            /* Full: the cell still holds the entry of the previous lap. */
-            g = grow(q, g, t);
-            if (!g)
-                return MP_ENOMEM;
-            t = atomic_load_explicit(&g->tail, memory_order_seq_cst);
-        } else {
-            t = atomic_load_explicit(&g->tail, memory_order_seq_cst);
-        }
-    }
-    /* Destroy stores the flag before it counts the claims, this call
-     * claimed before it loads the flag (all seq_cst): either it sees the
-     * flag, or destroy counts the claim and waits for the task. */
-    int rc = MP_OK;
-    if (MP_UNLIKELY(atomic_load_explicit(&q->shutdown, memory_order_seq_cst))) {
-        e = (mp_task_entry){NULL, NULL, NULL};
-        rc = MP_ESHUTDOWN;
-    }
-    c->e = e;
-    /* The publication that a sleeping worker's last check reads (seq_cst,
-     * followed by mp__wake_idle's load of `sleepers`). */
-    atomic_store_explicit(&c->seq, t + 1, memory_order_seq_cst);
-    return rc;
-}
-
 uint64_t mp__taskq_claimed(mp_taskq *q)
 {
     uint64_t n = 0;
@@ -156,62 +88,6 @@ uint64_t mp__taskq_claimed(mp_taskq *q)
         if (!(t & SEG_CLOSED))
             return n;
         g = atomic_load_explicit(&g->next, memory_order_seq_cst);
-    }
-}
-
-/* Is the cell of position p published? */
-static inline bool cell_full(mp_task_seg *g, uint64_t p)
-{
-    return atomic_load_explicit(&g->cells[p & g->mask].seq, memory_order_acquire) == p + 1;
-}
-
-/* Takes up to `max` (at most MP_TASK_BATCH_MAX) entries from the rings
- * into out. */
-static uint32_t dequeue(mp_taskq *q, mp_task_entry *out, unsigned spread, uint32_t max)
-{
-    mp_task_seg *g = atomic_load_explicit(&q->chead, memory_order_acquire);
-    uint64_t h = atomic_load_explicit(&g->head, memory_order_relaxed);
-    for (;;) {
-        uint64_t s = atomic_load_explicit(&g->cells[h & g->mask].seq, memory_order_acquire);
-        int64_t d = (int64_t)(s - (h + 1));
-        if (d == 0) {
-            /* A share of the queue: 2^k when the cell 2^k * 2N - 1 ahead
-             * is published, without reading the producers' tail. */
-            uint64_t span = 2u * (uint64_t)spread;
-            uint32_t want = 1;
-            while (want < max && cell_full(g, h + span * want * 2 - 1))
-                want *= 2;
-            uint32_t got = 1;
-            if (want > max)
-                want = max;
-            while (got < want && cell_full(g, h + got))
-                got++;
-            if (!atomic_compare_exchange_weak_explicit(&g->head, &h, h + got,
-                                                       memory_order_relaxed,
-                                                       memory_order_relaxed))
-                continue;
-            /* The cells are ours until we free them. */
-            for (uint32_t i = 0; i < got; i++) {
-                mp_task_cell *c = &g->cells[(h + i) & g->mask];
-                out[i] = c->e;
-                atomic_store_explicit(&c->seq, h + i + g->mask + 1, memory_order_release);
-            }
-            return got;
-        }
-        if (d > 0) {                /* taken by another consumer */
-            h = atomic_load_explicit(&g->head, memory_order_relaxed);
-            continue;
-        }
-        /* Nothing published at h: empty, unless g is closed there (an
-         * idle worker polls here: it reads the producers' tail only once
-         * g has a successor). */
-        mp_task_seg *next = atomic_load_explicit(&g->next, memory_order_acquire);
-        if (!next || atomic_load_explicit(&g->tail, memory_order_acquire) != (h | SEG_CLOSED))
-            return 0;
-        atomic_compare_exchange_strong_explicit(&q->chead, &g, next,
-                                                memory_order_acq_rel, memory_order_acquire);
-        g = atomic_load_explicit(&q->chead, memory_order_acquire);
-        h = atomic_load_explicit(&g->head, memory_order_relaxed);
     }
 }
 
@@ -234,9 +110,10 @@ bool mp__taskq_visible(mp_taskq *q)
     }
 }
 
-/* Takes entries given back, oldest first; under lock. */
-static uint32_t side_take(mp_taskq *q, mp_task_entry *out, unsigned spread, uint32_t max)
+/* Takes entries given back, oldest first, under the lock. */
+uint32_t mp__taskq_side_take(mp_taskq *q, mp_task_entry *out, unsigned spread, uint32_t max)
 {
+    mp__spin_lock(&q->lock);
     uint32_t len = atomic_load_explicit(&q->side_len, memory_order_relaxed);
     uint32_t got = len / (2 * spread);
     got = got < 1 ? 1 : got > max ? max : got;
@@ -245,19 +122,8 @@ static uint32_t side_take(mp_taskq *q, mp_task_entry *out, unsigned spread, uint
     for (uint32_t i = 0; i < got; i++)
         out[i] = q->side[q->side_head++ & (q->side_cap - 1)];
     atomic_store_explicit(&q->side_len, len - got, memory_order_relaxed);
+    mp__spin_unlock(&q->lock);
     return got;
-}
-
-uint32_t mp__taskq_take(mp_taskq *q, mp_task_entry *out, unsigned spread, uint32_t max)
-{
-    if (MP_UNLIKELY(atomic_load_explicit(&q->side_len, memory_order_relaxed) != 0)) {
-        mp__spin_lock(&q->lock);
-        uint32_t got = side_take(q, out, spread, max);
-        mp__spin_unlock(&q->lock);
-        if (got)
-            return got;
-    }
-    return dequeue(q, out, spread, max);
 }
 
 bool mp__taskq_give(mp_taskq *q, const mp_task_entry *e, uint32_t n)
