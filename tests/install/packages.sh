@@ -170,7 +170,7 @@ deb_of() { # package -> path of its .deb
 }
 field() { dpkg-deb -f "$1" "$2"; }
 
-# ------------------------------------------------------------ 2. the packages
+# ------------------------------------------------------------ 2. fields and files
 say "packages (version $version)"
 debs=""
 names=""
