@@ -7,7 +7,7 @@ import (
 	"sort"
 	"sync/atomic"
 
-	"micropool"
+	"micropool.invalid/micropool"
 )
 
 func ExampleNew() {

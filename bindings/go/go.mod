@@ -1,3 +1,3 @@
-module micropool
+module micropool.invalid/micropool
 
 go 1.21

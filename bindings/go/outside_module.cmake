@@ -1,7 +1,7 @@
 # Builds and runs the module of testdata/outside as a module outside the
 # tree would be: copied to WORK, its replace directive pointed with
 # `go mod edit` at MODULE_DIR (a checkout's bindings/go, or the installed
-# share/gocode/src/micropool), then `go build` and the program run.
+# share/gocode/src/micropool.invalid/micropool), then `go build` and the program run.
 #
 #   cmake -DGO=<go> -DEXAMPLE=<testdata/outside> -DMODULE_DIR=<dir>
 #         -DWORK=<dir> [-DINSTALL_FROM=<build tree> -DINSTALL_PREFIX=<dir>]
@@ -37,7 +37,7 @@ function(run)
   set(out "${out}" PARENT_SCOPE)
 endfunction()
 
-run(${GO} mod edit -replace=micropool=${MODULE_DIR})
+run(${GO} mod edit -replace=micropool.invalid/micropool=${MODULE_DIR})
 run(${GO} build -o poolapp .)
 run(${WORK}/poolapp)
 message(STATUS "${out}")

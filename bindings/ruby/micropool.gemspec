@@ -10,13 +10,16 @@ Gem::Specification.new do |spec|
     Micropool::Pool runs Ruby blocks on libmicropool (join, each_range, reduce,
     broadcast, scopes, background tasks) through the ffi gem, and ships C
     kernels (sum, sort, map over numeric buffers) that run on every pool
-    thread at once with the GVL released. Needs libmicropool.so.1 installed;
-    the kernels library is built by the project's CMake build.
+    thread at once with the GVL released. Needs libmicropool installed
+    (Debian: libmicropool-dev): the kernels are built against it at install
+    time, found with pkg-config.
   TEXT
   spec.authors = ["micropool maintainers"]
   spec.license = "MIT"
   spec.required_ruby_version = ">= 3.0"
-  spec.files = Dir["lib/**/*.rb", "ext/*.[ch]", "test/*.rb", "bench/*.rb", "README.md"]
+  spec.files = Dir["lib/**/*.rb", "ext/*.[ch]", "ext/extconf.rb", "test/*.rb", "bench/*.rb",
+                   "README.md"]
+  spec.extensions = ["ext/extconf.rb"]
   spec.require_paths = ["lib"]
   spec.add_runtime_dependency "ffi", "~> 1.15"
   spec.add_development_dependency "minitest", "~> 5.0"

@@ -1,7 +1,7 @@
-module micropool/examples/go
+module micropool.invalid/micropool/examples/go
 
 go 1.21
 
-require micropool v1.0.0
+require micropool.invalid/micropool v1.1.0
 
-replace micropool => ../../bindings/go
+replace micropool.invalid/micropool => ../../bindings/go

@@ -18,7 +18,7 @@ import (
 	"sort"
 	"time"
 
-	"micropool"
+	"micropool.invalid/micropool"
 )
 
 func main() {

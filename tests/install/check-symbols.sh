@@ -1,10 +1,10 @@
 #!/bin/sh
 # check-symbols.sh SYMBOLS_FILE LIBRARY
 #
-# The Debian symbols file that cmake/packaging.cmake writes from the version
-# script must list exactly the versioned symbols that the library exports,
-# version nodes included (name@NODE, as dpkg-gensymbols writes them), each
-# with the release of its node as minimal version. dpkg-gensymbols also
+# The Debian symbols file (debian/libmicropool1.symbols) must list exactly
+# the versioned symbols that the library exports, version nodes included
+# (name@NODE, as dpkg-gensymbols writes them), each with the release of
+# its node as minimal version (MICROPOOL_1.1 -> 1.1.0). dpkg-gensymbols also
 # reads the file with the library, so a format error fails too.
 set -u
 symbols=${1:?usage: check-symbols.sh SYMBOLS_FILE LIBRARY}

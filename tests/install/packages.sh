@@ -2,20 +2,24 @@
 # packages.sh SOURCE_DIR WORK_DIR [GO]
 #
 # The system install test. As root, on this machine:
-#  1. configures SOURCE_DIR for /usr in WORK_DIR/build, builds it and makes
-#     the Debian packages with cpack;
-#  2. checks each package's name, section, dependencies and file locations;
+#  1. copies SOURCE_DIR (without .git and build trees) to WORK_DIR/src,
+#     checks that dpkg-buildpackage stops at once, naming it, when a build
+#     dependency is missing, then builds the Debian packages from the copy
+#     with `dpkg-buildpackage -us -uc -b` (debian/, debhelper);
+#  2. runs lintian on them: any error, or any warning but
+#     initial-upload-closes-no-bugs, fails; then checks each package's name,
+#     section, Multi-Arch, dependencies and file locations;
 #  3. installs them with apt-get install ./<package>.deb;
 #  4. from a directory outside the source tree: compiles a C program with
 #     pkg-config, builds a CMake project that uses find_package(micropool),
 #     checks the installed symbols file with dpkg-shlibdeps, and runs the
-#     Lua, Ruby and Go examples against the installed bindings;
+#     Lua, Ruby and Go examples against the installed bindings (Go: a new
+#     module made with the README's steps, and Debian's GOPATH mode);
 #  5. purges the packages (and anything apt installed with them) and checks
 #     that none of their files, directories or ldconfig entries is left and
 #     that dpkg's package list is the one found at the start.
-# A binding whose install rules exist but whose component is missing from
-# the build (its toolchain was not found) fails the test. GO is the go tool
-# to use (default: go in PATH or Debian's /usr/lib/go-1.2x/bin).
+# GO is the go tool to use (default: go in PATH or Debian's
+# /usr/lib/go-1.2x/bin).
 set -u
 
 src=${1:?usage: packages.sh SOURCE_DIR WORK_DIR [GO]}
@@ -31,8 +35,8 @@ if [ "$(id -u)" != 0 ]; then
   echo "SKIPPED: the package test installs packages into this system and must run as root"
   exit 77
 fi
-for tool in apt-get dpkg dpkg-deb dpkg-query dpkg-shlibdeps cpack cmake pkg-config cc readelf ldconfig flock; do
-  command -v "$tool" >/dev/null 2>&1 || fail "$tool not found (see .ci/deps/package.list)"
+for tool in apt-get dpkg dpkg-deb dpkg-query dpkg-shlibdeps dpkg-buildpackage dpkg-parsechangelog dh lintian cmake pkg-config cc readelf ldconfig flock tar; do
+  command -v "$tool" >/dev/null 2>&1 || fail "$tool not found (Debian: dpkg-dev, debhelper, lintian, ...; see .ci/deps/package.list)"
 done
 multiarch=$(cc -print-multiarch 2>/dev/null)
 [ -n "$multiarch" ] || multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)
@@ -40,11 +44,15 @@ multiarch=$(cc -print-multiarch 2>/dev/null)
 libdir=/usr/lib/$multiarch
 # With merged /usr, ldconfig and ldd may name /lib/<triplet> for it.
 libdir_re="(/usr)?/lib/$multiarch"
+# The Go module's path, and where golang-micropool-dev installs its source
+# (Debian's Go team: /usr/share/gocode/src/<import path>).
+go_module=micropool.invalid/micropool
+go_src=/usr/share/gocode/src/$go_module
 
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 state=$work/state
-rm -rf "$state" "$work/packages"
+rm -rf "$state" "$work/packages" "$work/build"
 mkdir -p "$state"
 tmp=$(mktemp -d /tmp/micropool-package-test.XXXXXX)
 installed=""
@@ -84,58 +92,77 @@ if pkg-config --exists micropool 2>/dev/null; then
   fail "pkg-config already finds a micropool ($(pkg-config --variable=pcfiledir micropool)); the test would not know which one it checks"
 fi
 for f in "$libdir"/libmicropool* /usr/include/micropool.h "$libdir/cmake/micropool" /usr/local/lib/cmake/micropool \
-         /usr/local/lib/"$multiarch"/cmake/micropool /usr/share/gocode/src/micropool; do
+         /usr/local/lib/"$multiarch"/cmake/micropool $go_src; do
   if [ -e "$f" ] || [ -L "$f" ]; then
     fail "$f exists already (not from the packages under test)"
   fi
 done
 dpkg_state > "$state/dpkg-before"
 
-# ------------------------------------------------------------ 1. build, cpack
-say "configuring $src for /usr in $work/build"
-if ! cmake -S "$src" -B "$work/build" -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-       -DMP_BUILD_TESTS=OFF -DMP_BUILD_EXAMPLES=OFF > "$work/configure.log" 2>&1; then
-  cat "$work/configure.log"; fail "configure failed"
-fi
-say "building"
-cmake --build "$work/build" -j "$jobs" > "$work/build.log" 2>&1 || { tail -40 "$work/build.log"; fail "build failed"; }
-say "cpack -G DEB"
-(cd "$work/build" && cpack -G DEB) > "$work/cpack.log" 2>&1 || { cat "$work/cpack.log"; fail "cpack failed"; }
-pkgdir=$work/build/packages
-version=$(sed -n 's/^set(CPACK_DEBIAN_PACKAGE_RELEASE "\(.*\)")$/\1/p' "$work/build/CPackConfig.cmake")
-upstream=$(sed -n 's/^set(CPACK_PACKAGE_VERSION "\(.*\)")$/\1/p' "$work/build/CPackConfig.cmake")
-version=$upstream-$version
-components=$work/build/packaging/components.txt
-[ -f "$components" ] || fail "$components is missing: cmake/packaging.cmake did not run"
+# ------------------------------------------------------------ 1. dpkg-buildpackage
+[ -f "$src/debian/changelog" ] && [ -f "$src/debian/control" ] || fail "$src has no debian/changelog or debian/control"
+version=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version) || fail "dpkg-parsechangelog cannot read $src/debian/changelog"
+upstream=${version%-*}
+pkgdir=$work/src
+tree=$pkgdir/micropool-$upstream
+rm -rf "$pkgdir"
+mkdir -p "$tree"
+say "copying $src to $tree (no .git, no build trees)"
+(cd "$src" && tar --exclude=./.git --exclude='./build*' --exclude='./obj-*' -cf - .) | tar -C "$tree" -xf - ||
+  fail "copying the source tree failed"
 
-unpackaged=$(sed -n 's/^unpackaged *//p' "$components")
-[ -z "$unpackaged" ] || fail "install component(s) '$unpackaged' belong to no package (an install() without a known COMPONENT)"
+# A build dependency missing: dpkg's database without swig (a copy of the
+# real one with swig's entry taken out) must stop dpkg-buildpackage before
+# it builds anything, with a message that names swig.
+say "dpkg-buildpackage with swig missing from dpkg's database (must fail, naming it)"
+grep -q '^Build-Depends:.*swig\|^ *swig,' "$tree/debian/control" || fail "debian/control does not build-depend on swig"
+fake=$work/admindir
+rm -rf "$fake"
+mkdir -p "$fake/updates" "$fake/info"
+awk 'BEGIN { RS = ""; ORS = "\n\n" } $0 !~ /(^|\n)Package: swig\n/' /var/lib/dpkg/status > "$fake/status"
+[ -f /var/lib/dpkg/arch ] && cp /var/lib/dpkg/arch "$fake/"
+if (cd "$tree" && dpkg-buildpackage --admindir="$fake" -us -uc -b) > "$work/missing-dep.log" 2>&1; then
+  cat "$work/missing-dep.log"; fail "dpkg-buildpackage went on without swig"
+fi
+grep -q 'Unmet build dependencies: swig' "$work/missing-dep.log" ||
+  { cat "$work/missing-dep.log"; fail "the failed dpkg-buildpackage does not name the missing build dependency swig"; }
+grep 'Unmet build dependencies' "$work/missing-dep.log" | sed 's/^/  /'
+[ -e "$tree/obj-$multiarch" ] && fail "dpkg-buildpackage started building without swig"
+rm -rf "$fake"
+
+say "dpkg-buildpackage -us -uc -b (log: $work/dpkg-buildpackage.log)"
+if ! (cd "$tree" && DEB_BUILD_OPTIONS="parallel=$jobs${DEB_BUILD_OPTIONS:+ $DEB_BUILD_OPTIONS}" \
+        dpkg-buildpackage -us -uc -b) > "$work/dpkg-buildpackage.log" 2>&1; then
+  tail -n 60 "$work/dpkg-buildpackage.log"; fail "dpkg-buildpackage failed"
+fi
+changes=$(ls "$pkgdir"/micropool_"$version"_*.changes 2>/dev/null | head -n 1)
+[ -n "$changes" ] || fail "dpkg-buildpackage wrote no micropool_${version}_*.changes"
+grep -c '^dpkg-deb: building package' "$work/dpkg-buildpackage.log" | sed 's/^/packages built (debug symbol packages included): /'
 
 # The packages expected, "component package".
 expected="lib libmicropool1
-dev libmicropool-dev"
-checked_bindings=""
-for lang in lua ruby go; do
-  st=$(sed -n "s/^$lang //p" "$components")
-  case "$st" in
-    package)
-      case $lang in
-        lua) expected="$expected
-lua lua-micropool" ;;
-        ruby) expected="$expected
-ruby ruby-micropool" ;;
-        go) expected="$expected
-go golang-micropool-dev" ;;
-      esac
-      checked_bindings="$checked_bindings $lang" ;;
-    not-built)
-      grep -i "$lang" "$work/configure.log" | sed 's/^/  configure: /'
-      fail "bindings/$lang has install rules for component '$lang' but this build has no such component: the binding was not built (its toolchain is missing; see the configure lines above)" ;;
-    no-install-rules)
-      echo "NOT CHECKED: the $lang binding (bindings/$lang declares no install rules for component '$lang')" ;;
-    *) fail "no state for the $lang binding in $components" ;;
-  esac
-done
+dev libmicropool-dev
+lua lua-micropool
+ruby ruby-micropool
+go golang-micropool-dev"
+checked_bindings="lua ruby go"
+
+# ------------------------------------------------------------ 2. lintian
+say "lintian $(basename "$changes")"
+lintian --tag-display-limit 0 "$changes" > "$state/lintian.txt" 2>&1
+lrc=$?
+[ $lrc -le 1 ] || { cat "$state/lintian.txt"; fail "lintian did not run (exit status $lrc)"; }
+grep -E '^[EW]: ' "$state/lintian.txt" > "$state/lintian-ew" || true
+allowed='^W: [^ ]+: initial-upload-closes-no-bugs( |$)'
+errors=$(grep -c '^E: ' "$state/lintian-ew")
+warnings=$(grep -c '^W: ' "$state/lintian-ew")
+closes=$(grep -Ec "$allowed" "$state/lintian-ew")
+echo "lintian: $errors errors, $warnings warnings ($closes of them initial-upload-closes-no-bugs)"
+other=$(grep -Ev "$allowed" "$state/lintian-ew" || true)
+if [ -n "$other" ]; then
+  printf '%s\n' "$other" | sed 's/^/  /'
+  fail "lintian reports errors or warnings other than initial-upload-closes-no-bugs"
+fi
 
 deb_of() { # package -> path of its .deb
   for f in "$pkgdir/$1"_*.deb; do [ -f "$f" ] && { echo "$f"; return 0; }; done
@@ -143,7 +170,7 @@ deb_of() { # package -> path of its .deb
 }
 field() { dpkg-deb -f "$1" "$2"; }
 
-# ------------------------------------------------------------ 2. the packages
+# ------------------------------------------------------------ 2. fields and files
 say "packages (version $version)"
 debs=""
 names=""
@@ -154,7 +181,8 @@ echo "$expected" | while read -r comp pkg; do
 done || exit 1
 ls "$pkgdir"/*.deb | while read -r deb; do
   p=$(dpkg-deb -f "$deb" Package)
-  echo "$expected" | awk '{print $2}' | grep -qx "$p" || { echo "FAIL: unexpected package $deb"; exit 1; }
+  # dh_strip's debug symbol packages come with the ones of code.
+  echo "$expected" | awk '{print $2 "\n" $2 "-dbgsym"}' | grep -qx "$p" || { echo "FAIL: unexpected package $deb"; exit 1; }
 done || exit 1
 
 for pkg in $(echo "$expected" | awk '{print $2}'); do
@@ -187,12 +215,18 @@ want_depends() { # package regex
   d=$(field "$(deb_of "$1")" Depends)
   printf '%s\n' "$d" | grep -Eq "$2" || fail "$1: Depends '$d' does not match /$2/"
 }
+want_multiarch() { # package value (no: none)
+  m=$(field "$(deb_of "$1")" Multi-Arch)
+  [ -n "$m" ] || m=no
+  [ "$m" = "$2" ] || fail "$1: Multi-Arch '$m', want '$2'"
+}
 want_file() { # package path
   grep -qx "$2" "$state/files-$1" || fail "$1 does not ship $2"
 }
 
 lib=$(deb_of libmicropool1)
 want_section libmicropool1 libs
+want_multiarch libmicropool1 same
 want_depends libmicropool1 'libc6 \(>= '
 want_file libmicropool1 "$libdir/libmicropool.so.1"
 want_file libmicropool1 "$libdir/libmicropool.so.$upstream"
@@ -228,6 +262,7 @@ file "$state/lib-root$libdir/libmicropool.so.$upstream" | grep -q 'stripped' &&
 echo "libmicropool1: $(wc -l < "$state/file-symbols") symbols in its symbols file, all versioned, the same as the library's"
 
 want_section libmicropool-dev libdevel
+want_multiarch libmicropool-dev same
 want_depends libmicropool-dev "(^|, )libmicropool1 \\(= $version\\)"
 for f in /usr/include/micropool.h "$libdir/libmicropool.so" "$libdir/libmicropool.a" \
          "$libdir/pkgconfig/micropool.pc" "$libdir/cmake/micropool/micropoolConfig.cmake" \
@@ -242,37 +277,34 @@ for lang in $checked_bindings; do
   case $lang in
     lua)
       want_section lua-micropool interpreters
+      want_multiarch lua-micropool same
       want_depends lua-micropool '(^|, )libmicropool1 \(>= '
       grep -q "^$libdir/lua/5\.4/.*\.so\$" "$state/files-lua-micropool" ||
         fail "lua-micropool has no C module in $libdir/lua/5.4"
       want_file lua-micropool /usr/share/lua/5.4/micropool.lua ;;
     ruby)
       want_section ruby-micropool ruby
+      # Not Multi-Arch: same: micropool/kernels_path.rb names the kernels'
+      # multiarch directory, so it differs between architectures.
+      want_multiarch ruby-micropool no
       want_depends ruby-micropool '(^|, )libmicropool1 \(>= '
       want_depends ruby-micropool '(^|, )ruby-ffi'
       want_file ruby-micropool /usr/lib/ruby/vendor_ruby/micropool.rb ;;
     go)
       want_section golang-micropool-dev golang
-      want_depends golang-micropool-dev '(^|, )libmicropool1 \(>= '
-      want_depends golang-micropool-dev '(^|, )libmicropool-dev'
+      want_multiarch golang-micropool-dev foreign
+      want_depends golang-micropool-dev '(^|, )libmicropool-dev \(>= '
       [ "$(field "$(deb_of golang-micropool-dev)" Architecture)" = all ] || fail "golang-micropool-dev is not Architecture: all"
-      want_file golang-micropool-dev /usr/share/gocode/src/micropool/go.mod
-      bad=$(grep -v -e '^/usr/share/gocode/src/micropool/' -e '^/usr/share/doc/golang-micropool-dev/' "$state/files-golang-micropool-dev" || true)
-      [ -z "$bad" ] || fail "golang-micropool-dev ships files outside /usr/share/gocode/src/micropool: $bad" ;;
+      want_file golang-micropool-dev "$go_src/go.mod"
+      bad=$(grep -v -e "^$go_src/" -e '^/usr/share/doc/golang-micropool-dev/' "$state/files-golang-micropool-dev" || true)
+      [ -z "$bad" ] || fail "golang-micropool-dev ships files outside $go_src: $bad" ;;
   esac
-done
-license=""
-for f in LICENSE LICENSE.txt LICENSE.md COPYING; do
-  [ -z "$license" ] && [ -f "$src/$f" ] && license=$f
 done
 for pkg in $names; do
   want_file "$pkg" "/usr/share/doc/$pkg/changelog.Debian.gz"
-  if [ -n "$license" ]; then
-    want_file "$pkg" "/usr/share/doc/$pkg/copyright"
-  fi
+  want_file "$pkg" "/usr/share/doc/$pkg/copyright"
 done
-[ -n "$license" ] || echo "NOTE: no /usr/share/doc/<package>/copyright: the source tree has no LICENSE or COPYING file"
-echo "names, versions, sections, Depends and file locations: OK"
+echo "names, versions, sections, Multi-Arch, Depends and file locations: OK"
 
 # Directories that exist now; a package's directory that does not must be
 # gone again after the purge.
@@ -358,7 +390,7 @@ for lang in $checked_bindings; do
       [ "$where" = /usr/lib/ruby/vendor_ruby/micropool.rb ] || fail "ruby loads micropool from $where"
       clean_env ruby demo.rb --quick || fail "the Ruby example failed" ;;
     go)
-      say "Go example (examples/go) against /usr/share/gocode/src/micropool"
+      say "Go: a new module that requires $go_module from $go_src (bindings/go/README.md's steps)"
       if [ -z "$go_tool" ]; then
         go_tool=$(command -v go || true)
         for v in 1.26 1.25 1.24 1.23 1.22 1.21; do
@@ -367,13 +399,30 @@ for lang in $checked_bindings; do
         done
       fi
       [ -n "$go_tool" ] && [ -x "$go_tool" ] || fail "no go tool found for the Go example (golang-1.23-go)"
-      mkdir -p go-example && cp "$src/examples/go/"*.go go-example/
-      printf 'module example.invalid/consumer\n\ngo 1.21\n\nrequire micropool v1.0.0\n\nreplace micropool => /usr/share/gocode/src/micropool\n' > go-example/go.mod
-      (cd go-example && clean_env GOPATH="$tmp/gopath" GOCACHE="$tmp/gocache" GOMODCACHE="$tmp/gopath/pkg/mod" \
-          XDG_CONFIG_HOME="$tmp/config" GOENV=off GOFLAGS=-mod=mod GOWORK=off GOPROXY=off GOTOOLCHAIN=local \
-          CGO_ENABLED=1 "$go_tool" build -o "$tmp/go-demo" .) || fail "go build of the Go example against the installed package failed"
-      ldd "$tmp/go-demo" | grep -Eq "libmicropool\.so\.1 => $libdir_re/libmicropool\.so\.1 " || fail "the Go example does not load $libdir/libmicropool.so.1"
-      clean_env "$tmp/go-demo" -quick || fail "the Go example failed" ;;
+      # The go tool's own state in the test's directory; no proxy, no
+      # toolchain download: nothing may come from the network.
+      go_env() {
+        clean_env -u GOFLAGS -u GO111MODULE -u GOPATH PATH="$(dirname "$go_tool"):$PATH" \
+          GOCACHE="$tmp/gocache" GOMODCACHE="$tmp/gomodcache" XDG_CONFIG_HOME="$tmp/config" \
+          GOENV=off GOWORK=off GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=1 "$@"
+      }
+      mkdir hello && cd hello || fail "cannot make $tmp/hello"
+      go_env go mod init example.com/hello > "$tmp/go.log" 2>&1 &&
+        go_env go mod edit -require="$go_module@v$upstream" -replace="$go_module=$go_src" >> "$tmp/go.log" 2>&1 ||
+        { cat "$tmp/go.log"; fail "go mod init / go mod edit failed"; }
+      cp "$src/examples/go/"*.go .
+      go_env go build >> "$tmp/go.log" 2>&1 || { cat "$tmp/go.log"; fail "go build of a module requiring $go_module from golang-micropool-dev failed"; }
+      sed 's/^/  /' go.mod
+      ldd ./hello | grep -Eq "libmicropool\.so\.1 => $libdir_re/libmicropool\.so\.1 " || fail "the Go program does not load $libdir/libmicropool.so.1"
+      clean_env ./hello -quick || fail "the Go program (examples/go) failed"
+      cd "$tmp" || exit 1
+      say "Go: GOPATH mode over /usr/share/gocode (GO111MODULE=off, as dh-golang builds)"
+      mkdir gopath-mode && cp "$src/bindings/go/testdata/outside/main.go" gopath-mode/ || fail "cannot make $tmp/gopath-mode"
+      (cd gopath-mode && go_env GO111MODULE=off GOPATH=/usr/share/gocode go build -o "$tmp/poolapp" .) > "$tmp/go-gopath.log" 2>&1 ||
+        { cat "$tmp/go-gopath.log"; fail "go build in GOPATH mode with GOPATH=/usr/share/gocode failed"; }
+      out=$(clean_env "$tmp/poolapp") || fail "the GOPATH-mode program failed"
+      echo "  $out"
+      echo "$out" | grep -q "^micropool $upstream: sum of squares 30\$" || fail "the GOPATH-mode program printed '$out'" ;;
   esac
 done
 cd / || exit 1

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"os"
 
-	"micropool"
+	"micropool.invalid/micropool"
 )
 
 func main() {

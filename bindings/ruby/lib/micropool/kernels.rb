@@ -25,17 +25,32 @@ module Micropool
   # Element types: :double (default) and :int64.
   #
   # The library is found through MICROPOOL_KERNELS_LIB, else at the path
-  # that installing wrote into micropool/kernels_path.rb.
+  # that a CMake install (the Debian package) wrote into
+  # micropool/kernels_path.rb, else as micropool/micropool_kernels.so on
+  # the load path, where `gem install` puts what ext/extconf.rb built.
   module Kernels
     extend FFI::Library
 
     begin
       require_relative "kernels_path"
     rescue LoadError
-      nil # running from the source tree: MICROPOOL_KERNELS_LIB says where
+      nil # a gem, or the source tree (where MICROPOOL_KERNELS_LIB says where)
     end
-    ffi_lib(ENV["MICROPOOL_KERNELS_LIB"] ||
-            (defined?(Micropool::KERNELS_LIBRARY) ? Micropool::KERNELS_LIBRARY : "libmicropool_kernels.so"))
+
+    def self.library_path
+      return ENV["MICROPOOL_KERNELS_LIB"] if ENV["MICROPOOL_KERNELS_LIB"]
+      return Micropool::KERNELS_LIBRARY if defined?(Micropool::KERNELS_LIBRARY)
+
+      name = "micropool/micropool_kernels.#{RbConfig::CONFIG['DLEXT']}"
+      $LOAD_PATH.each do |dir|
+        path = File.join(dir, name)
+        return path if File.file?(path)
+      end
+      raise LoadError, "micropool: the native kernels (#{name}) are not on the load path: " \
+                       "the gem was installed without building them, or set MICROPOOL_KERNELS_LIB"
+    end
+
+    ffi_lib(library_path)
 
     # Copied from micropool_kernels.h; test/test_constants.rb compares them.
     ERANGE = -34
