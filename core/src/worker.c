@@ -1,5 +1,6 @@
 /* worker.c: a worker's thread: its sources of work, its idle spin, and
- * its stop. See docs/design.md, "Idling". */
+ * its stop; and mp_yield, one piece of work from those sources. See
+ * docs/design.md, "Idling" and "mp_yield". */
 #include "pool.h"
 
 #include <stdio.h>
