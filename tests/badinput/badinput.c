@@ -478,6 +478,8 @@ static void config(void)
             cfg->on_thread_stop = NULL;
         if (s >= offsetof(mp_config, stack_size) + sizeof(size_t))
             cfg->stack_size = 0;
+        if (s >= offsetof(mp_config, trace) + sizeof(void *))
+            cfg->trace = NULL;
         /* a size that cuts a field in two: the field is not read and keeps
          * its default, so the call is accepted all the same */
         p = NULL;
@@ -492,6 +494,30 @@ static void config(void)
         mp_config_init(cfg);
         cfg->threads = 2;
         cfg->stack_size = stacks[i];
+        expect_refused(cfg);
+    }
+    /* tracing hooks (1.1) whose size does not cover `begin`, or with junk
+     * past the library's struct */
+    static const size_t hook_sizes[] = {0, 1, offsetof(mp_trace_hooks, begin),
+                                        offsetof(mp_trace_hooks, begin) + sizeof(void *) - 1};
+    for (size_t i = 0; i < sizeof hook_sizes / sizeof hook_sizes[0]; i++) {
+        mp_trace_hooks h = {hook_sizes[i], NULL, NULL, NULL};
+        mp_config_init(cfg);
+        cfg->threads = 2;
+        cfg->trace = &h;
+        expect_refused(cfg);
+    }
+    for (size_t k = 0; k < 16; k += 3) {
+        struct {
+            mp_trace_hooks h;
+            unsigned char tail[16];
+        } big;
+        memset(&big, 0, sizeof big);
+        big.h.size = sizeof big;
+        big.tail[k] = 1;
+        mp_config_init(cfg);
+        cfg->threads = 2;
+        cfg->trace = &big.h;
         expect_refused(cfg);
     }
     /* threads beyond any reasonable count, pin not 0 or 1 */

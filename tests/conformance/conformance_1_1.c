@@ -97,6 +97,10 @@ static void kind_prio_order(const struct conf_case *cc, struct outcome *o)
             submit_opts(pool, order_fn, &jobs[i], prio[i % 3], MP_ANY_THREAD, NULL, 0, 0, NULL, o);
         }
     atomic_store(&g.open, 1);
+    /* Only the worker may take them: destroy would run tasks on this
+     * thread too, beside it. */
+    for (int i = 0; i < 30000 && atomic_load(&ord.next) < n; i++)
+        sleep_ms(1);
     end_pool(pool, o);
     long pos = 0, good = 0;
     for (int level = 0; level < 3; level++)
