@@ -11,7 +11,7 @@ static bool failed(const mp_task *p, uint32_t state)
     return state == T_CANCELLED || p->result != 0;
 }
 
-bool mp__after_link(mp_task *t, mp_task *p, mp_task_edge *e)
+bool mp__after_link(mp_task_ex *t, mp_task *p, mp_task_edge *e)
 {
     e->task = t;
     uint32_t s = atomic_load_explicit(&p->state, memory_order_acquire);
@@ -28,7 +28,7 @@ bool mp__after_link(mp_task *t, mp_task *p, mp_task_edge *e)
              * stores `linked` and then loads the state (all seq_cst): one
              * of the two sees the other. If settle missed the hint, it
              * never takes the list, and this thread sees the state. */
-            atomic_fetch_add_explicit(&p->linked, 1, memory_order_seq_cst);
+            atomic_store_explicit(&p->linked, 1, memory_order_seq_cst);
             if (atomic_load_explicit(&p->state, memory_order_seq_cst) < T_DONE)
                 return true;
             /* Settled meanwhile: the list was either taken (then the
@@ -60,12 +60,12 @@ uint64_t mp__after_release(mp_pool *pool, mp_task *t, mp_task_edge *deps)
      * is kept in `todo` alongside): a chain of cancellations of any length
      * takes no stack depth. */
     uint64_t cancelled = 0;
-    mp_task *todo = NULL;
+    mp_task_ex *todo = NULL;
     bool bad = failed(t, atomic_load_explicit(&t->state, memory_order_relaxed));
     for (;;) {
         for (mp_task_edge *e = deps, *next; e; e = next) {
             next = e->next;         /* e lives in its dependent: read first */
-            mp_task *d = e->task;
+            mp_task_ex *d = e->task;
             if (bad && d->cancel_on_error)
                 atomic_store_explicit(&d->poisoned, 1, memory_order_relaxed);
             /* acq_rel: the last count sees every poisoned store before it. */
@@ -74,18 +74,18 @@ uint64_t mp__after_release(mp_pool *pool, mp_task *t, mp_task_edge *deps)
             /* The last prerequisite: d holds the queue's reference. */
             uint32_t s = T_WAITING;
             bool poison = atomic_load_explicit(&d->poisoned, memory_order_relaxed);
-            if (!atomic_compare_exchange_strong_explicit(&d->state, &s,
+            if (!atomic_compare_exchange_strong_explicit(&d->base.state, &s,
                                                          poison ? T_CANCELLED : T_PENDING,
                                                          memory_order_seq_cst,
                                                          memory_order_relaxed)) {
-                mp__task_unref(d);  /* cancelled while it waited */
+                mp__task_unref(&d->base);   /* cancelled while it waited */
             } else if (!poison) {
-                mp__task_wake_waiters(d);
+                mp__task_wake_waiters(&d->base);
                 mp__ready_push(pool, d);
             } else {
                 /* Its own dependents come next; the record stays alive
                  * through the queue's reference until then. */
-                mp_task_edge *more = mp__task_settle(d, T_CANCELLED);
+                mp_task_edge *more = mp__task_settle(&d->base, T_CANCELLED);
                 cancelled++;
                 d->edges[0].next = more;    /* its edges are all counted: reuse one */
                 d->next = todo;
@@ -94,11 +94,11 @@ uint64_t mp__after_release(mp_pool *pool, mp_task *t, mp_task_edge *deps)
         }
         if (!todo)
             return cancelled;
-        mp_task *d = todo;
+        mp_task_ex *d = todo;
         todo = d->next;
         deps = d->edges[0].next;
         bad = true;
-        mp__task_unref(d);
+        mp__task_unref(&d->base);
         /* deps are edges in other records, which d's unref does not free. */
     }
 }

@@ -29,9 +29,9 @@ void mp__ready_free(mp_pool *pool)
         return;
     for (unsigned i = 0; i <= pool->nthreads; i++) {
         for (int lv = 0; lv < MP_LEVELS; lv++)
-            for (mp_task *t = lists[i].head[lv], *next; t; t = next) {
+            for (mp_task_ex *t = lists[i].head[lv], *next; t; t = next) {
                 next = t->next;
-                mp__task_unref(t);
+                mp__task_unref(&t->base);
             }
         if (lists[i].fd >= 0)
             close(lists[i].fd);
@@ -66,7 +66,7 @@ static void signal_fd(mp_ready *r, bool queued)
     }
 }
 
-void mp__ready_push(mp_pool *pool, mp_task *t)
+void mp__ready_push(mp_pool *pool, mp_task_ex *t)
 {
     unsigned who = t->thread == MP_ANY_THREAD ? pool->nthreads : t->thread;
     mp_ready *r = &pool->ready.lists[who];
@@ -97,10 +97,10 @@ void mp__ready_push(mp_pool *pool, mp_task *t)
     mp__task_wake_helpers(pool);
 }
 
-mp_task *mp__ready_take(mp_ready *r, int lv)
+mp_task_ex *mp__ready_take(mp_ready *r, int lv)
 {
     mp__spin_lock(&r->lock);
-    mp_task *t = r->head[lv];
+    mp_task_ex *t = r->head[lv];
     if (t) {
         r->head[lv] = t->next;
         if (!t->next)

@@ -7,7 +7,7 @@
 
 #include "internal.h"
 
-struct mp_task;
+struct mp_task_ex;
 
 /* Levels, highest first: MP_PRIO_HIGH, _NORMAL, _LOW. */
 #define MP_LEVELS 3
@@ -25,7 +25,7 @@ typedef struct mp_ready {
      * publication a sleeper's last check reads), polled without it. */
     _Atomic uint32_t n[MP_LEVELS];
     int fd;                         /* thread 0's list: its eventfd, or -1 */
-    struct mp_task *head[MP_LEVELS], *tail[MP_LEVELS];
+    struct mp_task_ex *head[MP_LEVELS], *tail[MP_LEVELS];
 } mp_ready;
 
 /* The pool's part: list i for the tasks bound to thread i (0: threads
@@ -40,12 +40,12 @@ MP_HIDDEN int mp__ready_init(mp_pool *pool);
 MP_HIDDEN void mp__ready_free(mp_pool *pool);
 /* Lists t (state T_PENDING, with the queue's reference) at its level on
  * the list of its thread, and wakes a thread that may run it. */
-MP_HIDDEN void mp__ready_push(mp_pool *pool, struct mp_task *t);
+MP_HIDDEN void mp__ready_push(mp_pool *pool, struct mp_task_ex *t);
 /* Takes the oldest task of level `lv` from r, NULL when none: a relaxed
  * look at the count inline, the lock only when it is not 0. */
-MP_HIDDEN struct mp_task *mp__ready_take(mp_ready *r, int lv);
+MP_HIDDEN struct mp_task_ex *mp__ready_take(mp_ready *r, int lv);
 
-static inline struct mp_task *mp__ready_pop(mp_ready *r, int lv)
+static inline struct mp_task_ex *mp__ready_pop(mp_ready *r, int lv)
 {
     if (MP_LIKELY(atomic_load_explicit(&r->n[lv], memory_order_relaxed) == 0))
         return NULL;

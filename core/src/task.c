@@ -94,20 +94,16 @@ static uint64_t finish(mp_task *t, uint32_t state)
 
 static uint64_t run(mp_task *t)
 {
-    mp__trace_begin(t->pool, MP_TRACE_TASK, t->name);
+    mp__trace_begin(t->pool, MP_TRACE_TASK, mp__task_name(t));
     t->result = t->fn(t->arg);
-    mp__trace_end(t->pool, MP_TRACE_TASK, t->name);
+    mp__trace_end(t->pool, MP_TRACE_TASK, mp__task_name(t));
     return finish(t, T_DONE);
 }
 
-static mp_task *record_new(mp_pool *pool, mp_fn fn, void *arg, size_t nafter, uint32_t refs)
+static void record_init(mp_task *t, mp_pool *pool, mp_fn fn, void *arg, uint32_t refs, bool ex)
 {
-    mp_task *t = malloc(sizeof *t + nafter * sizeof(mp_task_edge));
-    if (!t)
-        return NULL;
     atomic_init(&t->state, T_PENDING);
     atomic_init(&t->waiters, 0);
-    atomic_init(&t->linked, 0);
     atomic_init(&t->refs, refs);
     t->result = 0;
     t->fn = fn;
@@ -115,16 +111,37 @@ static mp_task *record_new(mp_pool *pool, mp_fn fn, void *arg, size_t nafter, ui
     t->pool = pool;
     t->spin_ns = pool->spin_ns;
     atomic_init(&t->wlock.locked, 0);
+    atomic_init(&t->linked, 0);
+    t->ex = ex;
     t->wlist = NULL;
     t->dependents = NULL;
-    t->name = NULL;
-    t->thread = MP_ANY_THREAD;
-    t->level = MP_LEVEL_NORMAL;
-    t->cancel_on_error = false;
-    atomic_init(&t->poisoned, 0);
-    atomic_init(&t->unfinished, 0);
-    t->next = NULL;
+}
+
+static mp_task *record_new(mp_pool *pool, mp_fn fn, void *arg, uint32_t refs)
+{
+    mp_task *t = malloc(sizeof *t);
+    if (t)
+        record_init(t, pool, fn, arg, refs, false);
     return t;
+}
+
+/* A record with the 1.1 part, from options read_opts has checked (the
+ * size cannot wrap). */
+static mp_task_ex *record_new_ex(mp_pool *pool, mp_fn fn, void *arg, uint32_t refs,
+                                 const mp_task_opts *o)
+{
+    mp_task_ex *x = malloc(sizeof *x + o->nafter * sizeof(mp_task_edge));
+    if (!x)
+        return NULL;
+    record_init(&x->base, pool, fn, arg, refs, true);
+    x->name = o->name;
+    x->next = NULL;
+    x->thread = o->thread;
+    x->level = (uint8_t)mp__level_of(o->priority);
+    x->cancel_on_error = (o->flags & MP_AFTER_CANCEL_ON_ERROR) != 0;
+    atomic_init(&x->poisoned, 0);
+    atomic_init(&x->unfinished, 0);
+    return x;
 }
 
 /* The ring's way in: a task ready now, at the normal level, for any
@@ -146,7 +163,7 @@ int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **out)
     if (!pool || !fn)
         return MP_EINVAL;
     mp_task *t = NULL;
-    if (out && !(t = record_new(pool, fn, arg, 0, 2)))
+    if (out && !(t = record_new(pool, fn, arg, 2)))
         return MP_ENOMEM;
     int rc = submit_ring(pool, fn, arg, t);
     if (MP_UNLIKELY(rc != MP_OK)) {
@@ -201,7 +218,7 @@ static int read_opts(mp_pool *pool, const mp_task_opts *user, mp_task_opts *o)
         return MP_EINVAL;
     size_t bytes;
     if (!mp__size_mul(o->nafter, sizeof(mp_task_edge), &bytes) ||
-        !mp__size_add(bytes, sizeof(mp_task), &bytes))
+        !mp__size_add(bytes, sizeof(mp_task_ex), &bytes))
         return MP_EINVAL;
     for (size_t k = 0; k < o->nafter; k++)
         if (!o->after[k] || o->after[k]->pool != pool)
@@ -218,16 +235,13 @@ int mp_submit_ex(mp_pool *pool, mp_fn fn, void *arg, const mp_task_opts *opts, m
     if (rc != MP_OK)
         return rc;
     bool ring = o.priority == MP_PRIO_NORMAL && o.thread == MP_ANY_THREAD && o.nafter == 0;
-    if (ring && !out && !o.name)
-        return submit_ring(pool, fn, arg, NULL);
+    if (ring && !o.name)
+        return mp_submit(pool, fn, arg, out);   /* the 1.0 record, or none */
 
-    mp_task *t = record_new(pool, fn, arg, o.nafter, out ? 2 : 1);
-    if (!t)
+    mp_task_ex *x = record_new_ex(pool, fn, arg, out ? 2 : 1, &o);
+    if (!x)
         return MP_ENOMEM;
-    t->name = o.name;
-    t->thread = o.thread;
-    t->level = mp__level_of(o.priority);
-    t->cancel_on_error = (o.flags & MP_AFTER_CANCEL_ON_ERROR) != 0;
+    mp_task *t = &x->base;
     if (ring) {
         rc = submit_ring(pool, fn, arg, t);
         if (rc != MP_OK) {
@@ -251,23 +265,23 @@ int mp_submit_ex(mp_pool *pool, mp_fn fn, void *arg, const mp_task_opts *opts, m
     if (out)
         *out = t;       /* before the task may run and its record go */
     atomic_store_explicit(&t->state, T_WAITING, memory_order_relaxed);
-    atomic_store_explicit(&t->unfinished, (uint32_t)o.nafter + 1, memory_order_relaxed);
+    atomic_store_explicit(&x->unfinished, (uint32_t)o.nafter + 1, memory_order_relaxed);
     uint32_t done = 1;  /* this call's own hold */
     for (size_t k = 0; k < o.nafter; k++)
-        if (!mp__after_link(t, o.after[k], &t->edges[k]))
+        if (!mp__after_link(x, o.after[k], &x->edges[k]))
             done++;
-    if (atomic_fetch_sub_explicit(&t->unfinished, done, memory_order_acq_rel) != done)
+    if (atomic_fetch_sub_explicit(&x->unfinished, done, memory_order_acq_rel) != done)
         return MP_OK;   /* the last prerequisite to finish queues it */
 
     /* Every prerequisite had finished: ready now, or cancelled. */
     uint32_t s = T_WAITING;
-    bool poison = atomic_load_explicit(&t->poisoned, memory_order_relaxed);
+    bool poison = atomic_load_explicit(&x->poisoned, memory_order_relaxed);
     if (!atomic_compare_exchange_strong_explicit(&t->state, &s, poison ? T_CANCELLED : T_PENDING,
                                                  memory_order_seq_cst, memory_order_relaxed)) {
         mp__task_unref(t);          /* the handle's owner cancelled it already */
     } else if (!poison) {
         mp__task_wake_waiters(t);
-        mp__ready_push(pool, t);
+        mp__ready_push(pool, x);
     } else {
         uint64_t n = finish(t, T_CANCELLED);
         mp__task_unref(t);
@@ -337,8 +351,9 @@ static bool run_ring(mp_pool *pool, mp_ctx *ctx, uint32_t max)
 
 /* Runs a task taken from a ready list, unless it was cancelled or run by
  * a waiter meanwhile; drops the list's reference. */
-static void run_listed(mp_pool *pool, mp_ctx *ctx, mp_task *t)
+static void run_listed(mp_pool *pool, mp_ctx *ctx, mp_task_ex *x)
 {
+    mp_task *t = &x->base;
     mp__idle_spinning(&ctx->idle, 0);
     uint32_t expect = T_PENDING;
     if (atomic_compare_exchange_strong_explicit(&t->state, &expect, T_RUNNING,
@@ -354,7 +369,7 @@ static bool run_levels(mp_pool *pool, mp_ctx *ctx, uint32_t max)
     mp_ready *own = &pool->ready.lists[ctx->index];
     mp_ready *any = &pool->ready.lists[pool->nthreads];
     for (int lv = 0; lv < MP_LEVELS; lv++) {
-        mp_task *t = mp__ready_pop(own, lv);
+        mp_task_ex *t = mp__ready_pop(own, lv);
         if (!t)
             t = mp__ready_pop(any, lv);
         if (t) {
@@ -402,11 +417,12 @@ int mp_pool_run_pinned(mp_pool *pool, uint64_t max_ns)
     bool entered = mp__enter(pool, &link, &ctx, false);
     int ran = 0;
     for (; budget > 0; budget--) {
-        mp_task *t = NULL;
-        for (int lv = 0; lv < MP_LEVELS && !t; lv++)
-            t = mp__ready_pop(r, lv);
-        if (!t)
+        mp_task_ex *x = NULL;
+        for (int lv = 0; lv < MP_LEVELS && !x; lv++)
+            x = mp__ready_pop(r, lv);
+        if (!x)
             break;
+        mp_task *t = &x->base;
         uint32_t expect = T_PENDING;
         if (atomic_compare_exchange_strong_explicit(&t->state, &expect, T_RUNNING,
                                                     memory_order_acquire, memory_order_relaxed)) {
@@ -613,10 +629,11 @@ static void wait_prerequisites(mp_task *t)
 /* May this thread run t inline: is it the thread t is bound to? */
 static bool runs_here(const mp_task *t)
 {
-    if (t->thread == MP_ANY_THREAD)
+    unsigned thread = mp__task_thread(t);
+    if (thread == MP_ANY_THREAD)
         return true;
     mp_link *l = mp__link_find(t->pool);
-    return t->thread == (unsigned)(l ? l->index : 0);
+    return thread == (unsigned)(l ? l->index : 0);
 }
 
 /* Runs t, taken from T_PENDING by this thread, as a thread of its pool. */

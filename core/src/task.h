@@ -20,23 +20,25 @@ typedef struct mp_task_waiter {
     struct mp_task_waiter *next;
 } mp_task_waiter;
 
+struct mp_task_ex;
+
 /* A dependent's link in the list of one of its prerequisites; it lives in
  * the dependent's record. */
 typedef struct mp_task_edge {
-    struct mp_task *task;           /* the dependent */
+    struct mp_task_ex *task;        /* the dependent */
     struct mp_task_edge *next;
 } mp_task_edge;
 
 /* The list of dependents once its task settled: adding to it is over. */
 #define MP_EDGES_CLOSED ((mp_task_edge *)1)
 
+/* The record of every task with a handle, of the 1.0 size: 72 bytes. */
 typedef struct mp_task {
     _Atomic uint32_t state;
-    /* Threads on wlist, and dependents ever linked on `dependents`: when
-     * both are 0, settling takes no lock, and making the task ready wakes
-     * nobody when `waiters` is (hints; see task.c, mp__task_settle). */
+    /* Threads on wlist: with `linked` 0, settling takes no lock, and
+     * making the task ready wakes nobody when it is 0 (hints; see task.c,
+     * mp__task_settle). */
     _Atomic uint32_t waiters;
-    _Atomic uint32_t linked;
     _Atomic uint32_t refs;
     int result;
     mp_fn fn;
@@ -44,20 +46,42 @@ typedef struct mp_task {
     mp_pool *pool;                  /* valid while the task is inflight */
     uint64_t spin_ns;               /* its pool's spin window, for waiters */
     mp_spinlock wlock;
+    _Atomic uint8_t linked;         /* 1 once a dependent linked an edge */
+    bool ex;                        /* the record is an mp_task_ex's */
     mp_task_waiter *wlist;          /* under wlock */
     mp_task_edge *dependents;       /* under wlock; MP_EDGES_CLOSED once settled */
-    /* Since 1.1. */
+} mp_task;
+
+/* The record of a task that needs what 1.1 added (mp_submit_ex off the
+ * ring's way, or with a name): the base and the rest. */
+typedef struct mp_task_ex {
+    mp_task base;
     const char *name;
+    struct mp_task_ex *next;        /* a ready list's link (ready.c) */
     unsigned thread;                /* MP_ANY_THREAD, or the one index */
-    int level;                      /* 0 high, 1 normal, 2 low */
+    uint8_t level;                  /* 0 high, 1 normal, 2 low */
     bool cancel_on_error;           /* MP_AFTER_CANCEL_ON_ERROR */
-    _Atomic uint32_t poisoned;      /* a prerequisite failed (with the flag) */
+    _Atomic uint8_t poisoned;       /* a prerequisite failed (with the flag) */
     /* Prerequisites not finished yet, plus one held by mp_submit_ex while
      * it links the edges; whoever takes it to 0 makes the task ready. */
     _Atomic uint32_t unfinished;
-    struct mp_task *next;           /* a ready list's link (ready.c) */
     mp_task_edge edges[];           /* one per prerequisite (after.c) */
-} mp_task;
+} mp_task_ex;
+
+static inline mp_task_ex *mp__task_ex(mp_task *t)
+{
+    return (mp_task_ex *)t;         /* t->ex: the base is the first member */
+}
+
+static inline const char *mp__task_name(const mp_task *t)
+{
+    return t->ex ? ((const mp_task_ex *)t)->name : NULL;
+}
+
+static inline unsigned mp__task_thread(const mp_task *t)
+{
+    return t->ex ? ((const mp_task_ex *)t)->thread : MP_ANY_THREAD;
+}
 
 /* The pool's part: what destroy counts, and statistics. */
 typedef struct mp_tasks {
@@ -93,7 +117,7 @@ MP_HIDDEN void mp__task_unref(mp_task *t);
 /* after.c. Links edge e of dependent t into prerequisite p's list; false
  * when p had finished already (the edge is not linked, and t->poisoned is
  * set if p's outcome calls for it). */
-MP_HIDDEN bool mp__after_link(mp_task *t, mp_task *p, mp_task_edge *e);
+MP_HIDDEN bool mp__after_link(mp_task_ex *t, mp_task *p, mp_task_edge *e);
 /* Task t settled as `state` (after settle detached its dependents,
  * `deps`): counts it finished in each dependent; a dependent whose count
  * reaches 0 is queued, or cancelled when poisoned, and so on down the
