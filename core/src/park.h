@@ -25,13 +25,23 @@ MP_HIDDEN void mp__futex_wake(_Atomic uint32_t *addr, int n);
 MP_HIDDEN void mp__park_wake(mp_thread *t);
 
 /* The spin window of one wait: mp__spin_on is true while it lasts. It
- * reads the clock once every 64 rounds; with spin_ns == 0 it is never
- * true. */
+ * reads the clock once every mask + 1 rounds (64 unless mp__spin_init
+ * says otherwise: a round that scans many deques is long, and the window
+ * is time, not rounds); with spin_ns == 0 it is never true. */
 typedef struct mp_spin {
     uint64_t deadline;
     unsigned rounds;
+    unsigned mask;                      /* 2^k - 1 */
 } mp_spin;
 
+static inline void mp__spin_init(mp_spin *s, unsigned mask)
+{
+    s->deadline = 0;
+    s->rounds = 0;
+    s->mask = mask;
+}
+
+/* Starts the window again (the mask stays). */
 static inline void mp__spin_reset(mp_spin *s)
 {
     s->deadline = 0;
@@ -42,7 +52,7 @@ static inline bool mp__spin_on(mp_spin *s, uint64_t spin_ns)
 {
     if (spin_ns == 0)
         return false;
-    if ((++s->rounds & 63) != 0) {
+    if ((++s->rounds & s->mask) != 0) {
         mp__cpu_relax();
         return true;
     }

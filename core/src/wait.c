@@ -48,7 +48,7 @@ bool mp__wait_on(mp_thread *t, uint64_t spin_ns, const mp_sleep_note *note, mp_c
                  const mp_waiter *w)
 {
     mp_spin spin;
-    mp__spin_reset(&spin);
+    mp__spin_init(&spin, 63);
     while (!over(w, false)) {
         if ((w->help && w->help(ctx, w->arg)) || (w->duties && w->duties->run())) {
             mp__spin_reset(&spin);

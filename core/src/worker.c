@@ -44,6 +44,19 @@ static uint64_t next_window(const mp_pool *pool, uint64_t window, uint64_t gave_
     return window / 2 > full / 8 ? window / 2 : full / 8;
 }
 
+/* How many idle rounds between two clock reads of the spin: 64, fewer
+ * in a pool of many threads, since a round tries to steal from every
+ * deque (a round of a 1024-thread pool took tens of microseconds on a
+ * 2-CPU machine, and 64 of them spun for milliseconds where the
+ * window said 20 us). About 64 deques scanned per clock read. */
+static unsigned spin_mask(const mp_pool *pool)
+{
+    unsigned rounds = 64;
+    for (unsigned d = pool->nthreads - 1; d > 1 && rounds > 1; d >>= 1)
+        rounds >>= 1;
+    return rounds - 1;
+}
+
 void *mp__worker_main(void *arg)
 {
     mp_ctx *self = arg;
@@ -66,7 +79,7 @@ void *mp__worker_main(void *arg)
     prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
 
     mp_spin spin;
-    mp__spin_reset(&spin);
+    mp__spin_init(&spin, spin_mask(pool));
     uint64_t window = pool->spin_ns;
     bool watching = false;              /* woke by its timer, spins until spin.deadline */
     for (;;) {

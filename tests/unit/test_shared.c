@@ -90,7 +90,7 @@ Test(shared, micropool_threads_sets_the_size_and_anything_else_is_ignored)
         const char *value;
         unsigned threads;              /* 0: the default (the CPUs) */
     } cases[] = {
-        {"3", 3},     {"1", 1},    {"64", 64},     {"0", 0},    {"1025", 0},  {"abc", 0},
+        {"3", 3},     {"1", 1},    {"64", 64},     {"1024", 1024}, {"0", 0},   {"1025", 0},  {"abc", 0},
         {"3x", 0},    {"", 0},     {"-2", 0},      {" 3", 0},   {"+3", 0},    {"0x10", 0},
         {"99999999999999999999999", 0},            {"2 ", 0},
     };
