@@ -135,15 +135,16 @@ static void run_alone(mp_loop *L)
 /* A cold call (a worker sleeps) wakes it only when the loop is long
  * enough to pay for the wake-up (warm.c). When it is not, the caller runs
  * every part itself, in order, without publishing anything: no worker
- * would come in time, and times one such call in SAMPLE_EVERY (warm.c).
- * True when it did so. Otherwise L is timed (its key set), and the path
+ * would come in time, and times one such call in SAMPLE_EVERY (warm.c);
+ * when its share would be worth a hand-off it also stamps its end, so
+ * that a call right after it counts as back to back. True when it did so. Otherwise L is timed (its key set), and the path
  * that publishes it records the loop's time alone. */
 static bool resting_and_short(mp_pool *pool, mp_loop *L)
 {
     uint64_t t0 = mp__now_ns();
     uint64_t key = mp__loop_key(L);
-    bool measure;
-    bool wake = mp__warm_should_wake(pool, key, t0, &measure);
+    bool measure, stamp_end;
+    bool wake = mp__warm_should_wake(pool, key, t0, &measure, &stamp_end);
     mp__warm_stamp(pool, t0);
     if (wake) {
         /* A woken call is always timed, from its start: the wake-up's
@@ -153,8 +154,13 @@ static bool resting_and_short(mp_pool *pool, mp_loop *L)
         return false;
     }
     run_alone(L);
-    if (measure)
-        mp__warm_record(pool, key, mp__now_ns() - t0);
+    if (measure || stamp_end) {
+        uint64_t t1 = mp__now_ns();
+        if (measure)
+            mp__warm_record(pool, key, t1 - t0);
+        if (stamp_end)
+            mp__warm_ended(pool, t1);
+    }
     return true;
 }
 

@@ -82,22 +82,37 @@ static bool sampled(mp_warm_est *e)
     return calls % SAMPLE_EVERY == 0;
 }
 
-bool mp__warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now, bool *measure)
+bool mp__warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now, bool *measure,
+                          bool *stamp_end)
 {
     mp_warm *w = &pool->warm;
     mp_warm_est *e = slot(w, key);
+    *stamp_end = false;
     if (ld(&e->key) != key || ld(&e->alone_ns) == 0) {
         *measure = true;
         return true;                    /* unknown: as if long (and measured) */
     }
     *measure = sampled(e);
     /* The caller's share must outlast the worker's way in; or calls come
-     * so often (the last one less than a wake-up's time ago) that a worker
-     * woken now will be polling for the next ones, as long as a share is
-     * worth handing off at all. */
+     * back to back, so that a worker woken now will be polling for the
+     * next ones, as long as a share is worth handing off at all. Back to
+     * back: the last call began less than a wake-up's time ago, or the
+     * last one run alone ended less than half a spin window ago (a call
+     * longer than a wake-up would never look back to back by its start,
+     * and its worker would sleep through the whole burst). */
     uint64_t share = ld(&e->alone_ns) / pool->nthreads, wake = ld(&w->wake_ns);
-    uint64_t last = ld(&w->last_call);
-    return share > wake || (share >= MIN_SHARE_NS && last && now - last < wake);
+    if (share > wake)
+        return true;
+    if (share < MIN_SHARE_NS)
+        return false;
+    *stamp_end = true;
+    uint64_t last = ld(&w->last_call), end = ld(&w->last_end);
+    return (last && now - last < wake) || (end && now >= end && now - end < pool->spin_ns / 2);
+}
+
+void mp__warm_ended(mp_pool *pool, uint64_t now)
+{
+    st(&pool->warm.last_end, now);
 }
 
 /* The slot of key, taken over from whatever loop it held before. */

@@ -20,6 +20,7 @@ typedef struct mp_warm {
     alignas(MP_CACHELINE) _Atomic uint64_t wake_ns; /* from a wake to the worker running */
     _Atomic uint64_t timer_late_ns; /* how late a worker's timer fires */
     _Atomic uint64_t last_call;     /* when the latest stamped call came */
+    _Atomic uint64_t last_end;      /* when the latest cold call run alone ended */
     _Atomic uint64_t period;        /* the calls' interval, 0: none */
     _Atomic uint64_t jitter;        /* mean deviation from it */
     mp_warm_est est[64];
@@ -29,8 +30,12 @@ MP_HIDDEN void mp__warm_init(mp_warm *w);
 /* The key of a loop: its function and the size class of n. */
 MP_HIDDEN uint64_t mp__warm_key(const void *fn, size_t n);
 /* A cold call (a worker it needs is not polling): is waking worth it?
- * *measure: time this call. */
-MP_HIDDEN bool mp__warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now, bool *measure);
+ * *measure: time this call. *stamp_end: if it runs alone, tell
+ * mp__warm_ended when it ends (the next call may come right after). */
+MP_HIDDEN bool mp__warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now, bool *measure,
+                                    bool *stamp_end);
+/* A cold call run alone ended at `now`. */
+MP_HIDDEN void mp__warm_ended(mp_pool *pool, uint64_t now);
 /* A warm call (every worker it needs polls): split it, or run it alone
  * because splitting it was measured slower? *measure: time this call. */
 MP_HIDDEN bool mp__warm_split_pays(mp_pool *pool, uint64_t key, bool *measure);
