@@ -132,38 +132,6 @@ static void run_alone(mp_loop *L)
     }
 }
 
-/* A cold call (a worker sleeps) wakes it only when the loop is long
- * enough to pay for the wake-up (warm.c). When it is not, the caller runs
- * every part itself, in order, without publishing anything: no worker
- * would come in time, and times one such call in SAMPLE_EVERY (warm.c);
- * when its share would be worth a hand-off it also stamps its end, so
- * that a call right after it counts as back to back. True when it did so. Otherwise L is timed (its key set), and the path
- * that publishes it records the loop's time alone. */
-static bool resting_and_short(mp_pool *pool, mp_loop *L)
-{
-    uint64_t t0 = mp__now_ns();
-    uint64_t key = mp__loop_key(L);
-    bool measure, stamp_end;
-    bool wake = mp__warm_should_wake(pool, key, t0, &measure, &stamp_end);
-    mp__warm_stamp(pool, t0);
-    if (wake) {
-        /* A woken call is always timed, from its start: the wake-up's
-         * system call counts in (docs/design.md says why). */
-        L->key = key;
-        L->own_t0 = t0;
-        return false;
-    }
-    run_alone(L);
-    if (measure || stamp_end) {
-        uint64_t t1 = mp__now_ns();
-        if (measure)
-            mp__warm_record(pool, key, t1 - t0);
-        if (stamp_end)
-            mp__warm_ended(pool, t1);
-    }
-    return true;
-}
-
 /* Publishes L and works on it with whoever comes. One loop at a time
  * holds the pool's loop slot and publishes through its mailboxes or the
  * flat slot; a loop that finds the slot taken (a nested loop, or another
@@ -196,7 +164,7 @@ static void run_warm(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
     if (!split) {
         run_alone(L);
         if (measure)
-            mp__warm_record(pool, key, mp__now_ns() - t0);
+            mp__warm_record_solo(pool, key, mp__now_ns() - t0);
         return;
     }
     if (measure)
@@ -204,6 +172,40 @@ static void run_warm(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
     run_split(pool, ctx, L);
     if (measure)
         mp__warm_record_split(pool, key, mp__now_ns() - t0);
+}
+
+/* A cold call (a worker sleeps) wakes it only when the loop is long
+ * enough to pay for the wake-up and cold calls that woke were not measured
+ * slower than alone, or when calls come back to back (warm.c). Otherwise
+ * the caller runs every part itself, in order, publishing nothing: no
+ * worker would come in time. It times one such call in SAMPLE_EVERY, and
+ * stamps its end when its share would be worth a hand-off, so that a call
+ * right after it counts as back to back. A woken call is timed from its
+ * start, the wake-up's system call included (docs/design.md says why):
+ * the caller's own parts for the loop's time alone, and, when warm.c
+ * judges such calls, the whole call. */
+static void run_cold(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
+{
+    uint64_t t0 = mp__now_ns();
+    uint64_t key = mp__loop_key(L);
+    mp_warm_cold c = mp__warm_cold(pool, key, t0);
+    mp__warm_stamp(pool, t0);
+    if (!c.wake) {
+        run_alone(L);
+        if (c.measure || c.stamp_end) {
+            uint64_t t1 = mp__now_ns();
+            if (c.measure)
+                mp__warm_record_solo(pool, key, t1 - t0);
+            if (c.stamp_end)
+                mp__warm_ended(pool, t1);
+        }
+        return;
+    }
+    L->key = key;
+    L->own_t0 = t0;
+    run_split(pool, ctx, L);
+    if (c.judge)
+        mp__warm_record_woken(pool, key, mp__now_ns() - t0);
 }
 
 /* Runs every part of L, in parallel when the pool has room and it pays. */
@@ -218,8 +220,8 @@ static void run_loop(mp_pool *pool, mp_loop *L)
             loop_work(L);
         else if (atomic_load_explicit(&pool->idle.sleepers, memory_order_relaxed) == 0)
             run_warm(pool, ctx, L);
-        else if (!resting_and_short(pool, L))
-            run_split(pool, ctx, L);
+        else
+            run_cold(pool, ctx, L);
     } else {
         loop_work(L);
     }

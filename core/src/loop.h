@@ -77,7 +77,7 @@ static inline uint64_t mp__loop_key(const mp_loop *L)
 
 /* Before the caller's own parts of a timed warm call (after it posted
  * or published the others). A cold call that woke workers has its start
- * set already: the call's own start (see loop.c, resting_and_short). */
+ * set already: the call's own start (see loop.c, run_cold). */
 static inline void mp__loop_own_start(mp_loop *L)
 {
     if (L->key && !L->own_t0)

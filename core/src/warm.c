@@ -19,6 +19,15 @@
  * is no reason to give up the other threads. */
 #define SPLIT_ALWAYS_NS 20000u
 
+/* A cold loop this long alone wakes whenever its share outlasts a
+ * wake-up, whatever its woken calls were measured at: a few microseconds
+ * of system calls and switches are a small part of it. */
+#define WAKE_ALWAYS_NS 250000u
+
+/* Back-to-back wake-ups that were missed are let go 2^level - 1 times,
+ * level up to this. */
+#define BURST_LEVEL_MAX 6u
+
 /* A share shorter than this gains nothing from a hand-off. */
 #define MIN_SHARE_NS 1500u
 
@@ -82,32 +91,77 @@ static bool sampled(mp_warm_est *e)
     return calls % SAMPLE_EVERY == 0;
 }
 
-bool mp__warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now, bool *measure,
-                          bool *stamp_end)
+mp_warm_cold mp__warm_cold(mp_pool *pool, uint64_t key, uint64_t now)
 {
     mp_warm *w = &pool->warm;
     mp_warm_est *e = slot(w, key);
-    *stamp_end = false;
+    mp_warm_cold c = { false, false, false, false };
     if (ld(&e->key) != key || ld(&e->alone_ns) == 0) {
-        *measure = true;
-        return true;                    /* unknown: as if long (and measured) */
+        c.wake = true;                  /* unknown: as if long (and measured) */
+        c.judge = true;
+        return c;
     }
-    *measure = sampled(e);
-    /* The caller's share must outlast the worker's way in; or calls come
-     * back to back, so that a worker woken now will be polling for the
-     * next ones, as long as a share is worth handing off at all. Back to
-     * back: the last call began less than a wake-up's time ago, or the
-     * last one run alone ended less than half a spin window ago (a call
-     * longer than a wake-up would never look back to back by its start,
-     * and its worker would sleep through the whole burst). */
+    c.measure = sampled(e);
     uint64_t share = ld(&e->alone_ns) / pool->nthreads, wake = ld(&w->wake_ns);
-    if (share > wake)
-        return true;
+    if (share > wake) {
+        /* The share outlasts the worker's way in: wake, unless cold calls
+         * that woke were measured no faster than the loop run alone (the
+         * waker's system call; a worker that the kernel put on the
+         * caller's CPU). Of a loop short enough for that to matter, one
+         * call in PROBE_EVERY runs alone, timed (what woken calls are
+         * judged against), and, while the verdict says alone, another
+         * wakes, to see whether it still holds. */
+        uint64_t calls = ld(&e->calls);
+        bool judged = ld(&e->alone_ns) < WAKE_ALWAYS_NS;
+        if (judged && calls % PROBE_EVERY == PROBE_EVERY / 2) {
+            c.measure = true;
+            return c;
+        }
+        uint64_t solo = ld(&e->solo_ns), woken = ld(&e->woken_ns);
+        if (!judged || !solo || !woken || woken < solo || calls % PROBE_EVERY == 0) {
+            c.wake = true;
+            c.judge = judged;
+            return c;
+        }
+    }
     if (share < MIN_SHARE_NS)
-        return false;
-    *stamp_end = true;
+        return c;
+    /* Calls come back to back, so that a worker woken now will be polling
+     * for the next ones: the last call began less than a wake-up's time
+     * ago, or the last one run alone ended less than half a spin window
+     * ago (a call longer than a wake-up would never look back to back by
+     * its start, and its worker would sleep through the whole burst). Such
+     * a call is not judged by its own time: it pays the wake-up for the
+     * calls after it. */
+    c.stamp_end = true;
     uint64_t last = ld(&w->last_call), end = ld(&w->last_end);
-    return (last && now - last < wake) || (end && now >= end && now - end < pool->spin_ns / 2);
+    if (!((last && now - last < wake) || (end && now >= end && now - end < pool->spin_ns / 2)))
+        return c;
+    /* But a wake-up that found the next call cold again (no whole call
+     * fits between the two) kept nobody awake: the kernel put the worker
+     * on the caller's CPU, or it slept before the call was over. Then
+     * such wake-ups back off: 2^level - 1 chances are let go after each
+     * miss, up to BURST_LEVEL_MAX, and a wake-up that was not missed lowers
+     * the level again. */
+    uint64_t at = ld(&w->burst_at), level = ld(&w->burst_level);
+    if (at && now - at < ld(&e->alone_ns) + pool->spin_ns / 2) {
+        if (level < BURST_LEVEL_MAX)
+            level++;
+        st(&w->burst_level, level);
+        st(&w->burst_skip, (UINT64_C(1) << level) - 1);
+        st(&w->burst_at, 0);
+        return c;
+    }
+    uint64_t skip = ld(&w->burst_skip);
+    if (skip) {
+        st(&w->burst_skip, skip - 1);
+        return c;
+    }
+    if (at && level)
+        st(&w->burst_level, level - 1);
+    st(&w->burst_at, now);
+    c.wake = true;
+    return c;
 }
 
 void mp__warm_ended(mp_pool *pool, uint64_t now)
@@ -123,6 +177,8 @@ static mp_warm_est *claim(mp_warm *w, uint64_t key)
         st(&e->key, key);
         st(&e->alone_ns, 0);
         st(&e->split_ns, 0);
+        st(&e->solo_ns, 0);
+        st(&e->woken_ns, 0);
         st(&e->calls, 0);
     }
     return e;
@@ -156,15 +212,32 @@ void mp__warm_record(mp_pool *pool, uint64_t key, uint64_t alone_ns)
     st(&e->alone_ns, ewma(ld(&e->alone_ns), alone_ns ? alone_ns : 1, 1));
 }
 
+/* avg of a time that one held-up sample (a worker preempted with its
+ * part) may not double: it counts as twice the usual at most, as in
+ * mp__warm_woke, with a weight of a quarter. */
+static void record_clipped(_Atomic uint64_t *avg_at, uint64_t ns)
+{
+    uint64_t avg = ld(avg_at);
+    if (avg && ns > 2 * avg)
+        ns = 2 * avg;
+    st(avg_at, ewma(avg, ns ? ns : 1, 2));
+}
+
 void mp__warm_record_split(mp_pool *pool, uint64_t key, uint64_t split_ns)
 {
+    record_clipped(&claim(&pool->warm, key)->split_ns, split_ns);
+}
+
+void mp__warm_record_solo(mp_pool *pool, uint64_t key, uint64_t ns)
+{
     mp_warm_est *e = claim(&pool->warm, key);
-    uint64_t avg = ld(&e->split_ns);
-    /* One split held up (a worker preempted with its part) counts as
-     * twice the usual, as in mp__warm_woke. */
-    if (avg && split_ns > 2 * avg)
-        split_ns = 2 * avg;
-    st(&e->split_ns, ewma(avg, split_ns ? split_ns : 1, 2));
+    st(&e->alone_ns, ewma(ld(&e->alone_ns), ns ? ns : 1, 1));
+    record_clipped(&e->solo_ns, ns);
+}
+
+void mp__warm_record_woken(mp_pool *pool, uint64_t key, uint64_t ns)
+{
+    record_clipped(&claim(&pool->warm, key)->woken_ns, ns);
 }
 
 /* A wake-up that took longer than this says the machine is overloaded,

@@ -11,6 +11,8 @@ typedef struct mp_warm_est {
     _Atomic uint64_t key;           /* mp__warm_key of a loop, 0: empty */
     _Atomic uint64_t alone_ns;      /* the loop done alone, estimated */
     _Atomic uint64_t split_ns;      /* the loop split while workers poll */
+    _Atomic uint64_t solo_ns;       /* the loop run alone, as measured so */
+    _Atomic uint64_t woken_ns;      /* a cold call of it that woke, start to end */
     _Atomic uint64_t calls;         /* its calls, for samples and probes */
 } mp_warm_est;
 
@@ -21,6 +23,9 @@ typedef struct mp_warm {
     _Atomic uint64_t timer_late_ns; /* how late a worker's timer fires */
     _Atomic uint64_t last_call;     /* when the latest stamped call came */
     _Atomic uint64_t last_end;      /* when the latest cold call run alone ended */
+    _Atomic uint64_t burst_at;        /* the latest back-to-back wake-up, 0: judged */
+    _Atomic uint64_t burst_level;     /* how far such wake-ups back off */
+    _Atomic uint64_t burst_skip;      /* chances to let go before the next */
     _Atomic uint64_t period;        /* the calls' interval, 0: none */
     _Atomic uint64_t jitter;        /* mean deviation from it */
     mp_warm_est est[64];
@@ -29,18 +34,28 @@ typedef struct mp_warm {
 MP_HIDDEN void mp__warm_init(mp_warm *w);
 /* The key of a loop: its function and the size class of n. */
 MP_HIDDEN uint64_t mp__warm_key(const void *fn, size_t n);
-/* A cold call (a worker it needs is not polling): is waking worth it?
- * *measure: time this call. *stamp_end: if it runs alone, tell
- * mp__warm_ended when it ends (the next call may come right after). */
-MP_HIDDEN bool mp__warm_should_wake(mp_pool *pool, uint64_t key, uint64_t now, bool *measure,
-                                    bool *stamp_end);
+/* What a cold call does, and what it tells warm.c afterwards. */
+typedef struct mp_warm_cold {
+    bool wake;      /* wake the sleepers and split; else run alone */
+    bool measure;   /* alone: time it (mp__warm_record_solo) */
+    bool judge;     /* woken: time the whole call (mp__warm_record_woken) */
+    bool stamp_end; /* alone: tell mp__warm_ended when it ends */
+} mp_warm_cold;
+
+/* A cold call (a worker it needs is not polling): is waking worth it? */
+MP_HIDDEN mp_warm_cold mp__warm_cold(mp_pool *pool, uint64_t key, uint64_t now);
 /* A cold call run alone ended at `now`. */
 MP_HIDDEN void mp__warm_ended(mp_pool *pool, uint64_t now);
 /* A warm call (every worker it needs polls): split it, or run it alone
  * because splitting it was measured slower? *measure: time this call. */
 MP_HIDDEN bool mp__warm_split_pays(mp_pool *pool, uint64_t key, bool *measure);
-/* How long the loop `key` takes alone, as the caller measured it. */
+/* How long the loop `key` takes alone, as the caller estimated it from
+ * its own parts of a split. */
 MP_HIDDEN void mp__warm_record(mp_pool *pool, uint64_t key, uint64_t alone_ns);
+/* How long the loop `key` took run alone. */
+MP_HIDDEN void mp__warm_record_solo(mp_pool *pool, uint64_t key, uint64_t ns);
+/* How long a cold call of `key` that woke a worker took, start to end. */
+MP_HIDDEN void mp__warm_record_woken(mp_pool *pool, uint64_t key, uint64_t ns);
 /* How long the loop `key` took split, in a warm call, from its caller's
  * start to its end. */
 MP_HIDDEN void mp__warm_record_split(mp_pool *pool, uint64_t key, uint64_t split_ns);

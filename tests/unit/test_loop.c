@@ -3,8 +3,10 @@
 #include "support.h"
 
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 TestSuite(loop, .timeout = 50);
 
@@ -336,6 +338,77 @@ Test(loop, a_static_share_of_a_busy_worker_runs_on_the_caller)
     cr_assert_eq(mp_task_wait(t), 0);
     mp_task_release(t);
     mpt_destroy(pool);
+}
+
+/* Work measured in instructions, not in wall time: a callback preempted
+ * by another thread of its CPU takes longer. */
+static _Atomic uint64_t work_sink;
+
+static void work_units(uint64_t n)
+{
+    uint64_t x = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        x += i ^ (x >> 3);
+        __asm__ volatile("" : "+r"(x));
+    }
+    atomic_fetch_add_explicit(&work_sink, x, memory_order_relaxed);
+}
+
+static int units_body(void *arg, size_t begin, size_t end)
+{
+    work_units(*(const uint64_t *)arg * (end - begin));
+    return 0;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* With the whole process on one CPU, a woken worker can only run instead
+ * of the caller, never beside it: a cold call that wakes it is never
+ * faster than the caller alone. After a few calls the pool must stop
+ * waking it (all but the probes, one call in 64, and a back-off). Before
+ * the pool judged woken calls by their outcome, every one of these calls
+ * woke the worker. */
+Test(loop, a_worker_that_shares_the_callers_cpu_stops_being_woken)
+{
+    cpu_set_t one, all;
+    cr_assert_eq(sched_getaffinity(0, sizeof all, &all), 0);
+    int cpu = -1;
+    for (int c = 0; c < CPU_SETSIZE && cpu < 0; c++)
+        if (CPU_ISSET(c, &all))
+            cpu = c;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    cr_assert_eq(sched_setaffinity(0, sizeof one, &one), 0);
+
+    /* about 15 us of work per item, 2 items: a share outlasts a wake-up */
+    uint64_t t0 = now_ns();
+    work_units(1000000);
+    uint64_t per_us = 1000000000u / (now_ns() - t0 + 1) + 1;
+    uint64_t units = 15 * per_us;
+
+    mp_pool *pool = mpt_pool(2);
+    mp_stats before = {.size = sizeof before}, after = {.size = sizeof after};
+    const int warm_up = 200, judged = 640;
+    for (int r = 0; r < warm_up + judged; r++) {
+        if (r == warm_up)
+            cr_assert_eq(mp_pool_stats(pool, &before), MP_OK);
+        /* 60 us of the caller's own work between calls: the worker's spin
+         * window (20 us) runs out and every call finds it asleep */
+        work_units(60 * per_us);
+        cr_assert_eq(mp_for(pool, 2, 1, MP_SPLIT_STATIC, units_body, &units), MP_OK);
+    }
+    cr_assert_eq(mp_pool_stats(pool, &after), MP_OK);
+    uint64_t woken = after.wakeups - before.wakeups;
+    cr_assert(woken <= (uint64_t)judged / 5,
+              "%llu wake-ups in %d cold calls on one CPU: woken calls are never faster here",
+              (unsigned long long)woken, judged);
+    mpt_destroy(pool);
+    cr_assert_eq(sched_setaffinity(0, sizeof all, &all), 0);
 }
 
 /* -------------------------------------------------------------- nesting */
