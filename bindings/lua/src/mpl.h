@@ -161,6 +161,10 @@ unsigned mpl_pool_threads(const mpl_pool *p);
 int      mpl_pool_thread_index(const mpl_pool *p);
 mp_pool *mpl_pool_engine(const mpl_pool *p);
 
+/* A copy of name that lives as long as the pool (one per distinct name),
+ * or NULL when out of memory. Never raises. */
+const char *mpl_pool_intern(mpl_pool *p, const char *name);
+
 /* The pool that owns state L, or NULL for a state that is not a pool's. */
 mpl_pool *mpl_pool_of_state(lua_State *L);
 
@@ -195,6 +199,11 @@ int mpl_op_map(lua_State *L, mpl_pool *p, int base);
 /* base: code, args... ; queues f(args...) and returns the task. */
 mpl_task *mpl_op_submit(lua_State *L, mpl_pool *p, int base);
 
+/* base: priority, thread (-1 = any), flags, name (nil or a string),
+ * after (nil or a list of task handles of this pool), code, args... ;
+ * queues f(args...) with mp_submit_ex and returns the task. */
+mpl_task *mpl_op_submit_ex(lua_State *L, mpl_pool *p, int base);
+
 /* base: code, args... ; runs body(scope, args...) on the calling thread;
  * scope:spawn(f, ...) (mpl_scope_spawn) adds f(scope, ...) to the scope,
  * which ends when the body and every spawned function have finished. */
@@ -228,6 +237,9 @@ int mpl_scope_metatable(lua_State *L);
 /* Waits; pushes the task's results or raises its error (or a
  * cancellation error). */
 int  mpl_task_wait(lua_State *L, mpl_task *t);
+/* As mpl_task_wait, for at most timeout_ns; on timeout pushes nil and
+ * "timeout" (2 values). */
+int  mpl_task_wait_for(lua_State *L, mpl_task *t, uint64_t timeout_ns);
 int  mpl_task_done(mpl_task *t);
 /* 1 if the task will never run, 0 if it started or finished. */
 int  mpl_task_cancel(mpl_task *t);

@@ -30,7 +30,15 @@ struct mpl_pool {
     size_t          init_len;
     char           *path;
     char           *cpath;
+    struct mpl_name *names;        /* task names (mpl_pool_intern), under lock */
 };
+
+/* A task name, kept as long as the pool: the engine's tracing hooks may
+ * see it after the task has gone. */
+typedef struct mpl_name {
+    struct mpl_name *next;
+    char             text[];
+} mpl_name;
 
 /* The state a callback of `p` runs in on this thread, kept for the
  * duration of the callback. It lives on the callback's C stack and links

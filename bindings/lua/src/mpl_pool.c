@@ -326,8 +326,34 @@ static char *dup_bytes(const char *s, size_t n)
     return d;
 }
 
+const char *mpl_pool_intern(mpl_pool *p, const char *name)
+{
+    const char *found = NULL;
+    pthread_mutex_lock(&p->lock);
+    for (mpl_name *it = p->names; it && !found; it = it->next)
+        if (strcmp(it->text, name) == 0)
+            found = it->text;
+    if (!found) {
+        size_t n = strlen(name) + 1;
+        mpl_name *it = malloc(sizeof *it + n);
+        if (it) {
+            memcpy(it->text, name, n);
+            it->next = p->names;
+            p->names = it;
+            found = it->text;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    return found;
+}
+
 static void pool_release(mpl_pool *p)
 {
+    while (p->names) {
+        mpl_name *next = p->names->next;
+        free(p->names);
+        p->names = next;
+    }
     free(p->workers);
     free(p->init);
     free(p->path);
