@@ -31,6 +31,7 @@ struct mpl_pool {
     char           *path;
     char           *cpath;
     struct mpl_name *names;        /* task names (mpl_pool_intern), under lock */
+    mpl_task       *orphans;       /* see mpl_task_free, under lock */
 };
 
 /* A task name, kept as long as the pool: the engine's tracing hooks may
@@ -70,6 +71,10 @@ int mpl_push_args(lua_State *L, const char *data, size_t len, uint64_t id);
 
 /* A new id for an argument list, unique in the process. */
 uint64_t mpl_args_id(void);
+
+/* Frees the orphaned tasks that have finished or were cancelled; with
+ * `all` (the engine has run or cancelled every task), all of them. */
+void mpl_orphans_sweep(mpl_pool *p, int all);
 
 /* Drops one reference to a scope (a scope_ctx of mpl_ops.c), as the
  * collection of a scope handle does. */

@@ -1058,6 +1058,7 @@ struct mpl_task {
     mpl_call   call;
     mpl_buf    result;
     int        may_cancel;  /* the engine may cancel it (cancel on error) */
+    mpl_task  *next_orphan;
 };
 
 static void task_unref(mpl_task *t)
@@ -1253,14 +1254,55 @@ int mpl_task_cancel(mpl_task *t)
     return 1;
 }
 
-void mpl_task_free(mpl_task *t)
+/* Releases the handle and the reference of the Lua handle; settles a
+ * task that was cancelled. 0 if the task may still run or be cancelled
+ * (nothing done). */
+static int task_finish(mpl_task *t)
 {
-    if (!t)
-        return;
-    /* Cancelled by the engine (a prerequisite failed): the callback that
-     * will never run holds a reference. */
-    if (t->may_cancel && mp_task_wait_for(t->handle, 0) == MP_ECANCELED)
-        task_settle(t);
+    if (t->may_cancel && !atomic_load(&t->settled)) {
+        int rc = mp_task_wait_for(t->handle, 0);
+        if (rc == MP_ETIMEDOUT)
+            return 0;
+        if (rc == MP_ECANCELED)
+            task_settle(t);
+    }
     mp_task_release(t->handle);
     task_unref(t);
+    return 1;
+}
+
+void mpl_orphans_sweep(mpl_pool *p, int all)
+{
+    pthread_mutex_lock(&p->lock);
+    mpl_task **at = &p->orphans;
+    while (*at) {
+        mpl_task *t = *at, *next = t->next_orphan;
+        if (task_finish(t)) {
+            *at = next;
+        } else if (all) {
+            /* Not expected: the engine has run or cancelled every task. */
+            *at = next;
+            mp_task_release(t->handle);
+            task_unref(t);
+        } else {
+            at = &t->next_orphan;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+void mpl_task_free(mpl_task *t)
+{
+    if (!t || task_finish(t))
+        return;
+    /* Lua dropped a task that waits for its prerequisites and that the
+     * engine may yet cancel instead of running: only a wait on the handle
+     * can tell, so the pool keeps it until it has settled (swept here and
+     * when the pool closes). */
+    mpl_pool *p = t->op.pool;
+    pthread_mutex_lock(&p->lock);
+    t->next_orphan = p->orphans;
+    p->orphans = t;
+    pthread_mutex_unlock(&p->lock);
+    mpl_orphans_sweep(p, 0);
 }

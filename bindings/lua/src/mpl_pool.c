@@ -456,6 +456,7 @@ static int pool_close(mpl_pool *p)
     p->closed = 1;
     p->engine = NULL;
     close_states(p);
+    mpl_orphans_sweep(p, 1);
     return MP_OK;
 }
 
