@@ -43,6 +43,9 @@ mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
                        const char *bytes, size_t len,
                        const char *path, const char *cpath);
 
+%rename(pool_shared) mpl_pool_shared;
+mpl_pool *mpl_pool_shared(lua_State *L, const char *path, const char *cpath);
+
 %rename(pool_close) mpl_pool_close;
 void mpl_pool_close(lua_State *L, mpl_pool *p);
 %rename(pool_closed) mpl_pool_closed;

@@ -220,6 +220,21 @@ function micropool.new(opts)
   return wrap_pool(p)
 end
 
+local shared
+
+--- Since 1.1. The process-wide pool (mp_pool_shared): one set of workers
+-- for every library of the process that uses it, and for every caller of
+-- micropool.shared() in this lua_State (they get the same pool object).
+-- Its size is the CPU count, or MICROPOOL_THREADS from the environment.
+-- pool:close() waits for the tasks submitted through it (and helps run
+-- them), then lets it go; the next micropool.shared() takes it again.
+function micropool.shared()
+  if shared == nil or core.pool_closed(shared._p) ~= 0 then
+    shared = wrap_pool(core.pool_shared(package.path, package.cpath))
+  end
+  return shared
+end
+
 local current
 
 --- The pool whose callback is running in this lua_State (inside a

@@ -148,6 +148,12 @@ mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
                        const char *init, size_t init_len,
                        const char *path, const char *cpath);
 
+/* A pool over the process-wide pool (mp_pool_shared), with no
+ * worker_init; raises on failure. Closing it waits for the tasks it
+ * submitted (helping to run them), closes its states and drops the
+ * reference. */
+mpl_pool *mpl_pool_shared(lua_State *L, const char *path, const char *cpath);
+
 /* Runs pending tasks, stops the workers, closes every state. Raises an
  * error if called from a callback running on this pool. A closed pool
  * stays valid for mpl_pool_closed/mpl_pool_free. */

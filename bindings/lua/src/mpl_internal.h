@@ -21,6 +21,9 @@ struct mpl_pool {
     mp_pool        *engine;
     unsigned        threads;
     int             closed;
+    int             shared;        /* a reference to the process's pool */
+    atomic_int      closing;       /* shared: close() waits for its tasks */
+    atomic_int      pending;       /* shared: callbacks of tasks not settled */
     lua_State     **workers;       /* [threads]; [0] unused */
     pthread_mutex_t lock;          /* guards the two lists below */
     mpl_state      *free0;         /* idle calling-thread states */
@@ -32,6 +35,7 @@ struct mpl_pool {
     char           *cpath;
     struct mpl_name *names;        /* task names (mpl_pool_intern), under lock */
     mpl_task       *orphans;       /* see mpl_task_free, under lock */
+    mpl_task       *watched;       /* shared: tasks the engine may cancel */
 };
 
 /* A task name, kept as long as the pool: the engine's tracing hooks may
@@ -75,6 +79,10 @@ uint64_t mpl_args_id(void);
 /* Frees the orphaned tasks that have finished or were cancelled; with
  * `all` (the engine has run or cancelled every task), all of them. */
 void mpl_orphans_sweep(mpl_pool *p, int all);
+
+/* Shared pools: the tasks on p->watched that were cancelled are settled
+ * (their callbacks will never run) and leave the list. */
+void mpl_watched_sweep(mpl_pool *p);
 
 /* Drops one reference to a scope (a scope_ctx of mpl_ops.c), as the
  * collection of a scope handle does. */

@@ -1059,6 +1059,7 @@ struct mpl_task {
     mpl_buf    result;
     int        may_cancel;  /* the engine may cancel it (cancel on error) */
     mpl_task  *next_orphan;
+    mpl_task  *next_watched;
 };
 
 static void task_unref(mpl_task *t)
@@ -1080,8 +1081,55 @@ static void task_unref(mpl_task *t)
 /* Drops the reference of the callback, which has run or never will. */
 static void task_settle(mpl_task *t)
 {
-    if (atomic_exchange_explicit(&t->settled, 1, memory_order_acq_rel) == 0)
+    if (atomic_exchange_explicit(&t->settled, 1, memory_order_acq_rel) == 0) {
+        mpl_pool *p = t->op.pool;
+        /* Last use of the pool: a shared one's close waits for this. */
+        if (p->shared)
+            atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
         task_unref(t);
+    }
+}
+
+static int task_fn(void *arg);
+
+/* Queues t with opts (NULL: mp_submit); MP_OK or the engine's code. */
+static int task_queue(mpl_pool *p, mpl_task *t, const mp_task_opts *opts)
+{
+    if (!p->shared)
+        return opts ? mp_submit_ex(p->engine, task_fn, t, opts, &t->handle)
+                    : mp_submit(p->engine, task_fn, t, &t->handle);
+    atomic_fetch_add_explicit(&p->pending, 1, memory_order_relaxed);
+    int rc = opts ? mp_submit_ex(p->engine, task_fn, t, opts, &t->handle)
+                  : mp_submit(p->engine, task_fn, t, &t->handle);
+    if (rc != MP_OK) {
+        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+    } else if (t->may_cancel) {
+        atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+        pthread_mutex_lock(&p->lock);
+        t->next_watched = p->watched;
+        p->watched = t;
+        pthread_mutex_unlock(&p->lock);
+    }
+    return rc;
+}
+
+void mpl_watched_sweep(mpl_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    mpl_task **at = &p->watched;
+    while (*at) {
+        mpl_task *t = *at;
+        int rc = atomic_load(&t->settled) ? MP_OK : mp_task_wait_for(t->handle, 0);
+        if (rc == MP_ETIMEDOUT) {
+            at = &t->next_watched;
+            continue;
+        }
+        if (rc == MP_ECANCELED)
+            task_settle(t);
+        *at = t->next_watched;
+        task_unref(t);
+    }
+    pthread_mutex_unlock(&p->lock);
 }
 
 static int task_run(lua_State *L)
@@ -1135,7 +1183,7 @@ static mpl_task *task_new(lua_State *L, mpl_pool *p, int base)
 mpl_task *mpl_op_submit(lua_State *L, mpl_pool *p, int base)
 {
     mpl_task *t = task_new(L, p, base);
-    int rc = mp_submit(mpl_pool_engine(p), task_fn, t, &t->handle);
+    int rc = task_queue(p, t, NULL);
     if (rc != MP_OK) {
         task_discard(t);
         mpl_error(L, "micropool: submit: %s", mp_strerror(rc));
@@ -1194,7 +1242,7 @@ mpl_task *mpl_op_submit_ex(lua_State *L, mpl_pool *p, int base)
     opts.flags = flags;
     opts.name = name;
     t->may_cancel = (flags & MP_AFTER_CANCEL_ON_ERROR) != 0;
-    int rc = mp_submit_ex(mpl_pool_engine(p), task_fn, t, &opts, &t->handle);
+    int rc = task_queue(p, t, &opts);
     if (pre != few)
         free(pre);
     if (rc != MP_OK) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Registry keys (their addresses) in every state a pool owns. */
 static const char pool_key;    /* light userdata: the owning mpl_pool */
@@ -380,16 +381,13 @@ static void close_states(mpl_pool *p)
     p->all0 = p->free0 = NULL;
 }
 
-mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
-                       int pin, const char *name, int init_kind,
-                       const char *init, size_t init_len,
-                       const char *path, const char *cpath)
+/* A pool record without an engine, or NULL (nothing allocated). */
+static mpl_pool *pool_alloc(int init_kind, const char *init, size_t init_len,
+                            const char *path, const char *cpath)
 {
-    if (init_kind < MPL_INIT_NONE || init_kind > MPL_INIT_MODULE)
-        mpl_error(L, "micropool: unknown worker_init kind %d", init_kind);
     mpl_pool *p = calloc(1, sizeof *p);
     if (!p)
-        mpl_error(L, "micropool: out of memory");
+        return NULL;
     pthread_mutex_init(&p->lock, NULL);
     p->init_kind = init_kind;
     /* Slots for the most threads a pool may have: the resolved count of
@@ -402,8 +400,38 @@ mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
     p->cpath = dup_bytes(cpath ? cpath : "", cpath ? strlen(cpath) : 0);
     if (!p->workers || !p->init || !p->path || !p->cpath) {
         pool_release(p);
-        mpl_error(L, "micropool: out of memory");
+        return NULL;
     }
+    return p;
+}
+
+/* One calling-thread state now: it runs worker_init, so a broken one is
+ * reported by the constructor rather than by the first callback. Raises
+ * after freeing p. */
+static void pool_first_state(lua_State *L, mpl_pool *p)
+{
+    char err[512];
+    mpl_state *s = state0_new(p, err, sizeof err);
+    if (!s) {
+        mp_pool_destroy(p->engine);
+        close_states(p);
+        pool_release(p);
+        lua_pushstring(L, err);
+        lua_error(L);
+    }
+    p->free0 = s;
+}
+
+mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
+                       int pin, const char *name, int init_kind,
+                       const char *init, size_t init_len,
+                       const char *path, const char *cpath)
+{
+    if (init_kind < MPL_INIT_NONE || init_kind > MPL_INIT_MODULE)
+        mpl_error(L, "micropool: unknown worker_init kind %d", init_kind);
+    mpl_pool *p = pool_alloc(init_kind, init, init_len, path, cpath);
+    if (!p)
+        mpl_error(L, "micropool: out of memory");
 
     mp_config cfg;
     mp_config_init(&cfg);
@@ -419,19 +447,23 @@ mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
         mpl_error(L, "micropool: cannot create the pool: %s", mp_strerror(rc));
     }
     p->threads = mp_pool_threads(p->engine);
+    pool_first_state(L, p);
+    return p;
+}
 
-    /* One calling-thread state now: it runs worker_init, so a broken one is
-     * reported by the constructor rather than by the first callback. */
-    char err[512];
-    mpl_state *s = state0_new(p, err, sizeof err);
-    if (!s) {
-        mp_pool_destroy(p->engine);
-        close_states(p);
+mpl_pool *mpl_pool_shared(lua_State *L, const char *path, const char *cpath)
+{
+    mpl_pool *p = pool_alloc(MPL_INIT_NONE, NULL, 0, path, cpath);
+    if (!p)
+        mpl_error(L, "micropool: out of memory");
+    int rc = mp_pool_shared(&p->engine);
+    if (rc != MP_OK) {
         pool_release(p);
-        lua_pushstring(L, err);
-        lua_error(L);
+        mpl_error(L, "micropool: cannot have the shared pool: %s", mp_strerror(rc));
     }
-    p->free0 = s;
+    p->shared = 1;
+    p->threads = mp_pool_threads(p->engine);
+    pool_first_state(L, p);
     return p;
 }
 
@@ -450,6 +482,22 @@ static int pool_close(mpl_pool *p)
         return MP_OK;
     if (held_here(p) || mp_pool_thread_index(p->engine) >= 0)
         return MP_EDEADLK;
+    if (p->shared) {
+        /* The engine goes on for its other users: what this pool's states
+         * still have to run is run or waited for here, before they close
+         * (no worker calls on_worker_stop for them). */
+        atomic_store(&p->closing, 1);
+        while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+            int ran = mp_pool_run_pinned(p->engine, 0) > 0;
+            ran |= mp_yield(p->engine) == 1;
+            mpl_watched_sweep(p);
+            if (!ran) {
+                struct timespec ts = {0, 100000};
+                nanosleep(&ts, NULL);
+            }
+        }
+        mpl_watched_sweep(p);
+    }
     int rc = mp_pool_destroy(p->engine);
     if (rc != MP_OK)
         return rc;
@@ -483,7 +531,7 @@ void mpl_pool_free(mpl_pool *p)
 
 int mpl_pool_closed(const mpl_pool *p)
 {
-    return p->closed;
+    return p->closed || atomic_load_explicit(&((mpl_pool *)p)->closing, memory_order_relaxed);
 }
 
 unsigned mpl_pool_threads(const mpl_pool *p)

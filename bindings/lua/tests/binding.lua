@@ -896,5 +896,57 @@ run("yield runs one piece of pending work and says whether it did", function()
   eq(t:wait(), "yielded", "its result")
 end)
 
+-- ------------------------------------------------------------ 1.1: shared
+
+run("micropool.shared(): one pool object, the process's workers", function()
+  local s = micropool.shared()
+  truthy(rawequal(s, micropool.shared()), "the same object on every call")
+  local a, b = s:join(function() return 1 end, function() return 2 end)
+  eq(a + b, 3, "join on it")
+  eq(s:map({1, 2, 3}, function(v) return v * 10 end)[3], 30, "map on it")
+  eq(s:submit(function() return require("micropool").current():thread_index() >= 0 end):wait(),
+     true, "current() inside is the shared pool")
+end)
+
+run("closing the shared pool waits for its tasks, and shared() takes it again", function()
+  local s = micropool.shared()
+  local b = micropool.buffer(2)
+  local t = s:submit(function(buf)
+    local x = 0
+    for i = 1, 3000000 do x = x + i end
+    buf[1] = 1
+  end, b)
+  local pinned = s:submit({function(buf) buf[2] = 1 end, b}, {thread = 0})
+  local root = s:submit({function() error("fails", 0) end})
+  local never = s:submit({function() end}, {after = {root}, cancel_on_error = true})
+  s:close()
+  eq(s:closed(), true, "closed")
+  eq(t:done(), true, "its task finished before close returned")
+  eq(b[1], 1.0, "what the task wrote")
+  eq(b[2], 1.0, "close ran the task bound to thread 0")
+  raises_with("cancelled", never.wait, never)
+  raises_with("the pool is closed", s.join, s, print, print)
+  local again = micropool.shared()
+  truthy(not rawequal(again, s), "a new object")
+  eq(again:submit(function() return "again" end):wait(), "again", "it works")
+end)
+
+run("MICROPOOL_THREADS sizes the shared pool; other values are ignored", function()
+  local lua = arg[-1]
+  local function threads(env)
+    local cmd = string.format("%s %s -e %q", env, lua,
+                              'io.write(require("micropool").shared():threads())')
+    local f = assert(io.popen(cmd))
+    local out = f:read("a")
+    f:close()
+    return tonumber(out)
+  end
+  eq(threads("MICROPOOL_THREADS=3"), 3, "MICROPOOL_THREADS=3")
+  eq(threads("MICROPOOL_THREADS=1"), 1, "MICROPOOL_THREADS=1")
+  local default = threads("MICROPOOL_THREADS=")
+  truthy(default and default >= 1, "a default")
+  eq(threads("MICROPOOL_THREADS=lots"), default, "a value that is not a number is ignored")
+end)
+
 pool:close()
 mptest.summary()
