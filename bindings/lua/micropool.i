@@ -41,7 +41,8 @@ const char *mp_version(void);
 mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
                        int pin, const char *name, int init_kind,
                        const char *bytes, size_t len,
-                       const char *path, const char *cpath);
+                       const char *path, const char *cpath,
+                       size_t stack_size, const char *trace);
 
 %rename(pool_shared) mpl_pool_shared;
 mpl_pool *mpl_pool_shared(lua_State *L, const char *path, const char *cpath);
@@ -71,6 +72,7 @@ int mpl_task_cancel(mpl_task *t);
 %constant int PRIO_NORMAL = MP_PRIO_NORMAL;
 %constant int PRIO_LOW = MP_PRIO_LOW;
 %constant int AFTER_CANCEL_ON_ERROR = MP_AFTER_CANCEL_ON_ERROR;
+%constant int STACK_MIN = MPL_STACK_MIN;
 %constant int INIT_NONE = MPL_INIT_NONE;
 %constant int INIT_CHUNK = MPL_INIT_CHUNK;
 %constant int INIT_MODULE = MPL_INIT_MODULE;

@@ -180,7 +180,8 @@ local function init_of(init)
   return core.INIT_CHUNK, init
 end
 
-local new_options = { threads = true, spin_us = true, pin = true, name = true, worker_init = true }
+local new_options = { threads = true, spin_us = true, pin = true, name = true, worker_init = true,
+                      stack_size = true, trace = true }
 
 --- Creates a pool. Options (all optional):
 --   threads      threads in all, the calling thread counted (0 = one per CPU)
@@ -189,6 +190,9 @@ local new_options = { threads = true, spin_us = true, pin = true, name = true, w
 --   name         worker thread name prefix
 --   worker_init  a function, a chunk of code or a module name, run once in
 --                every lua_State of the pool before its first callback
+--   stack_size   (since 1.1) each worker's stack in bytes, 0 = the system's
+--   trace        (since 1.1) a file name: a Chrome trace-event record of
+--                the pool's work is written there when the pool closes
 function micropool.new(opts)
   if opts == nil then opts = {} end
   if type(opts) ~= "table" then
@@ -214,9 +218,17 @@ function micropool.new(opts)
   if opts.name ~= nil and type(opts.name) ~= "string" then
     raise("bad argument #1 to 'new' (name must be a string)")
   end
+  local stack = opts.stack_size == nil and 0 or math.tointeger(opts.stack_size)
+  if stack == nil or (stack ~= 0 and stack < core.STACK_MIN) then
+    raise("bad argument #1 to 'new' (stack_size must be 0 or an integer of at least "
+          .. math.tointeger(core.STACK_MIN) .. " bytes, got " .. tostring(opts.stack_size) .. ")")
+  end
+  if opts.trace ~= nil and type(opts.trace) ~= "string" then
+    raise("bad argument #1 to 'new' (trace must be a file name, got " .. type(opts.trace) .. ")")
+  end
   local kind, init = init_of(opts.worker_init)
   local p = core.pool_new(threads, spin, opts.pin and 1 or 0, opts.name, kind, init,
-                          package.path, package.cpath)
+                          package.path, package.cpath, stack, opts.trace)
   return wrap_pool(p)
 end
 

@@ -136,17 +136,27 @@ int mpl_encode_code(lua_State *L, int idx, mpl_buf *out, char *err, size_t errle
 
 /* ------------------------------------------------------------ pools */
 
+/* The smallest worker stack micropool.new accepts. The engine's own
+ * minimum (PTHREAD_STACK_MIN) does not hold what Lua does on a worker: a
+ * state nests up to about 200 C calls (LUAI_MAXCCALLS), and a callback
+ * nested in a join takes over a KiB of C stack per level; 256 KiB
+ * overflowed at that depth, 320 KiB did not. */
+#define MPL_STACK_MIN (512 * 1024)
+
 enum mpl_init_kind { MPL_INIT_NONE = 0, MPL_INIT_CHUNK = 1, MPL_INIT_MODULE = 2 };
 
 /* Creates a pool whose states run `init` once (a chunk of source or
  * bytecode, or a module name to require) and search modules along
  * path/cpath. Raises a Lua error in L on failure (and then owns nothing).
  * worker_init is run once right away in a calling-thread state, so a
- * broken one is reported here. */
+ * broken one is reported here. stack_size: each worker's stack (0 = the
+ * system's); trace: NULL, or the file that gets a Chrome trace-event
+ * record of the pool's work when it closes. */
 mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
                        int pin, const char *name, int init_kind,
                        const char *init, size_t init_len,
-                       const char *path, const char *cpath);
+                       const char *path, const char *cpath,
+                       size_t stack_size, const char *trace);
 
 /* A pool over the process-wide pool (mp_pool_shared), with no
  * worker_init; raises on failure. Closing it waits for the tasks it

@@ -11,6 +11,8 @@
 #include <stdatomic.h>
 
 /* A state for calling threads, kept on the pool's lists. */
+typedef struct mpl_trace mpl_trace;
+
 typedef struct mpl_state {
     lua_State        *L;
     struct mpl_state *next_free;
@@ -36,6 +38,7 @@ struct mpl_pool {
     struct mpl_name *names;        /* task names (mpl_pool_intern), under lock */
     mpl_task       *orphans;       /* see mpl_task_free, under lock */
     mpl_task       *watched;       /* shared: tasks the engine may cancel */
+    mpl_trace      *trace;         /* micropool.new{trace = path}, or NULL */
 };
 
 /* A task name, kept as long as the pool: the engine's tracing hooks may
@@ -75,6 +78,15 @@ int mpl_push_args(lua_State *L, const char *data, size_t len, uint64_t id);
 
 /* A new id for an argument list, unique in the process. */
 uint64_t mpl_args_id(void);
+
+/* The trace recorder (mpl_trace.c): hooks that record into memory, and
+ * the Chrome trace-event file written once the engine is destroyed. */
+mpl_trace            *mpl_trace_new(const char *path, char *err, size_t errlen);
+const mp_trace_hooks *mpl_trace_hooks(mpl_trace *tr);
+/* Writes and closes the file (once; later calls do nothing): 0, or -1
+ * with a message. */
+int                   mpl_trace_write(mpl_trace *tr, char *err, size_t errlen);
+void                  mpl_trace_free(mpl_trace *tr);
 
 /* Frees the orphaned tasks that have finished or were cancelled; with
  * `all` (the engine has run or cancelled every task), all of them. */

@@ -350,6 +350,7 @@ const char *mpl_pool_intern(mpl_pool *p, const char *name)
 
 static void pool_release(mpl_pool *p)
 {
+    mpl_trace_free(p->trace);
     while (p->names) {
         mpl_name *next = p->names->next;
         free(p->names);
@@ -425,7 +426,8 @@ static void pool_first_state(lua_State *L, mpl_pool *p)
 mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
                        int pin, const char *name, int init_kind,
                        const char *init, size_t init_len,
-                       const char *path, const char *cpath)
+                       const char *path, const char *cpath,
+                       size_t stack_size, const char *trace)
 {
     if (init_kind < MPL_INIT_NONE || init_kind > MPL_INIT_MODULE)
         mpl_error(L, "micropool: unknown worker_init kind %d", init_kind);
@@ -441,6 +443,16 @@ mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
     cfg.name = name;
     cfg.on_thread_stop = on_worker_stop;
     cfg.hook_arg = p;
+    cfg.stack_size = stack_size;
+    if (trace) {
+        char err[400];
+        p->trace = mpl_trace_new(trace, err, sizeof err);
+        if (!p->trace) {
+            pool_release(p);
+            mpl_error(L, "micropool: trace: %s", err);
+        }
+        cfg.trace = mpl_trace_hooks(p->trace);
+    }
     int rc = mp_pool_create(&cfg, &p->engine);
     if (rc != MP_OK) {
         pool_release(p);
@@ -515,6 +527,9 @@ void mpl_pool_close(lua_State *L, mpl_pool *p)
         mpl_error(L, "micropool: cannot close a pool from inside one of its own callbacks");
     if (rc != MP_OK)
         mpl_error(L, "micropool: close: %s", mp_strerror(rc));
+    char err[400];
+    if (p->trace && mpl_trace_write(p->trace, err, sizeof err))
+        mpl_error(L, "micropool: trace: %s", err);
 }
 
 void mpl_pool_free(mpl_pool *p)
@@ -526,6 +541,9 @@ void mpl_pool_free(mpl_pool *p)
          * safely; the threads keep running until the process ends. */
         return;
     }
+    char err[400];
+    if (p->trace)
+        mpl_trace_write(p->trace, err, sizeof err);   /* collected: no one to tell */
     pool_release(p);
 }
 

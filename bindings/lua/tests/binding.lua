@@ -948,5 +948,75 @@ run("MICROPOOL_THREADS sizes the shared pool; other values are ignored", functio
   eq(threads("MICROPOOL_THREADS=lots"), default, "a value that is not a number is ignored")
 end)
 
+-- ------------------------------------------------------------ 1.1: new
+
+run("stack_size sets the workers' stacks", function()
+  -- A size no other mapping has, above glibc's default (it reuses a cached
+  -- stack of a thread that ended when that one is large enough).
+  local size = 9 * 1024 * 1024 + 7 * 4096
+  local function stacks()
+    local n = 0
+    for line in io.lines("/proc/self/maps") do
+      local a, b = line:match("^(%x+)-(%x+)")
+      if tonumber(b, 16) - tonumber(a, 16) == size then n = n + 1 end
+    end
+    return n
+  end
+  local before = stacks()
+  local p <close> = micropool.new{threads = 3, stack_size = size}
+  eq(p:broadcast(function(i) return i end)[3], 2, "the workers run")
+  eq(stacks() - before, 2, "mappings of that size, one per worker")
+  -- The smallest accepted size still holds Lua's deepest nesting.
+  local shared = [[
+    function nest(d)
+      if d == 0 then return 0 end
+      return require("micropool").current():join({nest, d - 1}, function() end) + 1
+    end
+  ]]
+  local small <close> = micropool.new{threads = 2, stack_size = core.STACK_MIN, worker_init = shared}
+  local t = small:submit({function()
+    local ok, err = pcall(nest, 300)
+    return ok, tostring(err):match("C stack overflow"), nest(50)
+  end}, {thread = 1})
+  local ok, err, depth = t:wait()
+  eq(ok, false, "too deep")
+  eq(err, "C stack overflow", "an error, not a crash")
+  eq(depth, 50, "deep nesting on the worker")
+  raises_with("stack_size must be 0 or an integer of at least " .. math.tointeger(core.STACK_MIN)
+              .. " bytes, got 16384", micropool.new, {stack_size = 16384})
+  raises_with("got 1.5", micropool.new, {stack_size = 1.5})
+  raises_with("got big", micropool.new, {stack_size = "big"})
+end)
+
+run("trace writes a Chrome trace-event file when the pool closes", function()
+  local path = os.tmpname()
+  local p = micropool.new{threads = 2, trace = path}
+  p:for_each(1000, 10, function() end)
+  p:join(function() end, function() end)
+  p:broadcast(function() end)               -- every thread runs a part
+  p:submit({function() return 1 end}, {name = "physics \"step\""}):wait()
+  p:submit({function() return 1 end}, {name = "audio"}):wait()
+  eq(io.open(path):read("a"), "", "nothing written before close")
+  p:close()
+  local text = io.open(path):read("a")
+  os.remove(path)
+  truthy(text:find('^{"traceEvents":%['), "a trace-event file")
+  truthy(text:find('"ph":"B"[^\n]*"cat":"task","name":"physics \\"step\\""'), "the named task, escaped")
+  truthy(text:find('"ph":"E"[^\n]*"name":"audio"'), "its end")
+  truthy(text:find('"cat":"part"'), "for_each's parts")
+  truthy(text:find('"cat":"broadcast"[^\n]*"thread_index":1}'), "the worker's broadcast part")
+  truthy(text:find('"name":"thread_name","args":{"name":"worker 1"}'), "the worker's name")
+  local depth = {}
+  for ph, tid in text:gmatch('"ph":"([BE])","pid":1,"tid":(%d+)') do
+    depth[tid] = (depth[tid] or 0) + (ph == "B" and 1 or -1)
+    truthy(depth[tid] >= 0, "an end without a begin")
+  end
+  for tid, d in pairs(depth) do eq(d, 0, "spans left open on thread " .. tid) end
+  truthy(next(depth), "events")
+  raises_with("trace: cannot open /nonexistent/x.json", micropool.new,
+              {trace = "/nonexistent/x.json"})
+  raises_with("trace must be a file name, got boolean", micropool.new, {trace = true})
+end)
+
 pool:close()
 mptest.summary()
