@@ -880,7 +880,9 @@ run("thread = 0: run_pinned runs them on the caller; the fd is readable meanwhil
   raises_with("max_seconds in seconds expected, got string", p.run_pinned, p, "1")
   -- A plain wait on a task bound to thread 0 runs it on the waiting caller.
   eq(p:submit({function() return "waited" end}, {thread = 0}):wait(), "waited", "wait runs it")
+  local left = p:submit({function() return "at close" end}, {thread = 0})
   p:close()
+  eq(left:wait(0), "at close", "close runs the tasks still bound to thread 0")
   raises_with("the pool is closed", p.run_pinned, p)
   raises_with("the pool is closed", p.pinned_fd, p)
   raises_with("the pool is closed", p.yield, p)
