@@ -38,6 +38,8 @@ struct mpl_pool {
     struct mpl_name *names;        /* task names (mpl_pool_intern), under lock */
     mpl_task       *orphans;       /* see mpl_task_free, under lock */
     mpl_task       *watched;       /* shared: tasks the engine may cancel */
+    size_t          norphans, nwatched;   /* their lengths, under lock... */
+    size_t          orphans_kept, watched_kept; /* ...and after the last sweep */
     mpl_trace      *trace;         /* micropool.new{trace = path}, or NULL */
 };
 

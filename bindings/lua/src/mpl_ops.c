@@ -1092,6 +1092,13 @@ static void task_settle(mpl_task *t)
 
 static int task_fn(void *arg);
 
+/* A list of tasks to check is swept when it has doubled since the last
+ * sweep, so that a sweep's cost is spread over the insertions. */
+static int list_grew(size_t n, size_t kept)
+{
+    return n >= 2 * kept + 32;
+}
+
 /* Queues t with opts (NULL: mp_submit); MP_OK or the engine's code. */
 static int task_queue(mpl_pool *p, mpl_task *t, const mp_task_opts *opts)
 {
@@ -1108,7 +1115,10 @@ static int task_queue(mpl_pool *p, mpl_task *t, const mp_task_opts *opts)
         pthread_mutex_lock(&p->lock);
         t->next_watched = p->watched;
         p->watched = t;
+        int sweep = list_grew(++p->nwatched, p->watched_kept);
         pthread_mutex_unlock(&p->lock);
+        if (sweep)
+            mpl_watched_sweep(p);
     }
     return rc;
 }
@@ -1127,8 +1137,10 @@ void mpl_watched_sweep(mpl_pool *p)
         if (rc == MP_ECANCELED)
             task_settle(t);
         *at = t->next_watched;
+        p->nwatched--;
         task_unref(t);
     }
+    p->watched_kept = p->nwatched;
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -1327,15 +1339,18 @@ void mpl_orphans_sweep(mpl_pool *p, int all)
         mpl_task *t = *at, *next = t->next_orphan;
         if (task_finish(t)) {
             *at = next;
+            p->norphans--;
         } else if (all) {
             /* Not expected: the engine has run or cancelled every task. */
             *at = next;
+            p->norphans--;
             mp_task_release(t->handle);
             task_unref(t);
         } else {
             at = &t->next_orphan;
         }
     }
+    p->orphans_kept = p->norphans;
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -1351,6 +1366,8 @@ void mpl_task_free(mpl_task *t)
     pthread_mutex_lock(&p->lock);
     t->next_orphan = p->orphans;
     p->orphans = t;
+    int sweep = list_grew(++p->norphans, p->orphans_kept);
     pthread_mutex_unlock(&p->lock);
-    mpl_orphans_sweep(p, 0);
+    if (sweep)
+        mpl_orphans_sweep(p, 0);
 }
