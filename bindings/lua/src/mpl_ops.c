@@ -1058,6 +1058,7 @@ struct mpl_task {
     mpl_call   call;
     mpl_buf    result;
     int        may_cancel;  /* the engine may cancel it (cancel on error) */
+    int        shared;      /* of a shared pool, which counts it pending */
     mpl_task  *next_orphan;
     mpl_task  *next_watched;
 };
@@ -1082,10 +1083,11 @@ static void task_unref(mpl_task *t)
 static void task_settle(mpl_task *t)
 {
     if (atomic_exchange_explicit(&t->settled, 1, memory_order_acq_rel) == 0) {
-        mpl_pool *p = t->op.pool;
-        /* Last use of the pool: a shared one's close waits for this. */
-        if (p->shared)
-            atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+        /* The last use of a shared pool, whose close waits for it. An
+         * owned pool may be gone by now (its tasks all ran or were
+         * cancelled when it closed): it is not touched. */
+        if (t->shared)
+            atomic_fetch_sub_explicit(&t->op.pool->pending, 1, memory_order_release);
         task_unref(t);
     }
 }
@@ -1105,6 +1107,7 @@ static int task_queue(mpl_pool *p, mpl_task *t, const mp_task_opts *opts)
     if (!p->shared)
         return opts ? mp_submit_ex(p->engine, task_fn, t, opts, &t->handle)
                     : mp_submit(p->engine, task_fn, t, &t->handle);
+    t->shared = 1;
     atomic_fetch_add_explicit(&p->pending, 1, memory_order_relaxed);
     int rc = opts ? mp_submit_ex(p->engine, task_fn, t, opts, &t->handle)
                   : mp_submit(p->engine, task_fn, t, &t->handle);

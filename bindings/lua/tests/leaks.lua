@@ -58,6 +58,20 @@ mptest.run("the shared pool", function()
   exercise(micropool.shared())
 end)
 
+mptest.run("tasks the engine cancelled, used after their pool has gone", function()
+  local p = micropool.new{threads = 2}
+  local root = p:submit({function() error("fails", 0) end}, {thread = 0})
+  local waited = p:submit({function() end}, {after = {root}, cancel_on_error = true})
+  local cancelled = p:submit({function() end}, {after = {root}, cancel_on_error = true})
+  local dropped = p:submit({function() end}, {after = {root}, cancel_on_error = true})
+  p:close()
+  p, dropped = nil, nil
+  collectgarbage()
+  collectgarbage()
+  mptest.raises_with("cancelled", waited.wait, waited)
+  mptest.eq(cancelled:cancel(), true, "cancel")
+end)
+
 collectgarbage()
 collectgarbage()
 mptest.summary()
