@@ -706,6 +706,11 @@ run("submit with options: arguments in the table, results and errors as before",
   eq(s, 13, "sum")
   eq(m, 42, "product")
   eq(pool:submit({function() return "no options" end}):wait(), "no options", "opts may be nil")
+  local k = 10
+  local function add(x) return x + k end
+  eq(pool:submit({function(x) return add(x) end, 5}, {priority = "low"}):wait(), 15,
+     "a function with upvalues")
+  eq(pool:submit({math.abs, -4}, {name = "abs"}):wait(), 4, "a module's C function")
   eq(pool:submit({function(x) return x end, {k = "v"}}, {name = "physics"}):wait().k, "v",
      "a table argument is an argument")
   local e = pool:submit({function() error("in a task with options") end}, {priority = "low"})
