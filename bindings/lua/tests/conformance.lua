@@ -312,15 +312,20 @@ function kinds.prio_order(pool, a)
   end
   mptest.eq(gate[1], 1.0, "the worker is held")
   local tasks = {}
-  for i = 0, a - 1 do
-    tasks[#tasks + 1] = pool:submit({function(s, id, n)
-      local pos = s[n + 1] + 1                -- only the worker runs these
-      s[n + 1] = pos
-      s[pos] = id
-      return true
-    end, seen, i, a}, {priority = levels[i % 3]})
-  end
+  -- The worker is let go whatever happens, or closing the pool would wait
+  -- for it for ever.
+  local ok, err = pcall(function()
+    for i = 0, a - 1 do
+      tasks[#tasks + 1] = pool:submit({function(s, id, n)
+        local pos = s[n + 1] + 1              -- only the worker runs these
+        s[n + 1] = pos
+        s[pos] = id
+        return true
+      end, seen, i, a}, {priority = levels[i % 3]})
+    end
+  end)
   gate[2] = 1
+  if not ok then error(err, 0) end
   finished(held, "the task that held the worker")
   for _, t in ipairs(tasks) do finished(t, "a task") end
   local pos, good = 1, 0
