@@ -41,7 +41,11 @@ const char *mp_version(void);
 mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
                        int pin, const char *name, int init_kind,
                        const char *bytes, size_t len,
-                       const char *path, const char *cpath);
+                       const char *path, const char *cpath,
+                       size_t stack_size, const char *trace);
+
+%rename(pool_shared) mpl_pool_shared;
+mpl_pool *mpl_pool_shared(lua_State *L, const char *path, const char *cpath);
 
 %rename(pool_close) mpl_pool_close;
 void mpl_pool_close(lua_State *L, mpl_pool *p);
@@ -64,6 +68,11 @@ int mpl_task_cancel(mpl_task *t);
 %constant int DETERMINISTIC = MP_DETERMINISTIC;
 %constant int THREADS_MAX = MP_THREADS_MAX;
 %constant int SPIN_US_DEFAULT = MP_SPIN_US_DEFAULT;
+%constant int PRIO_HIGH = MP_PRIO_HIGH;
+%constant int PRIO_NORMAL = MP_PRIO_NORMAL;
+%constant int PRIO_LOW = MP_PRIO_LOW;
+%constant int AFTER_CANCEL_ON_ERROR = MP_AFTER_CANCEL_ON_ERROR;
+%constant int STACK_MIN = MPL_STACK_MIN;
 %constant int INIT_NONE = MPL_INIT_NONE;
 %constant int INIT_CHUNK = MPL_INIT_CHUNK;
 %constant int INIT_MODULE = MPL_INIT_MODULE;
@@ -76,6 +85,11 @@ int mpl_task_cancel(mpl_task *t);
 %native(broadcast) int mpl_native_broadcast(lua_State *L);
 %native(submit) int mpl_native_submit(lua_State *L);
 %native(wait) int mpl_native_wait(lua_State *L);
+%native(submit_ex) int mpl_native_submit_ex(lua_State *L);
+%native(wait_for) int mpl_native_wait_for(lua_State *L);
+%native(run_pinned) int mpl_native_run_pinned(lua_State *L);
+%native(pinned_fd) int mpl_native_pinned_fd(lua_State *L);
+%native(yield) int mpl_native_yield(lua_State *L);
 %native(current) int mpl_native_current(lua_State *L);
 %native(stats) int mpl_native_stats(lua_State *L);
 %native(scope) int mpl_native_scope(lua_State *L);
@@ -139,6 +153,78 @@ int mpl_native_submit(lua_State *L)
 {
     mpl_task *t = mpl_op_submit(L, mpl_check_handle(L, 1, MPL_POOL), 2);
     mpl_push_handle(L, MPL_TASK, t, 1);
+    return 1;
+}
+
+/* submit_ex(pool, priority, thread, flags, name, after, code, ...) -> task */
+int mpl_native_submit_ex(lua_State *L)
+{
+    mpl_task *t = mpl_op_submit_ex(L, mpl_check_handle(L, 1, MPL_POOL), 2);
+    mpl_push_handle(L, MPL_TASK, t, 1);
+    return 1;
+}
+
+/* Nanoseconds of a number of seconds (>= 0, checked by micropool.lua);
+ * beyond what 64 bits hold, no limit. */
+static uint64_t seconds_ns(lua_State *L, int idx)
+{
+    lua_Number s = luaL_checknumber(L, idx);
+    if (!(s >= 0))
+        luaL_argerror(L, idx, "seconds must be a non-negative number");
+    if (s >= 1.8e10)
+        return UINT64_MAX;
+    return (uint64_t)(s * 1e9);
+}
+
+/* wait_for(task, seconds) -> the task's results, or nil, "timeout" */
+int mpl_native_wait_for(lua_State *L)
+{
+    mpl_task *t = mpl_check_handle(L, 1, MPL_TASK);
+    uint64_t ns = seconds_ns(L, 2);
+    lua_settop(L, 2);
+    return mpl_task_wait_for(L, t, ns);
+}
+
+static mp_pool *open_engine(lua_State *L, int idx)
+{
+    mpl_pool *p = mpl_check_handle(L, idx, MPL_POOL);
+    if (mpl_pool_closed(p))
+        luaL_error(L, "micropool: the pool is closed");
+    return mpl_pool_engine(p);
+}
+
+/* run_pinned(pool, seconds) -> how many tasks ran */
+int mpl_native_run_pinned(lua_State *L)
+{
+    mp_pool *pool = open_engine(L, 1);
+    uint64_t ns = seconds_ns(L, 2);
+    int rc = mp_pool_run_pinned(pool, ns);
+    if (rc == MP_EINVAL)
+        return mpl_error(L, "micropool: run_pinned: a worker of the pool cannot run the tasks "
+                            "bound to thread 0 (call it from a thread outside the pool)");
+    if (rc < 0)
+        return mpl_error(L, "micropool: run_pinned: %s", mp_strerror(rc));
+    lua_pushinteger(L, rc);
+    return 1;
+}
+
+/* pinned_fd(pool) -> a file descriptor */
+int mpl_native_pinned_fd(lua_State *L)
+{
+    int fd = mp_pool_pinned_fd(open_engine(L, 1));
+    if (fd < 0)
+        return mpl_error(L, "micropool: pinned_fd: %s", mp_strerror(fd));
+    lua_pushinteger(L, fd);
+    return 1;
+}
+
+/* yield(pool) -> true if it ran a piece of work */
+int mpl_native_yield(lua_State *L)
+{
+    int rc = mp_yield(open_engine(L, 1));
+    if (rc < 0)
+        return mpl_error(L, "micropool: yield: %s", mp_strerror(rc));
+    lua_pushboolean(L, rc == 1);
     return 1;
 }
 

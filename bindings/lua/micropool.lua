@@ -24,10 +24,10 @@
 
 local core = require "micropool_core"
 
-local debug, error, getmetatable, load, math, package, pairs, setmetatable,
-      string, tostring, type, _G =
-      debug, error, getmetatable, load, math, package, pairs, setmetatable,
-      string, tostring, type, _G
+local debug, error, getmetatable, load, math, package, pairs, select, setmetatable,
+      string, table, tostring, type, _G =
+      debug, error, getmetatable, load, math, package, pairs, select, setmetatable,
+      string, table, tostring, type, _G
 
 local micropool = {
   version = core.version(),
@@ -180,7 +180,8 @@ local function init_of(init)
   return core.INIT_CHUNK, init
 end
 
-local new_options = { threads = true, spin_us = true, pin = true, name = true, worker_init = true }
+local new_options = { threads = true, spin_us = true, pin = true, name = true, worker_init = true,
+                      stack_size = true, trace = true }
 
 --- Creates a pool. Options (all optional):
 --   threads      threads in all, the calling thread counted (0 = one per CPU)
@@ -189,6 +190,9 @@ local new_options = { threads = true, spin_us = true, pin = true, name = true, w
 --   name         worker thread name prefix
 --   worker_init  a function, a chunk of code or a module name, run once in
 --                every lua_State of the pool before its first callback
+--   stack_size   (since 1.1) each worker's stack in bytes, 0 = the system's
+--   trace        (since 1.1) a file name: a Chrome trace-event record of
+--                the pool's work is written there when the pool closes
 function micropool.new(opts)
   if opts == nil then opts = {} end
   if type(opts) ~= "table" then
@@ -214,10 +218,33 @@ function micropool.new(opts)
   if opts.name ~= nil and type(opts.name) ~= "string" then
     raise("bad argument #1 to 'new' (name must be a string)")
   end
+  local stack = opts.stack_size == nil and 0 or math.tointeger(opts.stack_size)
+  if stack == nil or (stack ~= 0 and stack < core.STACK_MIN) then
+    raise("bad argument #1 to 'new' (stack_size must be 0 or an integer of at least "
+          .. math.tointeger(core.STACK_MIN) .. " bytes, got " .. tostring(opts.stack_size) .. ")")
+  end
+  if opts.trace ~= nil and type(opts.trace) ~= "string" then
+    raise("bad argument #1 to 'new' (trace must be a file name, got " .. type(opts.trace) .. ")")
+  end
   local kind, init = init_of(opts.worker_init)
   local p = core.pool_new(threads, spin, opts.pin and 1 or 0, opts.name, kind, init,
-                          package.path, package.cpath)
+                          package.path, package.cpath, stack, opts.trace)
   return wrap_pool(p)
+end
+
+local shared
+
+--- Since 1.1. The process-wide pool (mp_pool_shared): one set of workers
+-- for every library of the process that uses it, and for every caller of
+-- micropool.shared() in this lua_State (they get the same pool object).
+-- Its size is the CPU count, or MICROPOOL_THREADS from the environment.
+-- pool:close() waits for the tasks submitted through it (and helps run
+-- them), then lets it go; the next micropool.shared() takes it again.
+function micropool.shared()
+  if shared == nil or core.pool_closed(shared._p) ~= 0 then
+    shared = wrap_pool(core.pool_shared(package.path, package.cpath))
+  end
+  return shared
 end
 
 local current
@@ -327,11 +354,115 @@ function Scope:spawn(f, ...)
   core.scope_spawn(self, code, ...)
 end
 
---- Queues f(...) as a background task and returns the task.
+local priorities = { high = core.PRIO_HIGH, normal = core.PRIO_NORMAL, low = core.PRIO_LOW }
+
+local submit_options = { priority = true, after = true, thread = true, name = true,
+                         cancel_on_error = true }
+
+-- pool:submit({f, args...}, opts): the options checked, then mp_submit_ex.
+local function submit_ex(pool, side, opts, nextra)
+  local code = check_side(side, 1, "submit")
+  if nextra > 0 then
+    argerror(3, "submit", "no more arguments expected after the options: the arguments of "
+             .. "the task go in its table, {function, args...}")
+  end
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then typeerror(2, "submit", "table of options", opts) end
+  for k in pairs(opts) do
+    if not submit_options[k] then argerror(2, "submit", "unknown option '" .. tostring(k) .. "'") end
+  end
+  local prio = core.PRIO_NORMAL
+  if opts.priority ~= nil then
+    prio = priorities[opts.priority]
+    if prio == nil then
+      argerror(2, "submit", "priority must be \"high\", \"normal\" or \"low\", got "
+               .. (type(opts.priority) == "string" and string.format("%q", opts.priority)
+                   or tostring(opts.priority)))
+    end
+  end
+  local thread = -1
+  if opts.thread ~= nil then
+    if core.pool_closed(pool._p) ~= 0 then raise("micropool: the pool is closed") end
+    local n = math.tointeger(core.pool_threads(pool._p))
+    thread = math.tointeger(opts.thread)
+    if thread == nil or thread < 0 or thread >= n then
+      argerror(2, "submit", string.format("thread must be an integer from 0 to %d, got %s",
+                                          n - 1, tostring(opts.thread)))
+    end
+  end
+  local name = opts.name
+  if name ~= nil and type(name) ~= "string" then
+    argerror(2, "submit", "name must be a string, got " .. type(name))
+  end
+  local flags = 0
+  if opts.cancel_on_error ~= nil then
+    if type(opts.cancel_on_error) ~= "boolean" then
+      argerror(2, "submit", "cancel_on_error must be a boolean, got " .. type(opts.cancel_on_error))
+    end
+    if opts.cancel_on_error then flags = core.AFTER_CANCEL_ON_ERROR end
+  end
+  local after
+  if opts.after ~= nil then
+    if type(opts.after) ~= "table" or getmetatable(opts.after) == Task then
+      argerror(2, "submit", "after must be a list of tasks, got "
+               .. (getmetatable(opts.after) == Task and "a task (put it in a list: {task})"
+                   or type(opts.after)))
+    end
+    after = {}
+    for i, t in pairs(opts.after) do
+      if math.type(i) ~= "integer" or i < 1 or i > #opts.after then
+        argerror(2, "submit", "after must be a list of tasks, got a key " .. tostring(i))
+      end
+      if getmetatable(t) ~= Task then
+        argerror(2, "submit", string.format("after[%d] must be a task, got %s", i, type(t)))
+      end
+      after[i] = t._t
+    end
+  end
+  return setmetatable({ _t = core.submit_ex(pool._p, prio, thread, flags, name, after, code,
+                                            table.unpack(side, 2, #side)) }, Task)
+end
+
+--- Queues f(...) as a background task and returns the task. Since 1.1,
+-- pool:submit({f, args...}, opts) takes options: priority = "high" |
+-- "normal" | "low", after = {tasks...} (prerequisites), cancel_on_error,
+-- thread = i (the one thread that may run it; 0 = outside the pool, see
+-- run_pinned), name (for tracing).
 function Pool:submit(f, ...)
   check_self(self, Pool, "submit")
+  if type(f) == "table" then return submit_ex(self, f, (...), select("#", ...) - 1) end
   local code = check_function(f, 1, "submit")
   return setmetatable({ _t = core.submit(self._p, code, ...) }, Task)
+end
+
+local function check_seconds(v, n, fname, what)
+  if type(v) ~= "number" then typeerror(n, fname, what .. " in seconds", v) end
+  if not (v >= 0) then argerror(n, fname, what .. " must be a non-negative number, got " .. tostring(v)) end
+  return v
+end
+
+--- Since 1.1. Runs the tasks bound to thread 0 (submit's thread = 0) on
+-- this thread, until none is left or max_seconds have passed (nil: only
+-- those queued now); returns how many ran. Never sleeps.
+function Pool:run_pinned(max_seconds)
+  check_self(self, Pool, "run_pinned")
+  local s = max_seconds == nil and 0 or check_seconds(max_seconds, 1, "run_pinned", "max_seconds")
+  return core.run_pinned(self._p, s)
+end
+
+--- Since 1.1. A file descriptor that polls readable while tasks bound to
+-- thread 0 are queued, for an event loop; owned by the pool (never read
+-- or close it).
+function Pool:pinned_fd()
+  check_self(self, Pool, "pinned_fd")
+  return core.pinned_fd(self._p)
+end
+
+--- Since 1.1. Runs at most one piece of pending work this thread may run;
+-- true if it ran one. Never waits.
+function Pool:yield()
+  check_self(self, Pool, "yield")
+  return core.yield(self._p)
 end
 
 --- Counters since creation: jobs, steals, sleeps, wakeups, tasks_run.
@@ -362,10 +493,13 @@ end
 -- ------------------------------------------------------------ tasks
 
 --- Waits for the task and returns its results, or raises its error (or
--- an error if it was cancelled).
-function Task:wait()
+-- an error if it was cancelled). Since 1.1, with a timeout in seconds:
+-- nil, "timeout" if the task has not finished by then (0: just look); a
+-- wait with a timeout never runs the task on this thread.
+function Task:wait(timeout)
   check_self(self, Task, "wait")
-  return core.wait(self._t)
+  if timeout == nil then return core.wait(self._t) end
+  return core.wait_for(self._t, check_seconds(timeout, 1, "wait", "timeout"))
 end
 
 --- true once the task has finished or was cancelled. Never blocks.

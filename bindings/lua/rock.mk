@@ -11,7 +11,8 @@ CFLAGS ?= -O2 -fPIC
 LIBFLAG ?= -shared
 LUA_INCDIR ?= /usr/include/lua5.4
 
-SOURCES = src/mpl_copy.c src/mpl_pool.c src/mpl_ops.c src/mpl_handle.c src/mpl_buffer.c
+SOURCES = src/mpl_copy.c src/mpl_pool.c src/mpl_ops.c src/mpl_handle.c src/mpl_buffer.c \
+          src/mpl_trace.c
 MISSING = micropool: the C library libmicropool was not found (pkg-config knows \
 no package 'micropool'). Install it first - Debian: apt-get install \
 libmicropool-dev; from source: cmake --install of the project, with \

@@ -83,6 +83,8 @@ done
 status=0
 say "lua5.4 tests/conformance.lua (the tree's module)"
 (cd "$top" && run lua5.4 "$top/src/tests/conformance.lua" "$src/tests/conformance/cases.txt") || { echo "FAIL: conformance.lua"; status=1; }
+say "lua5.4 tests/conformance.lua, the cases of ABI 1.1 (the tree's module)"
+(cd "$top" && run lua5.4 "$top/src/tests/conformance.lua" "$src/tests/conformance/cases-1.1.txt") || { echo "FAIL: conformance.lua (1.1)"; status=1; }
 say "lua5.4 tests/binding.lua (the tree's module)"
 (cd "$top" && run lua5.4 "$top/src/tests/binding.lua") || { echo "FAIL: binding.lua"; status=1; }
 [ $status -eq 0 ] || fail "the Lua suite failed against the rock"

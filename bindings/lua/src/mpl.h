@@ -136,17 +136,33 @@ int mpl_encode_code(lua_State *L, int idx, mpl_buf *out, char *err, size_t errle
 
 /* ------------------------------------------------------------ pools */
 
+/* The smallest worker stack micropool.new accepts. The engine's own
+ * minimum (PTHREAD_STACK_MIN) does not hold what Lua does on a worker: a
+ * state nests up to about 200 C calls (LUAI_MAXCCALLS), and a callback
+ * nested in a join takes over a KiB of C stack per level; 256 KiB
+ * overflowed at that depth, 320 KiB did not. */
+#define MPL_STACK_MIN (512 * 1024)
+
 enum mpl_init_kind { MPL_INIT_NONE = 0, MPL_INIT_CHUNK = 1, MPL_INIT_MODULE = 2 };
 
 /* Creates a pool whose states run `init` once (a chunk of source or
  * bytecode, or a module name to require) and search modules along
  * path/cpath. Raises a Lua error in L on failure (and then owns nothing).
  * worker_init is run once right away in a calling-thread state, so a
- * broken one is reported here. */
+ * broken one is reported here. stack_size: each worker's stack (0 = the
+ * system's); trace: NULL, or the file that gets a Chrome trace-event
+ * record of the pool's work when it closes. */
 mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
                        int pin, const char *name, int init_kind,
                        const char *init, size_t init_len,
-                       const char *path, const char *cpath);
+                       const char *path, const char *cpath,
+                       size_t stack_size, const char *trace);
+
+/* A pool over the process-wide pool (mp_pool_shared), with no
+ * worker_init; raises on failure. Closing it waits for the tasks it
+ * submitted (helping to run them), closes its states and drops the
+ * reference. */
+mpl_pool *mpl_pool_shared(lua_State *L, const char *path, const char *cpath);
 
 /* Runs pending tasks, stops the workers, closes every state. Raises an
  * error if called from a callback running on this pool. A closed pool
@@ -160,6 +176,10 @@ int      mpl_pool_closed(const mpl_pool *p);
 unsigned mpl_pool_threads(const mpl_pool *p);
 int      mpl_pool_thread_index(const mpl_pool *p);
 mp_pool *mpl_pool_engine(const mpl_pool *p);
+
+/* A copy of name that lives as long as the pool (one per distinct name),
+ * or NULL when out of memory. Never raises. */
+const char *mpl_pool_intern(mpl_pool *p, const char *name);
 
 /* The pool that owns state L, or NULL for a state that is not a pool's. */
 mpl_pool *mpl_pool_of_state(lua_State *L);
@@ -195,6 +215,11 @@ int mpl_op_map(lua_State *L, mpl_pool *p, int base);
 /* base: code, args... ; queues f(args...) and returns the task. */
 mpl_task *mpl_op_submit(lua_State *L, mpl_pool *p, int base);
 
+/* base: priority, thread (-1 = any), flags, name (nil or a string),
+ * after (nil or a list of task handles of this pool), code, args... ;
+ * queues f(args...) with mp_submit_ex and returns the task. */
+mpl_task *mpl_op_submit_ex(lua_State *L, mpl_pool *p, int base);
+
 /* base: code, args... ; runs body(scope, args...) on the calling thread;
  * scope:spawn(f, ...) (mpl_scope_spawn) adds f(scope, ...) to the scope,
  * which ends when the body and every spawned function have finished. */
@@ -228,6 +253,9 @@ int mpl_scope_metatable(lua_State *L);
 /* Waits; pushes the task's results or raises its error (or a
  * cancellation error). */
 int  mpl_task_wait(lua_State *L, mpl_task *t);
+/* As mpl_task_wait, for at most timeout_ns; on timeout pushes nil and
+ * "timeout" (2 values). */
+int  mpl_task_wait_for(lua_State *L, mpl_task *t, uint64_t timeout_ns);
 int  mpl_task_done(mpl_task *t);
 /* 1 if the task will never run, 0 if it started or finished. */
 int  mpl_task_cancel(mpl_task *t);

@@ -1044,14 +1044,23 @@ int mpl_op_scope(lua_State *L, mpl_pool *p, int base)
 
 /* ------------------------------------------------------------ tasks */
 
+/* A task is freed when its Lua handle is collected and its callback has
+ * run or will never run (it was cancelled: by task:cancel(), or by the
+ * engine because a prerequisite failed under MP_AFTER_CANCEL_ON_ERROR).
+ * `settled` makes sure the callback's reference is dropped once whoever
+ * finds out first. */
 struct mpl_task {
     atomic_int refs;        /* the Lua handle + the pending callback */
+    atomic_int settled;     /* the callback's reference was dropped */
     mpl_op     op;
     mp_task   *handle;
     char      *code;        /* owned copy: the task outlives the call */
     mpl_call   call;
     mpl_buf    result;
-    int        cancel_counted;
+    int        may_cancel;  /* the engine may cancel it (cancel on error) */
+    int        shared;      /* of a shared pool, which counts it pending */
+    mpl_task  *next_orphan;
+    mpl_task  *next_watched;
 };
 
 static void task_unref(mpl_task *t)
@@ -1070,6 +1079,74 @@ static void task_unref(mpl_task *t)
     free(t);
 }
 
+/* Drops the reference of the callback, which has run or never will. */
+static void task_settle(mpl_task *t)
+{
+    if (atomic_exchange_explicit(&t->settled, 1, memory_order_acq_rel) == 0) {
+        /* The last use of a shared pool, whose close waits for it. An
+         * owned pool may be gone by now (its tasks all ran or were
+         * cancelled when it closed): it is not touched. */
+        if (t->shared)
+            atomic_fetch_sub_explicit(&t->op.pool->pending, 1, memory_order_release);
+        task_unref(t);
+    }
+}
+
+static int task_fn(void *arg);
+
+/* A list of tasks to check is swept when it has doubled since the last
+ * sweep, so that a sweep's cost is spread over the insertions. */
+static int list_grew(size_t n, size_t kept)
+{
+    return n >= 2 * kept + 32;
+}
+
+/* Queues t with opts (NULL: mp_submit); MP_OK or the engine's code. */
+static int task_queue(mpl_pool *p, mpl_task *t, const mp_task_opts *opts)
+{
+    if (!p->shared)
+        return opts ? mp_submit_ex(p->engine, task_fn, t, opts, &t->handle)
+                    : mp_submit(p->engine, task_fn, t, &t->handle);
+    t->shared = 1;
+    atomic_fetch_add_explicit(&p->pending, 1, memory_order_relaxed);
+    int rc = opts ? mp_submit_ex(p->engine, task_fn, t, opts, &t->handle)
+                  : mp_submit(p->engine, task_fn, t, &t->handle);
+    if (rc != MP_OK) {
+        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+    } else if (t->may_cancel) {
+        atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+        pthread_mutex_lock(&p->lock);
+        t->next_watched = p->watched;
+        p->watched = t;
+        int sweep = list_grew(++p->nwatched, p->watched_kept);
+        pthread_mutex_unlock(&p->lock);
+        if (sweep)
+            mpl_watched_sweep(p);
+    }
+    return rc;
+}
+
+void mpl_watched_sweep(mpl_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    mpl_task **at = &p->watched;
+    while (*at) {
+        mpl_task *t = *at;
+        int rc = atomic_load(&t->settled) ? MP_OK : mp_task_wait_for(t->handle, 0);
+        if (rc == MP_ETIMEDOUT) {
+            at = &t->next_watched;
+            continue;
+        }
+        if (rc == MP_ECANCELED)
+            task_settle(t);
+        *at = t->next_watched;
+        p->nwatched--;
+        task_unref(t);
+    }
+    p->watched_kept = p->nwatched;
+    pthread_mutex_unlock(&p->lock);
+}
+
 static int task_run(lua_State *L)
 {
     mpl_task *t = lua_touserdata(L, 1);
@@ -1084,11 +1161,20 @@ static int task_fn(void *arg)
 {
     mpl_task *t = arg;
     int rc = run_part(&t->op, task_run, t);
-    task_unref(t);
+    task_settle(t);
     return rc;
 }
 
-mpl_task *mpl_op_submit(lua_State *L, mpl_pool *p, int base)
+static void task_discard(mpl_task *t)
+{
+    mpl_buf_free(&t->call.own);
+    mpl_buf_free(&t->call.args);
+    free(t->code);
+    free(t);
+}
+
+/* base: code, args... ; a task not yet queued, or raises. */
+static mpl_task *task_new(lua_State *L, mpl_pool *p, int base)
 {
     check_open(L, p);
     check_code_type(L, base);
@@ -1102,30 +1188,93 @@ mpl_task *mpl_op_submit(lua_State *L, mpl_pool *p, int base)
     char msg[400];
     if (owned_code(L, base, &t->code, &t->call, msg, sizeof msg)
         || mpl_encode_list(L, base + 1, lua_gettop(L), "argument", &t->call.args, msg, sizeof msg)) {
-        mpl_buf_free(&t->call.own);
-        mpl_buf_free(&t->call.args);
-        free(t->code);
-        free(t);
+        task_discard(t);
         mpl_error(L, "micropool: submit: %s", msg);
         return NULL;
     }
-    int rc = mp_submit(mpl_pool_engine(p), task_fn, t, &t->handle);
+    return t;
+}
+
+mpl_task *mpl_op_submit(lua_State *L, mpl_pool *p, int base)
+{
+    mpl_task *t = task_new(L, p, base);
+    int rc = task_queue(p, t, NULL);
     if (rc != MP_OK) {
-        mpl_buf_free(&t->call.own);
-        mpl_buf_free(&t->call.args);
-        free(t->code);
-        free(t);
+        task_discard(t);
         mpl_error(L, "micropool: submit: %s", mp_strerror(rc));
         return NULL;
     }
     return t;
 }
 
-int mpl_task_wait(lua_State *L, mpl_task *t)
+mpl_task *mpl_op_submit_ex(lua_State *L, mpl_pool *p, int base)
 {
-    int rc = mp_task_wait(t->handle);
-    if (rc == MP_ECANCELED)
+    check_open(L, p);
+    int priority = (int)luaL_checkinteger(L, base);
+    lua_Integer thread = luaL_checkinteger(L, base + 1);
+    unsigned flags = (unsigned)luaL_checkinteger(L, base + 2);
+    const char *name = luaL_optstring(L, base + 3, NULL);
+    int after = base + 4;
+    size_t nafter = 0;
+    if (!lua_isnoneornil(L, after)) {
+        luaL_checktype(L, after, LUA_TTABLE);
+        nafter = (size_t)lua_rawlen(L, after);
+    }
+    if (thread < -1 || thread >= (lua_Integer)mpl_pool_threads(p))
+        mpl_error(L, "micropool: submit: thread %d is not a thread of this pool of %u",
+                  (int)thread, mpl_pool_threads(p));
+    /* Everything that can raise before anything is allocated. */
+    for (size_t i = 0; i < nafter; i++) {
+        lua_rawgeti(L, after, (lua_Integer)i + 1);
+        mpl_task *dep = mpl_check_handle(L, lua_gettop(L), MPL_TASK);
+        if (dep->op.pool != p)
+            mpl_error(L, "micropool: submit: after[%d] is a task of another pool", (int)i + 1);
+        lua_pop(L, 1);
+    }
+    mpl_task *t = task_new(L, p, base + 5);
+    mp_task *few[16];
+    mp_task **pre = nafter <= 16 ? few : malloc(nafter * sizeof *pre);
+    if (name)
+        name = mpl_pool_intern(p, name);
+    if (!pre || (lua_type(L, base + 3) == LUA_TSTRING && !name)) {
+        if (pre != few)
+            free(pre);
+        task_discard(t);
+        mpl_error(L, "micropool: out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < nafter; i++) {
+        lua_rawgeti(L, after, (lua_Integer)i + 1);
+        pre[i] = ((mpl_task *)mpl_check_handle(L, lua_gettop(L), MPL_TASK))->handle;
+        lua_pop(L, 1);
+    }
+    mp_task_opts opts;
+    mp_task_opts_init(&opts);
+    opts.priority = priority;
+    opts.thread = thread < 0 ? MP_ANY_THREAD : (unsigned)thread;
+    opts.after = pre;
+    opts.nafter = nafter;
+    opts.flags = flags;
+    opts.name = name;
+    t->may_cancel = (flags & MP_AFTER_CANCEL_ON_ERROR) != 0;
+    int rc = task_queue(p, t, &opts);
+    if (pre != few)
+        free(pre);
+    if (rc != MP_OK) {
+        task_discard(t);
+        mpl_error(L, "micropool: submit: %s", mp_strerror(rc));
+        return NULL;
+    }
+    return t;
+}
+
+/* The task's results or error, for a wait that returned rc. */
+static int task_outcome(lua_State *L, mpl_task *t, int rc)
+{
+    if (rc == MP_ECANCELED) {
+        task_settle(t);
         return mpl_error(L, "micropool: the task was cancelled");
+    }
     mpl_buf *e = atomic_load(&t->op.err);
     if (e) {
         decode_into(L, e, 1);
@@ -1139,6 +1288,22 @@ int mpl_task_wait(lua_State *L, mpl_task *t)
     return n;
 }
 
+int mpl_task_wait(lua_State *L, mpl_task *t)
+{
+    return task_outcome(L, t, mp_task_wait(t->handle));
+}
+
+int mpl_task_wait_for(lua_State *L, mpl_task *t, uint64_t timeout_ns)
+{
+    int rc = mp_task_wait_for(t->handle, timeout_ns);
+    if (rc == MP_ETIMEDOUT) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "timeout");
+        return 2;
+    }
+    return task_outcome(L, t, rc);
+}
+
 int mpl_task_done(mpl_task *t)
 {
     return mp_task_done(t->handle) == 1;
@@ -1148,18 +1313,64 @@ int mpl_task_cancel(mpl_task *t)
 {
     if (mp_task_cancel(t->handle) != MP_OK)
         return 0;
-    if (!t->cancel_counted) {
-        /* It will never run: drop the reference its callback held. */
-        t->cancel_counted = 1;
-        task_unref(t);
-    }
+    task_settle(t);   /* it will never run */
     return 1;
+}
+
+/* Releases the handle and the reference of the Lua handle; settles a
+ * task that was cancelled. 0 if the task may still run or be cancelled
+ * (nothing done). */
+static int task_finish(mpl_task *t)
+{
+    if (t->may_cancel && !atomic_load(&t->settled)) {
+        int rc = mp_task_wait_for(t->handle, 0);
+        if (rc == MP_ETIMEDOUT)
+            return 0;
+        if (rc == MP_ECANCELED)
+            task_settle(t);
+    }
+    mp_task_release(t->handle);
+    task_unref(t);
+    return 1;
+}
+
+void mpl_orphans_sweep(mpl_pool *p, int all)
+{
+    pthread_mutex_lock(&p->lock);
+    mpl_task **at = &p->orphans;
+    while (*at) {
+        mpl_task *t = *at, *next = t->next_orphan;
+        if (task_finish(t)) {
+            *at = next;
+            p->norphans--;
+        } else if (all) {
+            /* Not expected: the engine has run or cancelled every task. */
+            *at = next;
+            p->norphans--;
+            mp_task_release(t->handle);
+            task_unref(t);
+        } else {
+            at = &t->next_orphan;
+        }
+    }
+    p->orphans_kept = p->norphans;
+    pthread_mutex_unlock(&p->lock);
 }
 
 void mpl_task_free(mpl_task *t)
 {
-    if (!t)
+    if (!t || task_finish(t))
         return;
-    mp_task_release(t->handle);
-    task_unref(t);
+    /* Lua dropped a task that waits for its prerequisites and that the
+     * engine may yet cancel instead of running: only a wait on the handle
+     * can tell, so the pool keeps it until it has settled (swept here and
+     * when the pool closes). */
+    mpl_pool *p = t->op.pool;
+    pthread_mutex_lock(&p->lock);
+    t->next_orphan = p->orphans;
+    p->orphans = t;
+    int sweep = list_grew(++p->norphans, p->orphans_kept);
+    pthread_mutex_unlock(&p->lock);
+    if (sweep)
+        mpl_orphans_sweep(p, 0);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Registry keys (their addresses) in every state a pool owns. */
 static const char pool_key;    /* light userdata: the owning mpl_pool */
@@ -326,8 +327,35 @@ static char *dup_bytes(const char *s, size_t n)
     return d;
 }
 
+const char *mpl_pool_intern(mpl_pool *p, const char *name)
+{
+    const char *found = NULL;
+    pthread_mutex_lock(&p->lock);
+    for (mpl_name *it = p->names; it && !found; it = it->next)
+        if (strcmp(it->text, name) == 0)
+            found = it->text;
+    if (!found) {
+        size_t n = strlen(name) + 1;
+        mpl_name *it = malloc(sizeof *it + n);
+        if (it) {
+            memcpy(it->text, name, n);
+            it->next = p->names;
+            p->names = it;
+            found = it->text;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    return found;
+}
+
 static void pool_release(mpl_pool *p)
 {
+    mpl_trace_free(p->trace);
+    while (p->names) {
+        mpl_name *next = p->names->next;
+        free(p->names);
+        p->names = next;
+    }
     free(p->workers);
     free(p->init);
     free(p->path);
@@ -354,16 +382,13 @@ static void close_states(mpl_pool *p)
     p->all0 = p->free0 = NULL;
 }
 
-mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
-                       int pin, const char *name, int init_kind,
-                       const char *init, size_t init_len,
-                       const char *path, const char *cpath)
+/* A pool record without an engine, or NULL (nothing allocated). */
+static mpl_pool *pool_alloc(int init_kind, const char *init, size_t init_len,
+                            const char *path, const char *cpath)
 {
-    if (init_kind < MPL_INIT_NONE || init_kind > MPL_INIT_MODULE)
-        mpl_error(L, "micropool: unknown worker_init kind %d", init_kind);
     mpl_pool *p = calloc(1, sizeof *p);
     if (!p)
-        mpl_error(L, "micropool: out of memory");
+        return NULL;
     pthread_mutex_init(&p->lock, NULL);
     p->init_kind = init_kind;
     /* Slots for the most threads a pool may have: the resolved count of
@@ -376,26 +401,16 @@ mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
     p->cpath = dup_bytes(cpath ? cpath : "", cpath ? strlen(cpath) : 0);
     if (!p->workers || !p->init || !p->path || !p->cpath) {
         pool_release(p);
-        mpl_error(L, "micropool: out of memory");
+        return NULL;
     }
+    return p;
+}
 
-    mp_config cfg;
-    mp_config_init(&cfg);
-    cfg.threads = threads;
-    cfg.spin_us = spin_us;
-    cfg.pin = pin;
-    cfg.name = name;
-    cfg.on_thread_stop = on_worker_stop;
-    cfg.hook_arg = p;
-    int rc = mp_pool_create(&cfg, &p->engine);
-    if (rc != MP_OK) {
-        pool_release(p);
-        mpl_error(L, "micropool: cannot create the pool: %s", mp_strerror(rc));
-    }
-    p->threads = mp_pool_threads(p->engine);
-
-    /* One calling-thread state now: it runs worker_init, so a broken one is
-     * reported by the constructor rather than by the first callback. */
+/* One calling-thread state now: it runs worker_init, so a broken one is
+ * reported by the constructor rather than by the first callback. Raises
+ * after freeing p. */
+static void pool_first_state(lua_State *L, mpl_pool *p)
+{
     char err[512];
     mpl_state *s = state0_new(p, err, sizeof err);
     if (!s) {
@@ -406,6 +421,61 @@ mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
         lua_error(L);
     }
     p->free0 = s;
+}
+
+mpl_pool *mpl_pool_new(lua_State *L, unsigned threads, unsigned spin_us,
+                       int pin, const char *name, int init_kind,
+                       const char *init, size_t init_len,
+                       const char *path, const char *cpath,
+                       size_t stack_size, const char *trace)
+{
+    if (init_kind < MPL_INIT_NONE || init_kind > MPL_INIT_MODULE)
+        mpl_error(L, "micropool: unknown worker_init kind %d", init_kind);
+    mpl_pool *p = pool_alloc(init_kind, init, init_len, path, cpath);
+    if (!p)
+        mpl_error(L, "micropool: out of memory");
+
+    mp_config cfg;
+    mp_config_init(&cfg);
+    cfg.threads = threads;
+    cfg.spin_us = spin_us;
+    cfg.pin = pin;
+    cfg.name = name;
+    cfg.on_thread_stop = on_worker_stop;
+    cfg.hook_arg = p;
+    cfg.stack_size = stack_size;
+    if (trace) {
+        char err[400];
+        p->trace = mpl_trace_new(trace, err, sizeof err);
+        if (!p->trace) {
+            pool_release(p);
+            mpl_error(L, "micropool: trace: %s", err);
+        }
+        cfg.trace = mpl_trace_hooks(p->trace);
+    }
+    int rc = mp_pool_create(&cfg, &p->engine);
+    if (rc != MP_OK) {
+        pool_release(p);
+        mpl_error(L, "micropool: cannot create the pool: %s", mp_strerror(rc));
+    }
+    p->threads = mp_pool_threads(p->engine);
+    pool_first_state(L, p);
+    return p;
+}
+
+mpl_pool *mpl_pool_shared(lua_State *L, const char *path, const char *cpath)
+{
+    mpl_pool *p = pool_alloc(MPL_INIT_NONE, NULL, 0, path, cpath);
+    if (!p)
+        mpl_error(L, "micropool: out of memory");
+    int rc = mp_pool_shared(&p->engine);
+    if (rc != MP_OK) {
+        pool_release(p);
+        mpl_error(L, "micropool: cannot have the shared pool: %s", mp_strerror(rc));
+    }
+    p->shared = 1;
+    p->threads = mp_pool_threads(p->engine);
+    pool_first_state(L, p);
     return p;
 }
 
@@ -424,12 +494,29 @@ static int pool_close(mpl_pool *p)
         return MP_OK;
     if (held_here(p) || mp_pool_thread_index(p->engine) >= 0)
         return MP_EDEADLK;
+    if (p->shared) {
+        /* The engine goes on for its other users: what this pool's states
+         * still have to run is run or waited for here, before they close
+         * (no worker calls on_worker_stop for them). */
+        atomic_store(&p->closing, 1);
+        while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+            int ran = mp_pool_run_pinned(p->engine, 0) > 0;
+            ran |= mp_yield(p->engine) == 1;
+            mpl_watched_sweep(p);
+            if (!ran) {
+                struct timespec ts = {0, 100000};
+                nanosleep(&ts, NULL);
+            }
+        }
+        mpl_watched_sweep(p);
+    }
     int rc = mp_pool_destroy(p->engine);
     if (rc != MP_OK)
         return rc;
     p->closed = 1;
     p->engine = NULL;
     close_states(p);
+    mpl_orphans_sweep(p, 1);
     return MP_OK;
 }
 
@@ -440,6 +527,9 @@ void mpl_pool_close(lua_State *L, mpl_pool *p)
         mpl_error(L, "micropool: cannot close a pool from inside one of its own callbacks");
     if (rc != MP_OK)
         mpl_error(L, "micropool: close: %s", mp_strerror(rc));
+    char err[400];
+    if (p->trace && mpl_trace_write(p->trace, err, sizeof err))
+        mpl_error(L, "micropool: trace: %s", err);
 }
 
 void mpl_pool_free(mpl_pool *p)
@@ -451,12 +541,15 @@ void mpl_pool_free(mpl_pool *p)
          * safely; the threads keep running until the process ends. */
         return;
     }
+    char err[400];
+    if (p->trace)
+        mpl_trace_write(p->trace, err, sizeof err);   /* collected: no one to tell */
     pool_release(p);
 }
 
 int mpl_pool_closed(const mpl_pool *p)
 {
-    return p->closed;
+    return p->closed || atomic_load_explicit(&((mpl_pool *)p)->closing, memory_order_relaxed);
 }
 
 unsigned mpl_pool_threads(const mpl_pool *p)

@@ -698,5 +698,332 @@ run("a buffer outlives the caller's reference while a task holds it", function()
   eq(t:wait(), 500500.0, "sum")
 end)
 
+-- ------------------------------------------------------------ 1.1: tasks
+
+run("submit with options: arguments in the table, results and errors as before", function()
+  local t = pool:submit({function(a, b) return a + b, a * b end, 6, 7}, {priority = "high"})
+  local s, m = t:wait()
+  eq(s, 13, "sum")
+  eq(m, 42, "product")
+  eq(pool:submit({function() return "no options" end}):wait(), "no options", "opts may be nil")
+  local k = 10
+  local function add(x) return x + k end
+  eq(pool:submit({function(x) return add(x) end, 5}, {priority = "low"}):wait(), 15,
+     "a function with upvalues")
+  eq(pool:submit({math.abs, -4}, {name = "abs"}):wait(), 4, "a module's C function")
+  eq(pool:submit({function(x) return x end, {k = "v"}}, {name = "physics"}):wait().k, "v",
+     "a table argument is an argument")
+  local e = pool:submit({function() error("in a task with options") end}, {priority = "low"})
+  raises_with("in a task with options", e.wait, e)
+  -- The 1.0 form still passes a table as an argument, not as options.
+  eq(pool:submit(function(o) return o.priority end, {priority = "bogus"}):wait(), "bogus",
+     "1.0 form")
+end)
+
+run("submit options are checked, naming the option and the value", function()
+  local f = function() end
+  raises_with("bad argument #2 to 'submit' (unknown option 'prio')",
+              pool.submit, pool, {f}, {prio = "high"})
+  raises_with("priority must be \"high\", \"normal\" or \"low\", got \"urgent\"",
+              pool.submit, pool, {f}, {priority = "urgent"})
+  raises_with("got 1", pool.submit, pool, {f}, {priority = 1})
+  raises_with("thread must be an integer from 0 to 1, got 2", pool.submit, pool, {f}, {thread = 2})
+  raises_with("got -1", pool.submit, pool, {f}, {thread = -1})
+  raises_with("got 0.5", pool.submit, pool, {f}, {thread = 0.5})
+  raises_with("name must be a string, got number", pool.submit, pool, {f}, {name = 3})
+  raises_with("cancel_on_error must be a boolean", pool.submit, pool, {f}, {cancel_on_error = 1})
+  raises_with("table of options expected, got string", pool.submit, pool, {f}, "high")
+  raises_with("no more arguments expected after the options", pool.submit, pool, {f}, {}, 1)
+  raises_with("{function, args...} expected, got an empty table", pool.submit, pool, {}, {})
+  local t = pool:submit(f)
+  raises_with("after must be a list of tasks, got a task", pool.submit, pool, {f}, {after = t})
+  raises_with("after[2] must be a task, got string", pool.submit, pool, {f}, {after = {t, "x"}})
+  raises_with("after must be a list of tasks, got a key k", pool.submit, pool, {f},
+              {after = {k = t}})
+  local other <close> = micropool.new{threads = 1}
+  local theirs = other:submit(f)
+  local err = raises_with("after[1] is a task of another pool",
+                          function() pool:submit({f}, {after = {theirs}}) end)
+  truthy(err:find("^[^:]*binding.lua:%d+:"), "position in " .. err)
+  theirs:wait()
+  t:wait()
+end)
+
+run("after: a task starts once its prerequisites have finished", function()
+  local b = micropool.buffer(3)
+  local slow = pool:submit({function(buf)
+    local x = 0
+    for i = 1, 2000000 do x = x + i end
+    buf[1] = 1
+    return x
+  end, b})
+  local quick = pool:submit({function(buf) buf[2] = 1 end, b})
+  local last = pool:submit({function(buf) buf[3] = buf[1] + buf[2]; return buf[3] end, b},
+                           {after = {slow, quick}})
+  slow, quick = nil, nil
+  collectgarbage()                  -- the prerequisites' handles may go
+  eq(last:wait(), 2.0, "both had run when the dependent started")
+end)
+
+run("cancel_on_error: a failed prerequisite cancels, down a chain", function()
+  local root = pool:submit({function() error("root fails", 0) end})
+  local a = pool:submit({function() return "a ran" end}, {after = {root}, cancel_on_error = true})
+  local b = pool:submit({function() return "b ran" end}, {after = {a}, cancel_on_error = true})
+  local c = pool:submit({function() return "c ran" end}, {after = {a}})
+  raises_with("cancelled", a.wait, a)
+  raises_with("cancelled", b.wait, b)
+  eq(c:wait(), "c ran", "without the flag the dependent runs")
+  eq(b:done(), true, "done")
+  eq(b:cancel(), true, "a cancelled task says it will not run")
+  -- A cancelled prerequisite also cancels.
+  local gate = pool:submit({function() end}, {thread = 0})
+  eq(gate:cancel(), true, "cancel a task nobody ran")
+  local d = pool:submit({function() return 1 end}, {after = {gate}, cancel_on_error = true})
+  raises_with("cancelled", d.wait, d)
+  eq(pool:run_pinned(), 0, "the cancelled pinned task is not counted")
+  -- Dropped without a wait: the engine's cancellation frees them (no leak
+  -- shows as a crash or as memory under valgrind).
+  for _ = 1, 100 do
+    pool:submit({function() end}, {after = {root}, cancel_on_error = true})
+  end
+  collectgarbage()
+  collectgarbage()
+end)
+
+run("wait(timeout) returns nil, \"timeout\", and leaves the task as it was", function()
+  local p <close> = micropool.new{threads = 1}   -- no worker: nobody runs it
+  local t = p:submit(function() return "late", 2 end)
+  local r = table.pack(t:wait(0))
+  eq(r.n, 2, "values")
+  eq(r[1], nil, "nil")
+  eq(r[2], "timeout", "timeout")
+  r = table.pack(t:wait(0.02))
+  eq(r[2], "timeout", "a bounded wait does not run the task")
+  eq(t:done(), false, "not done")
+  local a, b = t:wait()
+  eq(a, "late", "a plain wait runs it")
+  eq(b, 2, "all results")
+  a, b = t:wait(0)
+  eq(a, "late", "a finished task gives its results at once")
+  local e = p:submit(function() error("soft?", 0) end)
+  e:wait(0)
+  raises_with("soft?", e.wait, e)
+  raises_with("soft?", e.wait, e, 1)
+  local ok = pool:submit(function() return "done" end)
+  eq(ok:wait(30), "done", "a wait with a long timeout returns the results")
+  eq(ok:wait(math.huge), "done", "math.huge: no limit")
+  raises_with("bad argument #1 to 'wait' (timeout must be a non-negative number, got -1)",
+              t.wait, t, -1)
+  raises_with("timeout must be a non-negative number, got ", t.wait, t, 0 / 0)
+  raises_with("bad argument #1 to 'wait' (timeout in seconds expected, got string)",
+              t.wait, t, "1")
+  local c = p:submit(function() end)
+  c:cancel()
+  raises_with("cancelled", c.wait, c, 0)
+end)
+
+run("thread = i runs on worker i only", function()
+  local p <close> = micropool.new{threads = 3}
+  local tasks = {}
+  for i = 1, 60 do
+    local want = 1 + i % 2
+    tasks[i] = p:submit({function(w)
+      return require("micropool").current():thread_index(), w
+    end, want}, {thread = want})
+  end
+  for i, t in ipairs(tasks) do
+    local got, want = t:wait()
+    eq(got, want, "thread index of task " .. i)
+  end
+end)
+
+run("thread = 0: run_pinned runs them on the caller; the fd is readable meanwhile", function()
+  local p <close> = micropool.new{threads = 2}
+  local fd = p:pinned_fd()
+  eq(math.type(fd), "integer", "fd")
+  eq(p:pinned_fd(), fd, "the same fd on every call")
+  local function readable()
+    local f = io.open("/proc/self/fdinfo/" .. fd)
+    if not f then return nil end
+    local text = f:read("a")
+    f:close()
+    local n = text:match("eventfd%-count:%s*(%x+)")
+    return n and tonumber(n, 16) ~= 0
+  end
+  local order = micropool.buffer(4)
+  local t = {}
+  for i, prio in ipairs{"low", "normal", "high"} do
+    t[i] = p:submit({function(b, k)
+      b[4] = b[4] + 1
+      b[b[4]] = k
+      return require("micropool").current():thread_index()
+    end, order, i}, {thread = 0, priority = prio})
+  end
+  eq(select(2, t[1]:wait(0.01)), "timeout", "no worker runs them")
+  local state = readable()
+  if state == nil then
+    print("       (no eventfd-count in /proc/self/fdinfo: the fd's readiness is not checked)")
+  else
+    eq(state, true, "readable while pinned tasks are queued")
+  end
+  eq(p:run_pinned(), 3, "ran")
+  eq(order:totable()[1], 3.0, "highest level first")
+  eq(order[3], 1.0, "lowest last")
+  for i = 1, 3 do eq(t[i]:wait(0), 0, "ran on thread 0, the caller") end
+  if state ~= nil then eq(readable(), false, "not readable once they ran") end
+  eq(p:run_pinned(0.001), 0, "none left")
+  -- max_seconds: until none is left or the time has passed.
+  for _ = 1, 5 do p:submit({function() end}, {thread = 0}) end
+  eq(p:run_pinned(10), 5, "all queued ran well within the time")
+  local inside = p:submit({function()
+    return pcall(function() return require("micropool").current():run_pinned() end)
+  end}, {thread = 1})
+  local ok, err = inside:wait()
+  eq(ok, false, "run_pinned on a worker")
+  truthy(tostring(err):find("a worker of the pool cannot run the tasks bound to thread 0"), err)
+  raises_with("max_seconds must be a non-negative number", p.run_pinned, p, -1)
+  raises_with("max_seconds in seconds expected, got string", p.run_pinned, p, "1")
+  -- A plain wait on a task bound to thread 0 runs it on the waiting caller.
+  eq(p:submit({function() return "waited" end}, {thread = 0}):wait(), "waited", "wait runs it")
+  local left = p:submit({function() return "at close" end}, {thread = 0})
+  p:close()
+  eq(left:wait(0), "at close", "close runs the tasks still bound to thread 0")
+  raises_with("the pool is closed", p.run_pinned, p)
+  raises_with("the pool is closed", p.pinned_fd, p)
+  raises_with("the pool is closed", p.yield, p)
+end)
+
+run("yield runs one piece of pending work and says whether it did", function()
+  local p <close> = micropool.new{threads = 1}
+  eq(p:yield(), false, "nothing pending")
+  local t = p:submit(function() return "yielded" end)
+  eq(p:yield(), true, "ran one")
+  eq(t:done(), true, "the task ran")
+  eq(p:yield(), false, "nothing left")
+  eq(t:wait(), "yielded", "its result")
+end)
+
+-- ------------------------------------------------------------ 1.1: shared
+
+run("micropool.shared(): one pool object, the process's workers", function()
+  local s = micropool.shared()
+  truthy(rawequal(s, micropool.shared()), "the same object on every call")
+  local a, b = s:join(function() return 1 end, function() return 2 end)
+  eq(a + b, 3, "join on it")
+  eq(s:map({1, 2, 3}, function(v) return v * 10 end)[3], 30, "map on it")
+  eq(s:submit(function() return require("micropool").current():thread_index() >= 0 end):wait(),
+     true, "current() inside is the shared pool")
+end)
+
+run("closing the shared pool waits for its tasks, and shared() takes it again", function()
+  local s = micropool.shared()
+  local b = micropool.buffer(2)
+  local t = s:submit(function(buf)
+    local x = 0
+    for i = 1, 3000000 do x = x + i end
+    buf[1] = 1
+  end, b)
+  local pinned = s:submit({function(buf) buf[2] = 1 end, b}, {thread = 0})
+  local root = s:submit({function() error("fails", 0) end})
+  local never = s:submit({function() end}, {after = {root}, cancel_on_error = true})
+  s:close()
+  eq(s:closed(), true, "closed")
+  eq(t:done(), true, "its task finished before close returned")
+  eq(b[1], 1.0, "what the task wrote")
+  eq(b[2], 1.0, "close ran the task bound to thread 0")
+  raises_with("cancelled", never.wait, never)
+  raises_with("the pool is closed", s.join, s, print, print)
+  local again = micropool.shared()
+  truthy(not rawequal(again, s), "a new object")
+  eq(again:submit(function() return "again" end):wait(), "again", "it works")
+end)
+
+run("MICROPOOL_THREADS sizes the shared pool; other values are ignored", function()
+  local lua = arg[-1]
+  local function threads(env)
+    local cmd = string.format("%s %s -e %q", env, lua,
+                              'io.write(require("micropool").shared():threads())')
+    local f = assert(io.popen(cmd))
+    local out = f:read("a")
+    f:close()
+    return tonumber(out)
+  end
+  eq(threads("MICROPOOL_THREADS=3"), 3, "MICROPOOL_THREADS=3")
+  eq(threads("MICROPOOL_THREADS=1"), 1, "MICROPOOL_THREADS=1")
+  local default = threads("MICROPOOL_THREADS=")
+  truthy(default and default >= 1, "a default")
+  eq(threads("MICROPOOL_THREADS=lots"), default, "a value that is not a number is ignored")
+end)
+
+-- ------------------------------------------------------------ 1.1: new
+
+run("stack_size sets the workers' stacks", function()
+  -- A size no other mapping has, above glibc's default (it reuses a cached
+  -- stack of a thread that ended when that one is large enough).
+  local size = 9 * 1024 * 1024 + 7 * 4096
+  local function stacks()
+    local n = 0
+    for line in io.lines("/proc/self/maps") do
+      local a, b = line:match("^(%x+)-(%x+)")
+      if tonumber(b, 16) - tonumber(a, 16) == size then n = n + 1 end
+    end
+    return n
+  end
+  local before = stacks()
+  local p <close> = micropool.new{threads = 3, stack_size = size}
+  eq(p:broadcast(function(i) return i end)[3], 2, "the workers run")
+  eq(stacks() - before, 2, "mappings of that size, one per worker")
+  -- The smallest accepted size still holds Lua's deepest nesting.
+  local shared = [[
+    function nest(d)
+      if d == 0 then return 0 end
+      return require("micropool").current():join({nest, d - 1}, function() end) + 1
+    end
+  ]]
+  local small <close> = micropool.new{threads = 2, stack_size = core.STACK_MIN, worker_init = shared}
+  local t = small:submit({function()
+    local ok, err = pcall(nest, 300)
+    return ok, tostring(err):match("C stack overflow"), nest(50)
+  end}, {thread = 1})
+  local ok, err, depth = t:wait()
+  eq(ok, false, "too deep")
+  eq(err, "C stack overflow", "an error, not a crash")
+  eq(depth, 50, "deep nesting on the worker")
+  raises_with("stack_size must be 0 or an integer of at least " .. math.tointeger(core.STACK_MIN)
+              .. " bytes, got 16384", micropool.new, {stack_size = 16384})
+  raises_with("got 1.5", micropool.new, {stack_size = 1.5})
+  raises_with("got big", micropool.new, {stack_size = "big"})
+end)
+
+run("trace writes a Chrome trace-event file when the pool closes", function()
+  local path = os.tmpname()
+  local p = micropool.new{threads = 2, trace = path}
+  p:for_each(1000, 10, function() end)
+  p:join(function() end, function() end)
+  p:broadcast(function() end)               -- every thread runs a part
+  p:submit({function() return 1 end}, {name = "physics \"step\""}):wait()
+  p:submit({function() return 1 end}, {name = "audio"}):wait()
+  eq(io.open(path):read("a"), "", "nothing written before close")
+  p:close()
+  local text = io.open(path):read("a")
+  os.remove(path)
+  truthy(text:find('^{"traceEvents":%['), "a trace-event file")
+  truthy(text:find('"ph":"B"[^\n]*"cat":"task","name":"physics \\"step\\""'), "the named task, escaped")
+  truthy(text:find('"ph":"E"[^\n]*"name":"audio"'), "its end")
+  truthy(text:find('"cat":"part"'), "for_each's parts")
+  truthy(text:find('"cat":"broadcast"[^\n]*"thread_index":1}'), "the worker's broadcast part")
+  truthy(text:find('"name":"thread_name","args":{"name":"worker 1"}'), "the worker's name")
+  local depth = {}
+  for ph, tid in text:gmatch('"ph":"([BE])","pid":1,"tid":(%d+)') do
+    depth[tid] = (depth[tid] or 0) + (ph == "B" and 1 or -1)
+    truthy(depth[tid] >= 0, "an end without a begin")
+  end
+  for tid, d in pairs(depth) do eq(d, 0, "spans left open on thread " .. tid) end
+  truthy(next(depth), "events")
+  raises_with("trace: cannot open /nonexistent/x.json", micropool.new,
+              {trace = "/nonexistent/x.json"})
+  raises_with("trace must be a file name, got boolean", micropool.new, {trace = true})
+end)
+
 pool:close()
 mptest.summary()

@@ -1,5 +1,6 @@
---- The conformance cases (tests/conformance/cases.txt) through the Lua
--- binding. Usage: lua5.4 conformance.lua path/to/cases.txt
+--- The conformance cases (tests/conformance/cases.txt, and those of ABI
+-- 1.1 in cases-1.1.txt) through the Lua binding.
+-- Usage: lua5.4 conformance.lua path/to/cases.txt
 --
 -- A case whose kind this runner does not implement fails.
 --
@@ -279,6 +280,177 @@ function kinds.thread_index(pool, _, _, _, threads)
   end
   mptest.eq(pool:thread_index(), -1, "thread index after the call")
   return n
+end
+
+-- ------------------------------------------------------------ ABI 1.1
+
+-- A bounded wait as a sleep: the task is one that nobody runs meanwhile
+-- (a wait with a timeout never runs it on the caller).
+local function results(t, seconds)
+  return table.pack(t:wait(seconds))
+end
+
+local function finished(t, what)
+  local r = results(t, 60)
+  if r.n == 2 and r[1] == nil and r[2] == "timeout" then error(what .. ": timed out", 2) end
+  return r[1]
+end
+
+local levels = {[0] = "high", "normal", "low"}
+
+function kinds.prio_order(pool, a)
+  local gate = micropool.buffer(2)          -- [1] the worker is held, [2] let it go
+  local seen = micropool.buffer(a + 1)      -- [k] = the k-th task to run; [a + 1] = runs
+  local held = pool:submit(function(g)
+    g[1] = 1
+    while g[2] == 0 do end
+    return true
+  end, gate)
+  for _ = 1, 20000 do
+    if gate[1] == 1 then break end
+    held:wait(0.001)
+  end
+  mptest.eq(gate[1], 1.0, "the worker is held")
+  local tasks = {}
+  -- The worker is let go whatever happens, or closing the pool would wait
+  -- for it for ever.
+  local ok, err = pcall(function()
+    for i = 0, a - 1 do
+      tasks[#tasks + 1] = pool:submit({function(s, id, n)
+        local pos = s[n + 1] + 1              -- only the worker runs these
+        s[n + 1] = pos
+        s[pos] = id
+        return true
+      end, seen, i, a}, {priority = levels[i % 3]})
+    end
+  end)
+  gate[2] = 1
+  if not ok then error(err, 0) end
+  finished(held, "the task that held the worker")
+  for _, t in ipairs(tasks) do finished(t, "a task") end
+  local pos, good = 1, 0
+  for level = 0, 2 do
+    for i = level, a - 1, 3 do
+      if seen[pos] == i then good = good + 1 end
+      pos = pos + 1
+    end
+  end
+  return good
+end
+
+function kinds.after_chain(pool, a)
+  local seen = micropool.buffer(a + 1)
+  local prev
+  for i = 0, a - 1 do
+    -- Each runs after the one before has finished: the counter in
+    -- seen[a + 1] is never written by two at once.
+    prev = pool:submit({function(s, id, n)
+      local pos = s[n + 1] + 1
+      s[n + 1] = pos
+      s[pos] = id
+    end, seen, i, a}, {after = prev and {prev} or nil})
+  end
+  prev:wait()
+  local good = 0
+  for i = 0, a - 1 do
+    if seen[i + 1] == i then good = good + 1 end
+  end
+  return good
+end
+
+function kinds.after_diamond(pool, a)
+  collect(pool)
+  local done = micropool.buffer(a + 2)      -- [k] = 1 once task k ran; [a + 2] = what the last saw
+  local function mark(d, k) d[k] = 1; count() end
+  local root = pool:submit({mark, done, 1}, {})
+  local mid = {}
+  for i = 1, a do mid[i] = pool:submit({mark, done, i + 1}, {after = {root}}) end
+  root = nil
+  local last = pool:submit({function(d, n)
+    local saw = 0
+    for k = 1, n do saw = saw + d[k] end
+    d[n + 1] = saw
+    count()
+  end, done, a + 1}, {after = mid})
+  mid = nil
+  last:wait()
+  mptest.eq(done[a + 2], a + 1.0, "tasks done when the last one ran")
+  return (collect(pool))
+end
+
+function kinds.after_cancel_on_error(pool, a, b)
+  collect(pool)
+  local root = pool:submit({function() error("the prerequisite fails", 0) end}, {})
+  local cancelled = 0
+  for i = 0, a + b - 1 do
+    local flagged = i < a
+    local t = pool:submit({function() count() end}, {after = {root}, cancel_on_error = flagged})
+    local ok, err = pcall(t.wait, t)
+    if flagged then
+      if not ok and tostring(err):find("cancelled", 1, true) then cancelled = cancelled + 1
+      else error("dependent " .. i .. ": not cancelled (" .. tostring(err) .. ")") end
+    elseif not ok then
+      error("dependent " .. i .. ": " .. tostring(err))
+    end
+  end
+  mptest.raises_with("the prerequisite fails", root.wait, root)
+  mptest.eq(cancelled, a, "flagged dependents cancelled")
+  return (collect(pool))
+end
+
+function kinds.bound_worker(pool, a, _, _, threads)
+  if threads < 2 then error("bound_worker needs a pool with workers (threads >= 2)", 0) end
+  local tasks = {}
+  for i = 0, a - 1 do
+    local want = 1 + i % (threads - 1)
+    tasks[#tasks + 1] = pool:submit({function(w)
+      return require("micropool").current():thread_index() == w
+    end, want}, {thread = want})
+  end
+  local good = 0
+  for _, t in ipairs(tasks) do
+    if t:wait() == true then good = good + 1 end
+  end
+  return good
+end
+
+function kinds.pinned_run(pool, a)
+  collect(pool)
+  local tasks = {}
+  for i = 0, a - 1 do
+    tasks[#tasks + 1] = pool:submit({function() count() end}, {thread = 0, priority = levels[i % 3]})
+  end
+  local r = results(tasks[1], 0.01)         -- 10 ms in which no worker may run them
+  mptest.eq(r[2], "timeout", "a task bound to thread 0 finished on its own")
+  mptest.eq((collect(pool)), 0, "tasks bound to thread 0 that ran on a worker")
+  local n = pool:run_pinned(0)
+  mptest.eq((collect(pool)), n, "tasks run against what run_pinned returned")
+  for _, t in ipairs(tasks) do mptest.eq(t:done(), true, "done after run_pinned") end
+  return n
+end
+
+function kinds.wait_for_timeout(_, _, b)
+  local pool <close> = new_pool(1)         -- no worker: nobody runs the task
+  local t = pool:submit(function() return 7 end)
+  local r = results(t, b / 1e6)
+  mptest.eq(r.n, 2, "values of a timed-out wait")
+  mptest.eq(r[1], nil, "first value of a timed-out wait")
+  mptest.eq(r[2], "timeout", "second value of a timed-out wait")
+  mptest.eq(t:done(), false, "done after the timeout")
+  return t:wait()
+end
+
+function kinds.yield_outside(_, a)
+  local pool <close> = new_pool(1)
+  collect(pool)
+  for i = 0, a - 1 do
+    pool:submit({function() count() end},
+                {priority = levels[i % 3], thread = i % 2 == 1 and 0 or nil})
+  end
+  local yields = 0
+  while pool:yield() do yields = yields + 1 end
+  mptest.eq((collect(pool)), yields, "tasks run against the yields that returned true")
+  return yields
 end
 
 -- ------------------------------------------------------------ the runner
