@@ -181,4 +181,41 @@ class TestInterrupts < Minitest::Test
     RUBY
     assert_match(/^rescued ArgumentError: from outside$/, out)
   end
+
+  def test_timeout_kill_and_ctrl_c_reach_a_bounded_wait
+    out = child(<<~RUBY)
+      one = Micropool::Pool.new(threads: 1)
+      task = one.submit { :ran } # nobody runs it while the waits below wait
+      t = now
+      begin
+        Timeout.timeout(0.1) { task.wait(timeout: 5) }
+      rescue Micropool::TimeoutError
+        puts "the bounded wait's own error"
+      rescue Timeout::Error
+        puts "timeout after \#{(now - t).round(2)}"
+      end
+      th = Thread.new { task.wait(timeout: 5); puts "not killed" }
+      sleep 0.05
+      t = now
+      th.kill
+      th.join(10)
+      puts "killed after \#{(now - t).round(2)}, status \#{th.status.inspect}"
+      Thread.new { sleep 0.1; Process.kill(:INT, Process.pid) }
+      t = now
+      begin
+        task.wait(timeout: 5)
+      rescue Interrupt
+        puts "interrupt after \#{(now - t).round(2)}"
+      end
+      puts "then \#{task.wait.inspect}"
+    RUBY
+    refute_match(/own error|not killed/, out)
+    [/^timeout after ([\d.]+)$/, /^killed after ([\d.]+), status false$/,
+     /^interrupt after ([\d.]+)$/].each do |line|
+      elapsed = out[line, 1]
+      assert elapsed, "no line #{line.inspect} in:\n#{out}"
+      assert_operator elapsed.to_f, :<, 1.0, out
+    end
+    assert_match(/^then :ran$/, out)
+  end
 end

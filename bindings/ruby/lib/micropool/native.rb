@@ -93,6 +93,8 @@ module Micropool
                     blocking: true
     attach_function :mp_scope_run, [:pointer, :mp_scope_fn, :uintptr_t], :int, blocking: true
     attach_function :mp_task_wait, [:pointer], :int, blocking: true
+    # Since 1.1. It never runs the task, so no Ruby code runs inside it.
+    attach_function :mp_task_wait_for, [:pointer, :uint64], :int, blocking: true
 
     # The same calls without releasing the GVL, for pools of one thread:
     # there every block runs on the calling thread (the library has no

@@ -404,6 +404,19 @@ module Micropool
       value
     end
 
+    # A duration in seconds: a non-negative, finite Integer, Float or
+    # Rational.
+    def seconds(value, name)
+      unless value.is_a?(Numeric) && value.real?
+        raise TypeError, "#{name} must be a number of seconds, not #{value.class}"
+      end
+      if value.negative? || (value.is_a?(Float) && !value.finite?)
+        raise ArgumentError, "#{name} must be a finite, non-negative number of seconds, got #{value}"
+      end
+
+      value
+    end
+
     def split(value)
       raise TypeError, "split must be a Symbol, not #{value.class}" unless value.is_a?(Symbol)
 

@@ -42,10 +42,21 @@ module Micropool
       ObjectSpace.define_finalizer(self, Task.releaser(handle))
     end
 
-    # Waits for the task (running it on this thread if no pool thread has
-    # started it) and returns the block's value; raises the block's
+    # How long one slice of a bounded wait lasts: interrupts of the waiting
+    # thread (Timeout, Thread#kill, Ctrl-C) are taken between slices.
+    WAIT_SLICE = 0.01
+
+    # Waits for the task and returns the block's value; raises the block's
     # exception, or Canceled if the task was cancelled.
-    def wait
+    #
+    # Without a timeout, a task not yet started runs on this thread. With
+    # timeout: (seconds, since 1.1) it never runs here: when the task has
+    # not finished within that time, TimeoutError is raised and the task is
+    # left as it was (it may still run; wait, done?, cancel work as
+    # before). timeout: 0 only looks.
+    def wait(timeout: nil)
+      return wait_bounded(Args.seconds(timeout, "timeout")) unless timeout.nil?
+
       # A task not yet started runs on this thread: interrupts wait until
       # the C call has returned, as in Pool#operate.
       rc = Thread.handle_interrupt(Callbacks::NEVER) { Native.mp_task_wait(@handle) }
@@ -79,6 +90,31 @@ module Micropool
     def inspect
       "#<#{self.class.name} #{done? ? 'done' : 'pending'}>"
     end
+
+    private
+
+    # mp_task_wait_for in slices of WAIT_SLICE, with interrupts let in
+    # between them: the C call runs no Ruby code, and a result it returned
+    # is not lost when an interrupt comes before it is read (the next wait
+    # returns it again).
+    def wait_bounded(seconds)
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + seconds
+      loop do
+        left = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        slice = left.clamp(0, WAIT_SLICE)
+        rc = Native.mp_task_wait_for(@handle, (slice * 1e9).to_i)
+        unless rc == Native::ETIMEDOUT
+          @entry.op.check(rc, "mp_task_wait_for")
+          return @entry.result
+        end
+        next if left > slice
+
+        raise TimeoutError.new("the task did not finish within #{seconds} s",
+                               code: Native::ETIMEDOUT)
+      end
+    end
+
+    public
 
     # The handle is released when the Task is collected (the task itself
     # still runs: its block is kept by the registry, not by this object).
