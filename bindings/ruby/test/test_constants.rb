@@ -14,12 +14,48 @@ require "micropool/kernels"
 # whose value is an integer literal (with or without parentheses, a sign
 # or a u/l suffix), and every member of its enums.
 module HeaderConstants
-  LITERAL = /\A\(?\s*(-?\s*(?:0[xX]\h+|\d+))[uUlL]*\s*\)?\z/
+  LITERAL = /\A\(?\s*(~|-)?\s*(0[xX]\h+|\d+)([uUlL]*)\s*\)?\z/
 
-  # The value of an integer literal, or nil for anything else.
+  # The value of an integer literal, or nil for anything else. `~n` is
+  # read as C reads it for an unsigned int literal (MP_ANY_THREAD is ~0u).
   def self.literal(text)
     m = LITERAL.match(text.strip)
-    m && Integer(m[1].delete(" "))
+    return nil unless m
+
+    value = Integer(m[2])
+    case m[1]
+    when "-" then -value
+    when "~"
+      return nil unless m[3].match?(/\A[uU]\z/)
+
+      ~value & 0xffff_ffff
+    else value
+    end
+  end
+
+  # The members of `typedef struct NAME { ... } NAME;` in order, as
+  # [member, ffi type] pairs: pointers (function pointers too) are
+  # :pointer, the integer types their ffi names.
+  C_TYPES = {
+    "size_t" => :size_t, "int" => :int, "unsigned" => :uint, "unsigned int" => :uint,
+    "uint64_t" => :uint64, "int64_t" => :int64
+  }.freeze
+
+  def self.struct(path, name)
+    text = File.read(path).gsub(%r{/\*.*?\*/}m, " ").gsub(%r{//[^\n]*}, "")
+    body = text[/typedef\s+struct\s+#{name}\s*\{(.*?)\}\s*#{name}\s*;/m, 1]
+    return nil unless body
+
+    body.split(";").map(&:strip).reject(&:empty?).map do |decl|
+      decl = decl.gsub(/\s+/, " ")
+      if (fn = decl.match(/\(\s*\*\s*(\w+)\s*\)\s*\(/))
+        [fn[1].to_sym, :pointer]
+      else
+        m = decl.match(/\A(.*?)(\w+)\z/)
+        type = m[1].strip
+        [m[2].to_sym, type.include?("*") ? :pointer : C_TYPES.fetch(type.sub(/\Aconst /, ""))]
+      end
+    end
   end
 
   def self.read(path)
@@ -89,6 +125,8 @@ class TestConstants < Minitest::Test
     c = header(HEADER)
     assert_equal(-22, c["MP_EINVAL"], "a parenthesised negative value")
     assert_equal 1024, c["MP_THREADS_MAX"], "a value with a u suffix"
+    assert_equal 0xffff_ffff, c["MP_ANY_THREAD"], "~0u"
+    assert_equal(-1, c["MP_PRIO_LOW"])
     refute c.key?("MICROPOOL_H"), "a define without a value"
   end
 
@@ -120,6 +158,43 @@ class TestConstants < Minitest::Test
     Micropool::Native.mp_config_init(Micropool::Native::Config.new(buf))
     assert_equal buf.read(:size_t), Micropool::Native::Config.size,
                  "sizeof(mp_config) in the library against Micropool::Native::Config.size"
+  end
+
+  def test_the_task_opts_layout_is_the_librarys
+    buf = FFI::MemoryPointer.new(:uint8, 1024)
+    Micropool::Native.mp_task_opts_init(Micropool::Native::TaskOpts.new(buf))
+    assert_equal buf.read(:size_t), Micropool::Native::TaskOpts.size,
+                 "sizeof(mp_task_opts) in the library against Micropool::Native::TaskOpts.size"
+    opts = Micropool::Native::TaskOpts.new(buf)
+    assert_equal [Micropool::Native::PRIO_NORMAL, Micropool::Native::ANY_THREAD, 0, 0],
+                 [opts[:priority], opts[:thread], opts[:nafter], opts[:flags]],
+                 "the defaults mp_task_opts_init writes"
+  end
+
+  # Every struct that native.rb lays out has the members of micropool.h's,
+  # in the same order and of the same types.
+  def test_every_struct_layout_matches_micropool_h
+    header(HEADER)
+    {
+      "mp_config" => Micropool::Native::Config,
+      "mp_stats" => Micropool::Native::Stats,
+      "mp_task_opts" => Micropool::Native::TaskOpts
+    }.each do |c_name, klass|
+      members = HeaderConstants.struct(HEADER, c_name)
+      assert members, "#{File.basename(HEADER)} has no typedef struct #{c_name}"
+      layout = klass.new.layout
+      ruby = layout.members.map { |m| [m, layout[m].type] }
+      expected = members.map { |m, t| [m, FFI.find_type(t)] }
+      assert_equal expected, ruby, "#{klass} against #{c_name} (member, type): " \
+                                   "the header has #{members.inspect}"
+    end
+  end
+
+  def test_every_1_1_constant_of_micropool_h_is_bound
+    names = header(HEADER).keys.grep(/\AMP_(PRIO_|ANY_THREAD\z|AFTER_)/)
+    assert_operator names.size, :>=, 5, "1.1 constants read from #{HEADER}"
+    missing = names.reject { |n| Micropool::Native.const_defined?(n.delete_prefix("MP_")) }
+    assert_empty missing, "constants of micropool.h with no Micropool::Native constant"
   end
 
   def test_every_kernels_constant_matches_micropool_kernels_h

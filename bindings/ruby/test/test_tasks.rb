@@ -60,4 +60,152 @@ class TestTasks < Minitest::Test
       assert_equal 1, task.wait(timeout: Rational(1, 2)) if task.wait
     end
   end
+
+  # ------------------------------------------------------------ submit options
+
+  # Holds the only worker of a 2-thread pool until the returned Queue gets
+  # a value.
+  def hold_worker(pool)
+    started = Queue.new
+    gate = Queue.new
+    pool.submit(detach: true) do
+      started << true
+      gate.pop
+    end
+    started.pop
+    gate
+  end
+
+  def wait_until(limit = 10)
+    deadline = now + limit
+    sleep 0.001 until yield || now > deadline
+  end
+
+  def test_priorities_order_the_queue
+    order = Queue.new
+    Micropool::Pool.open(threads: 2) do |pool|
+      gate = hold_worker(pool)
+      levels = %i[low normal high]
+      12.times { |i| pool.submit(detach: true, priority: levels[i % 3]) { order << i } }
+      gate << :go
+      wait_until { order.size == 12 }
+    end
+    seen = Array.new(order.size) { order.pop }
+    assert_equal [2, 5, 8, 11, 1, 4, 7, 10, 0, 3, 6, 9], seen,
+                 "high first, then normal, then low, each in submission order"
+  end
+
+  def test_after_runs_a_task_once_its_prerequisites_have_finished
+    log = Queue.new
+    Micropool::Pool.open(threads: 3) do |pool|
+      first = pool.submit { sleep 0.02; log << :first; 1 }
+      second = pool.submit { sleep 0.01; log << :second; 2 }
+      last = pool.submit(after: [first, second]) { log << :last; first.done? && second.done? }
+      assert last.wait, "both prerequisites were done when the dependent ran"
+      chained = pool.submit(after: last) { :chained }
+      assert_equal :chained, chained.wait
+    end
+    assert_equal :last, Array.new(log.size) { log.pop }.last
+  end
+
+  def test_a_chain_runs_in_order_on_one_thread_too
+    seen = []
+    Micropool::Pool.open(threads: 1) do |pool|
+      prev = nil
+      50.times { |i| prev = pool.submit(after: prev ? [prev] : []) { seen << i } }
+      prev.wait # runs the whole chain here
+    end
+    assert_equal (0...50).to_a, seen
+  end
+
+  def test_cancel_on_error_cancels_the_dependents_that_ask_for_it
+    ran = Counter.new
+    Micropool::Pool.open(threads: 2) do |pool|
+      root = pool.submit { raise CaseFailure, "root" }
+      cancelled = Array.new(3) { pool.submit(after: root, cancel_on_error: true) { ran.add(1) } }
+      grandchild = pool.submit(after: cancelled[0], cancel_on_error: true) { ran.add(1) }
+      plain = pool.submit(after: root) { ran.add(100); :ran_anyway }
+      pool.submit(after: root, cancel_on_error: true, detach: true) { ran.add(1) }
+      cancelled.each { |t| assert_raises(Micropool::Canceled) { t.wait } }
+      assert_raises(Micropool::Canceled) { grandchild.wait(timeout: 5) }
+      assert_equal :ran_anyway, plain.wait
+      assert_raises(CaseFailure) { root.wait }
+      # A cancelled prerequisite counts as a failure too.
+      later = pool.submit(after: pool.submit(thread: 0) { :never }.tap(&:cancel),
+                          cancel_on_error: true) { ran.add(1) }
+      assert_raises(Micropool::Canceled) { later.wait }
+    end
+    assert_equal 100, ran.value
+    # (teardown: the blocks of the cancelled tasks are all unregistered)
+  end
+
+  def test_the_blocks_of_cancelled_dependents_are_dropped_before_the_pool_closes
+    Micropool::Pool.open(threads: 2) do |pool|
+      root = pool.submit { raise CaseFailure, "root" }
+      20.times { pool.submit(after: root, cancel_on_error: true, detach: true) { :never } }
+      assert_raises(CaseFailure) { root.wait }
+      pool.submit { :next }.wait # a submit after the failure looks at them
+      assert_equal 0, Micropool::Callbacks.live
+    end
+  end
+
+  def test_a_task_bound_to_a_worker_runs_there
+    Micropool::Pool.open(threads: 3) do |pool|
+      tasks = Array.new(20) { |i| [1 + i % 2, pool.submit(thread: 1 + i % 2) { pool.thread_index }] }
+      tasks.each { |want, t| assert_equal want, t.wait }
+    end
+  end
+
+  def test_a_task_bound_to_thread_zero_never_runs_on_a_worker
+    Micropool::Pool.open(threads: 2) do |pool|
+      ran = Queue.new
+      task = pool.submit(thread: 0) { ran << Thread.current; :here }
+      sleep 0.02
+      assert ran.empty?, "a task bound to thread 0 ran on a worker"
+      assert_equal :here, task.wait, "a wait on it runs it on this thread"
+      assert_same Thread.current, ran.pop
+    end
+  end
+
+  def test_submit_option_errors
+    Micropool::Pool.open(threads: 2) do |pool|
+      other = Micropool::Pool.new(threads: 1)
+      foreign = other.submit { 1 }
+      mine = pool.submit { 2 }
+      {
+        { priority: "high" } => [TypeError, /priority must be a Symbol, not String/],
+        { priority: :urgent } => [ArgumentError, /priority must be one of \[:high, :normal, :low\], got :urgent/],
+        { thread: 2 } => [ArgumentError, /thread must be in 0..1, got 2/],
+        { thread: -1 } => [ArgumentError, /thread must be in 0..1, got -1/],
+        { thread: 1.0 } => [TypeError, /thread must be an Integer, not Float/],
+        { after: 5 } => [TypeError, /after must be a Task or an Array of Tasks, not Integer/],
+        { after: [mine, :x] } => [TypeError, /after must hold Tasks, not Symbol/],
+        { after: [mine, foreign] } => [ArgumentError, /after: .* is a task of another pool/],
+        { cancel_on_error: 1 } => [TypeError, /cancel_on_error must be true or false/],
+        { name: :io } => [TypeError, /name must be a String, not Symbol/],
+        { name: "a\0b" } => [ArgumentError, /name must not contain a NUL byte/],
+        { prio: :high } => [ArgumentError, /unknown keyword: :prio/]
+      }.each do |options, (klass, message)|
+        e = assert_raises(klass, options.inspect) { pool.submit(**options) { flunk "queued" } }
+        assert_match message, e.message, options.inspect
+      end
+      assert_equal 2, mine.wait
+      assert_equal 1, foreign.wait
+      other.close
+    end
+  end
+
+  def test_options_survive_gc_stress
+    Micropool::Pool.open(threads: 2) do |pool|
+      GC.stress = true
+      begin
+        a = pool.submit(priority: :high, name: "gc-a") { [1] }
+        b = pool.submit(after: [a], priority: :low, name: "gc-b") { a.wait + [2] }
+        c = pool.submit(after: b, thread: 1) { b.wait + [3] }
+        assert_equal [1, 2, 3], c.wait
+      ensure
+        GC.stress = false
+      end
+    end
+  end
 end

@@ -356,6 +356,12 @@ module Micropool
       # Called after the block has run.
       def finished; end
 
+      # The pool thread a background task is bound to, when it is a worker
+      # (the frame's index while the block runs on a helper thread).
+      def worker
+        nil
+      end
+
       # What the trampolines run (on a runner fiber).
       def call_fn(arg = nil, _unused = nil)
         @result = arg.nil? ? @block.call : @block.call(arg)
@@ -373,7 +379,7 @@ module Micropool
     # mp_fn: join halves, scope tasks and background tasks.
     FN = FFI::Function.new(:int, [:uintptr_t]) do |key|
       entry = Callbacks[key]
-      status = entry.op.run(entry, :call_fn)
+      status = entry.op.run(entry, :call_fn, entry.worker)
       entry.finished
       status
     end

@@ -25,6 +25,11 @@ module Micropool
     ETIMEDOUT = -110
 
     THREADS_MAX = 1024
+    PRIO_HIGH = 1         # since 1.1
+    PRIO_NORMAL = 0       # since 1.1
+    PRIO_LOW = -1         # since 1.1
+    ANY_THREAD = 0xffff_ffff # since 1.1: (~0u)
+    AFTER_CANCEL_ON_ERROR = 1 # since 1.1
     SPLIT_DYNAMIC = 0
     SPLIT_STATIC = 1
     DETERMINISTIC = 2
@@ -44,6 +49,19 @@ module Micropool
              :hook_arg, :pointer,
              :stack_size, :size_t,
              :trace, :pointer
+    end
+
+    # Since 1.1: mp_task_opts, versioned by its size like mp_config (filled
+    # by the library's newest mp_task_opts_init: the whole of the header's
+    # layout, which test_constants.rb checks).
+    class TaskOpts < FFI::Struct
+      layout :size, :size_t,
+             :priority, :int,
+             :thread, :uint,
+             :after, :pointer,
+             :nafter, :size_t,
+             :flags, :uint,
+             :name, :pointer
     end
 
     class Stats < FFI::Struct
@@ -76,6 +94,8 @@ module Micropool
     attach_function :mp_scope_spawn, [:pointer, :mp_fn, :uintptr_t], :int
     attach_function :mp_submit, [:pointer, :mp_fn, :uintptr_t, :pointer], :int
     attach_function :mp_task_done, [:pointer], :int
+    attach_function :mp_task_opts_init, [TaskOpts.by_ref], :void
+    attach_function :mp_submit_ex, [:pointer, :mp_fn, :uintptr_t, TaskOpts.by_ref, :pointer], :int
     attach_function :mp_task_cancel, [:pointer], :int
     attach_function :mp_task_release, [:pointer], :void
 

@@ -71,6 +71,7 @@ module Micropool
       @lock = Mutex.new
       @active = 0
       @closing = false
+      @dependents = Task::Dependents.new
       ObjectSpace.define_finalizer(self, Pool.finalizer(@handle))
       Pool.opened(self, @handle)
     end
@@ -110,6 +111,7 @@ module Micropool
         raise Error.for_code(rc, "mp_pool_destroy") unless rc == Native::OK
 
         @handle.closed = true
+        @dependents.sweep_all
       ensure
         @closing = false
       end
@@ -250,17 +252,37 @@ module Micropool
     # returns a Task; with detach: true returns nil, and an exception in
     # the block is only reported on $stderr. The block never runs on the
     # calling thread before submit returns.
-    def submit(detach: false, &block)
+    #
+    # Since 1.1:
+    # priority::  :high, :normal (the default) or :low: a thread that looks
+    #             for background work takes the oldest task of the highest
+    #             level that has one.
+    # after::     a Task or an Array of Tasks of this pool: the block starts
+    #             only once every one of them has finished or was cancelled.
+    # cancel_on_error:: true: a task of `after` that raised or was
+    #             cancelled cancels this one instead (its wait raises
+    #             Canceled), and so on down the tasks that carry the flag.
+    # thread::    nil (any thread), 1...threads (only that worker runs it)
+    #             or 0 (only a thread outside the pool: run_pinned, a wait
+    #             on the task, or close).
+    # name::      a String passed to the tracing hooks (see Trace).
+    def submit(detach: false, priority: :normal, after: nil, cancel_on_error: false,
+               thread: nil, name: nil, &block)
       raise ArgumentError, "submit needs a block" unless block
       raise TypeError, "detach must be true or false" unless [true, false].include?(detach)
 
+      options = task_options(priority, after, cancel_on_error, thread, name)
       ptr = acquire
       begin
-        Task.submit(self, ptr, block, detach)
+        dependents.maybe_sweep
+        Task.submit(self, ptr, block, detach, options)
       ensure
         release
       end
     end
+
+    # @api private: the tasks of this pool the library may cancel by itself.
+    attr_reader :dependents
 
     # The pool's counters as a Hash (:jobs, :steals, :sleeps, :wakeups,
     # :tasks_run).
@@ -316,6 +338,40 @@ module Micropool
       raise ClosedError, "the pool is closed" if @handle.closed
 
       @handle.pointer
+    end
+
+    # The options of submit as what Task.submit takes: nil when they are
+    # all the defaults (then it calls mp_submit).
+    def task_options(priority, after, cancel_on_error, thread, name)
+      level = Args.priority(priority)
+      prerequisites = Args.tasks(after, "after", self)
+      unless [true, false].include?(cancel_on_error)
+        raise TypeError, "cancel_on_error must be true or false, not #{cancel_on_error.class}"
+      end
+      unless thread.nil?
+        thread = Args.integer(thread, "thread", 0, @threads - 1)
+      end
+      name_ptr = Task.name_pointer(Args.c_string(name, "name")) unless name.nil?
+      if level == Native::PRIO_NORMAL && prerequisites.empty? && !cancel_on_error &&
+         thread.nil? && name.nil?
+        return nil
+      end
+
+      opts = Native::TaskOpts.new
+      Native.mp_task_opts_init(opts)
+      opts[:priority] = level
+      opts[:thread] = thread.nil? ? Native::ANY_THREAD : thread
+      unless prerequisites.empty?
+        list = FFI::MemoryPointer.new(:pointer, prerequisites.size)
+        list.write_array_of_pointer(prerequisites.map(&:handle))
+        opts[:after] = list
+        opts[:nafter] = prerequisites.size
+      end
+      opts[:flags] = cancel_on_error ? Native::AFTER_CANCEL_ON_ERROR : 0
+      opts[:name] = name_ptr if name_ptr
+      # (:list keeps the prerequisites' array alive until the call returns.)
+      { opts: opts, list: list, cancel_on_error: cancel_on_error,
+        worker: thread&.positive? ? thread : nil }
     end
 
     # Is the current Ruby thread running a block of this pool?
@@ -413,6 +469,41 @@ module Micropool
       if value.negative? || (value.is_a?(Float) && !value.finite?)
         raise ArgumentError, "#{name} must be a finite, non-negative number of seconds, got #{value}"
       end
+
+      value
+    end
+
+    def priority(value)
+      raise TypeError, "priority must be a Symbol, not #{value.class}" unless value.is_a?(Symbol)
+
+      Task::PRIORITIES.fetch(value) do
+        raise ArgumentError,
+              "priority must be one of #{Task::PRIORITIES.keys.inspect}, got #{value.inspect}"
+      end
+    end
+
+    # nil, a Task or an Array of Tasks, all of `pool`, as an Array.
+    def tasks(value, name, pool)
+      list = case value
+             when nil then []
+             when Task then [value]
+             when Array then value
+             else raise TypeError, "#{name} must be a Task or an Array of Tasks, not #{value.class}"
+             end
+      list.each do |task|
+        raise TypeError, "#{name} must hold Tasks, not #{task.class}" unless task.is_a?(Task)
+        unless task.pool.equal?(pool)
+          raise ArgumentError, "#{name}: #{task.inspect} is a task of another pool " \
+                               "(#{task.pool.inspect}), not of #{pool.inspect}"
+        end
+      end
+      list
+    end
+
+    # A String that C can take: no NUL byte inside.
+    def c_string(value, name)
+      raise TypeError, "#{name} must be a String, not #{value.class}" unless value.is_a?(String)
+      raise ArgumentError, "#{name} must not contain a NUL byte" if value.include?("\0")
 
       value
     end

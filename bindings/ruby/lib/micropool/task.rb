@@ -3,18 +3,28 @@
 module Micropool
   # A background task returned by Pool#submit.
   class Task
+    PRIORITIES = {
+      high: Native::PRIO_HIGH,
+      normal: Native::PRIO_NORMAL,
+      low: Native::PRIO_LOW
+    }.freeze
+
     # The task's registered block: when it has run (or has been cancelled)
     # it leaves the registry, and a detached task reports its exception.
     class Entry < Callbacks::Entry
       attr_accessor :key
+      attr_reader :worker
 
-      def initialize(op, block, detached)
+      def initialize(op, block, detached, worker = nil)
         super(op, block)
         @detached = detached
+        @worker = worker
       end
 
       def finished
         Callbacks.unregister(key)
+        # A failure cancels the dependents that carry cancel_on_error.
+        op.pool.dependents.changed if op.failure
         return unless @detached && op.failure
 
         warn "micropool: detached task raised #{op.failure.class}: #{op.failure.message}"
@@ -22,18 +32,101 @@ module Micropool
     end
     private_constant :Entry
 
+    # The tasks of one pool that the library may cancel by itself (those
+    # submitted with cancel_on_error: a prerequisite that fails or is
+    # cancelled cancels them, and their blocks never run). Their blocks stay
+    # registered until they are seen done: at the next submit after a
+    # failure or a cancel, when their number has doubled, on a wait that
+    # reports the cancel, and when the pool closes.
+    #
     # @api private
-    def self.submit(pool, pointer, block, detached)
-      entry = Entry.new(Callbacks::Operation.new(pool), block, detached)
+    class Dependents
+      def initialize
+        @watched = {} # key => [handle, owner]; no owner: the handle is ours
+        @changed = false
+        @swept_at = 0
+        @lock = Mutex.new
+      end
+
+      def watch(key, handle, owner)
+        @lock.synchronize { @watched[key] = [handle, owner] }
+      end
+
+      def changed
+        @changed = true
+      end
+
+      # Called before each submit: cheap unless something may have been
+      # cancelled.
+      def maybe_sweep
+        return if @watched.empty?
+        return unless @changed || @watched.size >= 2 * @swept_at + 16
+
+        sweep
+      end
+
+      def sweep
+        @lock.synchronize do
+          @changed = false
+          @watched.delete_if do |key, (handle, owner)|
+            next false unless Native.mp_task_done(handle) == 1
+
+            Callbacks.unregister(key)
+            Native.mp_task_release(handle) if owner.nil?
+            true
+          end
+          @swept_at = @watched.size
+        end
+      end
+
+      # The pool was destroyed: every task has settled.
+      def sweep_all
+        sweep
+      end
+    end
+
+    # @api private
+    def self.submit(pool, pointer, block, detached, options = nil)
+      worker = options && options[:worker]
+      entry = Entry.new(Callbacks::Operation.new(pool), block, detached, worker)
       entry.key = Callbacks.register(entry)
-      out = detached ? nil : FFI::MemoryPointer.new(:pointer)
-      rc = Native.mp_submit(pointer, Callbacks::FN, entry.key, out)
+      watched = options && options[:cancel_on_error]
+      out = detached && !watched ? nil : FFI::MemoryPointer.new(:pointer)
+      rc = if options
+             Native.mp_submit_ex(pointer, Callbacks::FN, entry.key, options[:opts], out)
+           else
+             Native.mp_submit(pointer, Callbacks::FN, entry.key, out)
+           end
       unless rc == Native::OK
         Callbacks.unregister(entry.key)
-        raise Error.for_code(rc, "mp_submit")
+        raise Error.for_code(rc, options ? "mp_submit_ex" : "mp_submit")
       end
-      detached ? nil : new(out.read_pointer, entry)
+      task = detached ? nil : new(out.read_pointer, entry)
+      pool.dependents.watch(entry.key, out.read_pointer, task) if watched
+      task
     end
+
+    # Names of tasks (passed to tracing hooks) as C strings. The library
+    # does not copy a name and a tracing hook may read it after the task
+    # has ended, so each distinct name is kept for the life of the process:
+    # use a few fixed names, not a new one per task.
+    @names = {}
+    @names_lock = Mutex.new
+
+    # @api private
+    def self.name_pointer(name)
+      @names_lock.synchronize do
+        @names[name] ||= FFI::MemoryPointer.from_string(name).freeze
+      end
+    end
+
+    # @api private: the pool this task belongs to.
+    def pool
+      @entry.op.pool
+    end
+
+    # @api private: the native handle, for mp_submit_ex's prerequisites.
+    attr_reader :handle
 
     # @api private
     def initialize(handle, entry)
@@ -60,8 +153,7 @@ module Micropool
       # A task not yet started runs on this thread: interrupts wait until
       # the C call has returned, as in Pool#operate.
       rc = Thread.handle_interrupt(Callbacks::NEVER) { Native.mp_task_wait(@handle) }
-      @entry.op.check(rc, "mp_task_wait")
-      @entry.result
+      settle(rc, "mp_task_wait")
     end
     alias value wait
 
@@ -81,6 +173,8 @@ module Micropool
       case rc
       when Native::OK
         Callbacks.unregister(@entry.key)
+        # Its dependents with cancel_on_error are cancelled too.
+        pool.dependents.changed
         true
       when Native::EBUSY then false
       else raise Error.for_code(rc, "mp_task_cancel")
@@ -103,15 +197,21 @@ module Micropool
         left = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
         slice = left.clamp(0, WAIT_SLICE)
         rc = Native.mp_task_wait_for(@handle, (slice * 1e9).to_i)
-        unless rc == Native::ETIMEDOUT
-          @entry.op.check(rc, "mp_task_wait_for")
-          return @entry.result
-        end
+        return settle(rc, "mp_task_wait_for") unless rc == Native::ETIMEDOUT
         next if left > slice
 
         raise TimeoutError.new("the task did not finish within #{seconds} s",
                                code: Native::ETIMEDOUT)
       end
+    end
+
+    # What a wait that returned `rc` gives: the value, or an exception. A
+    # task that the library cancelled (cancel_on_error) never ran: its block
+    # leaves the registry here.
+    def settle(rc, what)
+      Callbacks.unregister(@entry.key) if rc == Native::ECANCELED
+      @entry.op.check(rc, what)
+      @entry.result
     end
 
     public
