@@ -218,4 +218,49 @@ class TestInterrupts < Minitest::Test
     end
     assert_match(/^then :ran$/, out)
   end
+
+  def test_timeout_kill_and_ctrl_c_reach_run_pinned
+    out = child(<<~RUBY)
+      t = now
+      slow = POOL.submit(thread: 0) { sleep 3; :slept }
+      after = POOL.submit(thread: 0) { :next }
+      begin
+        Timeout.timeout(0.1) { POOL.run_pinned(max: 10) }
+        puts "no timeout"
+      rescue Timeout::Error
+        puts "timeout after \#{(now - t).round(2)}"
+      end
+      begin
+        slow.wait
+      rescue Exception => e
+        puts "the task got \#{e.class}"
+      end
+      puts "then \#{after.wait.inspect}"
+      POOL.submit(thread: 0, detach: true) { sleep 3 }
+      th = Thread.new { POOL.run_pinned; puts "not killed" }
+      sleep 0.05
+      t = now
+      th.kill
+      th.join(10)
+      puts "killed after \#{(now - t).round(2)}, status \#{th.status.inspect}"
+      POOL.submit(thread: 0, detach: true) { sleep 3 }
+      Thread.new { sleep 0.1; Process.kill(:INT, Process.pid) }
+      t = now
+      begin
+        POOL.run_pinned
+        puts "no interrupt"
+      rescue Interrupt
+        puts "interrupt after \#{(now - t).round(2)}"
+      end
+      puts "sum \#{POOL.reduce(100, 0) { |lo, hi, acc| acc + (lo...hi).sum }}"
+    RUBY
+    refute_match(/no timeout|not killed|no interrupt/, out)
+    [/^timeout after ([\d.]+)$/, /^killed after ([\d.]+), status false$/,
+     /^interrupt after ([\d.]+)$/].each do |line|
+      elapsed = out[line, 1]
+      assert elapsed, "no line #{line.inspect} in:\n#{out}"
+      assert_operator elapsed.to_f, :<, 1.0, out
+    end
+    assert_match(/^sum 4950$/, out)
+  end
 end

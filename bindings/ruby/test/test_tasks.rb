@@ -208,4 +208,126 @@ class TestTasks < Minitest::Test
       end
     end
   end
+
+  # ------------------------------------------------------------ run_pinned, yield_now
+
+  def test_run_pinned_runs_the_tasks_bound_to_thread_zero_here_by_priority
+    Micropool::Pool.open(threads: 2) do |pool|
+      ran = Queue.new
+      tasks = %i[low normal high normal].each_with_index.map do |level, i|
+        pool.submit(thread: 0, priority: level) { ran << [i, Thread.current]; i }
+      end
+      sleep 0.02
+      assert ran.empty?, "a task bound to thread 0 ran on a worker"
+      assert_equal 4, pool.run_pinned
+      seen = Array.new(ran.size) { ran.pop }
+      assert_equal [2, 1, 3, 0], seen.map(&:first), "high, then normal in order, then low"
+      assert(seen.all? { |_, th| th.equal?(Thread.current) })
+      assert_equal [0, 1, 2, 3], tasks.map(&:wait)
+      assert_equal 0, pool.run_pinned, "nothing left"
+    end
+  end
+
+  def test_run_pinned_stops_after_max_seconds
+    Micropool::Pool.open(threads: 1) do |pool|
+      tasks = Array.new(5) { pool.submit(thread: 0) { sleep 0.03 } }
+      ran = pool.run_pinned(max: 0.05)
+      assert_includes 1..3, ran, "max is checked after each task"
+      assert_equal 5 - ran, tasks.count { |t| !t.done? }
+      assert_equal 5 - ran, pool.run_pinned(max: 10)
+    end
+  end
+
+  def test_run_pinned_from_a_worker_block_and_bad_arguments
+    Micropool::Pool.open(threads: 2) do |pool|
+      e = assert_raises(TypeError) { pool.run_pinned(max: "1") }
+      assert_match(/max must be a number of seconds, not String/, e.message)
+      assert_raises(ArgumentError) { pool.run_pinned(max: -1) }
+      assert_raises(ArgumentError) { pool.run_pinned(budget: 1) }
+      raised = pool.broadcast do |index, _|
+        pool.run_pinned
+        nil
+      rescue Micropool::InvalidArgument => e
+        [index, e.message]
+      end
+      assert_equal [nil, [1, "run_pinned from a block that runs for a worker of this pool"]], raised
+    end
+  end
+
+  def test_a_pinned_task_exception_is_its_own
+    Micropool::Pool.open(threads: 1) do |pool|
+      failing = pool.submit(thread: 0) { raise CaseFailure, "pinned" }
+      fine = pool.submit(thread: 0) { :fine }
+      assert_equal 2, pool.run_pinned, "an exception in a task does not stop run_pinned"
+      assert_raises(CaseFailure) { failing.wait }
+      assert_equal :fine, fine.wait
+    end
+  end
+
+  def test_a_timeout_inside_a_pinned_task_stays_with_that_task
+    Micropool::Pool.open(threads: 1) do |pool|
+      task = pool.submit(thread: 0) { Timeout.timeout(0.01) { sleep 1 } }
+      assert_equal 1, pool.run_pinned, "the task's own timeout does not leave run_pinned"
+      assert_raises(Timeout::Error) { task.wait }
+    end
+  end
+
+  def test_pinned_io_is_readable_while_pinned_tasks_wait
+    Micropool::Pool.open(threads: 2) do |pool|
+      io = pool.pinned_io
+      assert_same io, pool.pinned_io
+      assert_nil io.wait_readable(0), "readable with nothing queued"
+      task = pool.submit(thread: 0) { :ok }
+      assert io.wait_readable(5), "not readable with a pinned task queued"
+      assert_equal 1, pool.run_pinned
+      assert_nil io.wait_readable(0)
+      assert_equal :ok, task.wait
+    end
+  end
+
+  def test_yield_now_runs_one_piece_of_work_at_a_time
+    ran = []
+    Micropool::Pool.open(threads: 1) do |pool|
+      6.times { |i| pool.submit(detach: true, thread: i.even? ? 0 : nil) { ran << i } }
+      yields = 0
+      yields += 1 while pool.yield_now
+      assert_equal 6, yields
+      refute pool.yield_now
+    end
+    assert_equal (0...6).to_a, ran.sort
+  end
+
+  def test_yield_now_inside_a_worker_block_runs_nothing
+    Micropool::Pool.open(threads: 2) do |pool|
+      assert_equal [true, false], pool.broadcast { |i, _| i.zero? ? (pool.submit { 1 }; pool.yield_now) : pool.yield_now }
+    end
+  end
+
+  # ------------------------------------------------------------ shared
+
+  def test_the_shared_pool_is_one_pool_until_closed
+    pool = Micropool.shared
+    assert_same pool, Micropool.shared
+    assert pool.shared?
+    refute Micropool::Pool.new(threads: 1).tap(&:close).shared?
+    assert_equal 45, pool.reduce(10, 0) { |lo, hi, acc| acc + (lo...hi).sum }
+    assert_equal [pool.threads] * pool.threads, pool.broadcast { |_i, n| n }
+    task = pool.submit { :shared_task }
+    assert_equal :shared_task, task.wait
+    pool.close
+    assert pool.closed?
+    again = Micropool.shared
+    refute_same pool, again
+    refute again.closed?
+    assert_equal 1, again.submit { 1 }.wait
+  end
+
+  def test_micropool_threads_sets_the_shared_pools_threads
+    status, out = run_ruby('require "micropool"; print Micropool.shared.threads')
+    assert status.success?, out
+    env = { "MICROPOOL_THREADS" => "3" }
+    lib = File.expand_path("../lib", __dir__)
+    out3 = IO.popen(env, [RbConfig.ruby, "-I", lib, "-e", 'require "micropool"; print Micropool.shared.threads'], &:read)
+    assert_equal "3", out3
+  end
 end

@@ -111,7 +111,16 @@ module Micropool
       with_thread_variables(op.thread) { entry.__send__(kind, x, y) }
     end
 
-    ThreadState = Struct.new(:frames, :runners)
+    # frames and runners: see frames and new_runner; interrupted: while
+    # the thread is in Pool#run_pinned or Pool#yield_now, where the
+    # exceptions of interrupts that ended a task it ran are collected.
+    # Is `e` the error of a Timeout.timeout of `thread` (which knows its
+    # thread; a TimeoutError of a bounded wait does not)?
+    def self.timeout_of?(e, thread)
+      e.is_a?(Timeout::Error) && e.respond_to?(:thread) && e.thread.equal?(thread)
+    end
+
+    ThreadState = Struct.new(:frames, :runners, :interrupted)
 
     # What a runner yields for a block that returned.
     DONE = Object.new.freeze

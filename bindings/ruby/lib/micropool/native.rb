@@ -99,6 +99,14 @@ module Micropool
     attach_function :mp_task_cancel, [:pointer], :int
     attach_function :mp_task_release, [:pointer], :void
 
+    # Since 1.1.
+    attach_function :mp_pool_shared, [:pointer], :int
+    attach_function :mp_pool_pinned_fd, [:pointer], :int
+    # These two never sleep and run blocks only on the calling thread, so
+    # they keep the GVL (see the _held calls below).
+    attach_function :mp_pool_run_pinned, [:pointer, :uint64], :int
+    attach_function :mp_yield, [:pointer], :int
+
     # Everything that may wait for work of the pool releases the GVL while
     # it waits: a worker's callback needs the GVL to run Ruby code, and
     # would wait forever for a caller that held it.

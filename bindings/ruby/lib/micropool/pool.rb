@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "io/wait"
+
 module Micropool
   # A work-stealing thread pool of `threads` threads, the calling thread
   # counted (so N threads start N-1 workers).
@@ -63,7 +65,32 @@ module Micropool
       rc = Native.mp_pool_create(config, out)
       raise Error.for_code(rc, "mp_pool_create") unless rc == Native::OK
 
-      @handle = Handle.new(out.read_pointer, false)
+      adopt(out.read_pointer)
+    end
+
+    # Since 1.1: the process-wide pool (see Micropool.shared).
+    # @api private
+    def self.shared
+      out = FFI::MemoryPointer.new(:pointer)
+      rc = Native.mp_pool_shared(out)
+      raise Error.for_code(rc, "mp_pool_shared") unless rc == Native::OK
+
+      pool = allocate
+      pool.__send__(:adopt, out.read_pointer, shared: true)
+      pool
+    end
+
+    # True for the pool of Micropool.shared.
+    def shared?
+      @shared
+    end
+
+    private
+
+    # Takes over a native pool (a reference, for the shared one).
+    def adopt(pointer, shared: false)
+      @shared = shared
+      @handle = Handle.new(pointer, false)
       @threads = Native.mp_pool_threads(@handle.pointer)
       # One thread: calls keep the GVL (see Native.mp_join_held).
       @held = @threads == 1
@@ -75,6 +102,8 @@ module Micropool
       ObjectSpace.define_finalizer(self, Pool.finalizer(@handle))
       Pool.opened(self, @handle)
     end
+
+    public
 
     # The number of threads, the calling thread counted. Raises
     # ClosedError once the pool is closed, as every other method that
@@ -284,6 +313,52 @@ module Micropool
     # @api private: the tasks of this pool the library may cancel by itself.
     attr_reader :dependents
 
+    # Since 1.1. Runs tasks bound to thread 0 (submit(thread: 0)) on the
+    # calling thread, highest priority first and oldest first within a
+    # level, until none is left or `max` seconds have passed (checked
+    # after each task; max: 0, the default, runs only the tasks queued when
+    # it was called). Never sleeps; returns how many tasks it ran. This is
+    # the "main thread" pattern: call it from the thread that owns a window
+    # or a device, e.g. once per frame.
+    #
+    # Raises InvalidArgument from a block that runs for a worker of this
+    # pool (it runs on one of ffi's helper threads, not a thread of yours).
+    def run_pinned(max: 0)
+      ns = (Args.seconds(max, "max") * 1_000_000_000).to_i.clamp(0, (1 << 64) - 1)
+      if on_helper?
+        raise InvalidArgument.new("run_pinned from a block that runs for a worker of this pool",
+                                  code: Native::EINVAL)
+      end
+
+      run_here("mp_pool_run_pinned") { |ptr| Native.mp_pool_run_pinned(ptr, ns) }
+    end
+
+    # Since 1.1. Runs at most one piece of pending work of this pool that
+    # the calling thread may run, and returns true if it ran one, false if
+    # there was none; never waits. Inside a block on a thread of the pool
+    # that is a job, a loop part, a scope task or a background task; on any
+    # other thread a background task (tasks bound to thread 0 among them).
+    # In a block that runs for a worker (on ffi's helper thread, which the
+    # library does not know as that worker) it runs nothing: false.
+    def yield_now
+      return false if on_helper?
+
+      run_here("mp_yield") { |ptr| Native.mp_yield(ptr) } == 1
+    end
+
+    # Since 1.1. An IO that is readable while tasks bound to thread 0 are
+    # queued, for an event loop (IO.select, wait_readable) that calls
+    # run_pinned when it is. Never read from it or close it: it belongs to
+    # the pool, and is closed with it.
+    def pinned_io
+      @pinned_io ||= begin
+        fd = Native.mp_pool_pinned_fd(live_handle)
+        raise Error.for_code(fd, "mp_pool_pinned_fd") if fd.negative?
+
+        IO.for_fd(fd, autoclose: false)
+      end
+    end
+
     # The pool's counters as a Hash (:jobs, :steals, :sleeps, :wakeups,
     # :tasks_run).
     def stats
@@ -297,7 +372,7 @@ module Micropool
 
     def inspect
       state = closed? ? "closed" : "#{@threads} threads"
-      "#<#{self.class.name} #{state}>"
+      "#<#{self.class.name} #{state}#{' shared' if @shared}>"
     end
 
     # The native mp_pool *, for code that passes the pool to a C library
@@ -372,6 +447,45 @@ module Micropool
       # (:list keeps the prerequisites' array alive until the call returns.)
       { opts: opts, list: list, cancel_on_error: cancel_on_error,
         worker: thread&.positive? ? thread : nil }
+    end
+
+    # run_pinned and yield_now: a C call that runs blocks on this thread
+    # only. As in operate, interrupts are held back while it is in C and
+    # let in while a block runs; an interrupt that ended a task it ran
+    # (Timeout, a throw, Interrupt) is that task's exception (its wait
+    # raises it) and is raised again here, once the C call has returned.
+    def run_here(what)
+      ptr = acquire
+      state = Callbacks.thread_state
+      outer = state.interrupted
+      state.interrupted = []
+      begin
+        rc = Thread.handle_interrupt(Callbacks::NEVER) { yield ptr }
+        raise Error.for_code(rc, what) if rc.negative?
+
+        state.interrupted.each do |failure|
+          if failure.is_a?(UncaughtThrowError)
+            throw failure.tag, failure.value
+          elsif failure.is_a?(SignalException)
+            raise failure
+          else
+            # Timeout's error: #exception throws to the Timeout.timeout
+            # that raised it, if that is still running on this thread (it
+            # returns when it was one inside the task's block, which ended).
+            failure.exception
+          end
+        end
+        rc
+      ensure
+        state.interrupted = outer
+        release
+      end
+    end
+
+    # Is the current Ruby thread running a block for a worker of this pool
+    # (on a helper thread of ffi)?
+    def on_helper?
+      Callbacks.frames.any? { |f| f[0].equal?(self) && f[2] }
     end
 
     # Is the current Ruby thread running a block of this pool?

@@ -23,11 +23,32 @@ module Micropool
 
       def finished
         Callbacks.unregister(key)
+        return unless op.failure
+
         # A failure cancels the dependents that carry cancel_on_error.
-        op.pool.dependents.changed if op.failure
-        return unless @detached && op.failure
+        op.pool.dependents.changed
+        return if collect_interrupt || !@detached
 
         warn "micropool: detached task raised #{op.failure.class}: #{op.failure.message}"
+      end
+
+      private
+
+      # Inside Pool#run_pinned or Pool#yield_now, an interrupt of the
+      # running thread that ended this task (a signal such as Ctrl-C's
+      # Interrupt, Timeout.timeout's error, a throw to a catch outside the
+      # block) is handed to that call, which raises it again. True if it
+      # was.
+      def collect_interrupt
+        interrupted = Callbacks.thread_state.interrupted
+        return false unless interrupted
+
+        failure = op.failure
+        return false unless failure.is_a?(UncaughtThrowError) || failure.is_a?(SignalException) ||
+                            Callbacks.timeout_of?(failure, Thread.current)
+
+        interrupted << failure
+        true
       end
     end
     private_constant :Entry
