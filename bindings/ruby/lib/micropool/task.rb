@@ -56,15 +56,20 @@ module Micropool
     # The tasks of one pool that the library may cancel by itself (those
     # submitted with cancel_on_error: a prerequisite that fails or is
     # cancelled cancels them, and their blocks never run). Their blocks stay
-    # registered until they are seen done: at the next submit after a
-    # failure or a cancel, when their number has doubled, on a wait that
-    # reports the cancel, and when the pool closes.
+    # registered until they are seen done: at the submits of the moment
+    # after a failure or a cancel (the library cancels the dependents just
+    # after the failed task has settled, so the first look may come too
+    # early), when their number has doubled, on a wait that reports the
+    # cancel, and when the pool closes.
     #
     # @api private
     class Dependents
+      # How long after a failure or a cancel each submit looks.
+      WINDOW = 0.25
+
       def initialize
         @watched = {} # key => [handle, owner]; no owner: the handle is ours
-        @changed = false
+        @changed_until = nil
         @swept_at = 0
         @lock = Mutex.new
       end
@@ -74,21 +79,22 @@ module Micropool
       end
 
       def changed
-        @changed = true
+        @changed_until = Process.clock_gettime(Process::CLOCK_MONOTONIC) + WINDOW
       end
 
       # Called before each submit: cheap unless something may have been
       # cancelled.
       def maybe_sweep
         return if @watched.empty?
-        return unless @changed || @watched.size >= 2 * @swept_at + 16
+        recent = @changed_until && Process.clock_gettime(Process::CLOCK_MONOTONIC) < @changed_until
+        @changed_until = nil unless recent
+        return unless recent || @watched.size >= 2 * @swept_at + 16
 
         sweep
       end
 
       def sweep
         @lock.synchronize do
-          @changed = false
           @watched.delete_if do |key, (handle, owner)|
             next false unless Native.mp_task_done(handle) == 1
 
