@@ -9,6 +9,7 @@
 
 require_relative "helper"
 require "micropool/kernels"
+require "micropool/trace"
 
 # The integer constants of a C header, by name: every `#define NAME n`
 # whose value is an integer literal (with or without parentheses, a sign
@@ -38,7 +39,7 @@ module HeaderConstants
   # :pointer, the integer types their ffi names.
   C_TYPES = {
     "size_t" => :size_t, "int" => :int, "unsigned" => :uint, "unsigned int" => :uint,
-    "uint64_t" => :uint64, "int64_t" => :int64
+    "uint64_t" => :uint64, "int64_t" => :int64, "uint32_t" => :uint32, "int32_t" => :int32
   }.freeze
 
   def self.struct(path, name)
@@ -93,6 +94,7 @@ class TestConstants < Minitest::Test
   HEADER = ENV["MICROPOOL_HEADER"] ||
            File.expand_path("../../../core/include/micropool.h", __dir__)
   KERNELS_HEADER = File.expand_path("../ext/micropool_kernels.h", __dir__)
+  TRACE_HEADER = File.expand_path("../ext/micropool_trace.h", __dir__)
 
   def header(path)
     assert File.file?(path), "#{path}: no such header (MICROPOOL_HEADER names micropool.h)"
@@ -173,15 +175,17 @@ class TestConstants < Minitest::Test
 
   # Every struct that native.rb lays out has the members of micropool.h's,
   # in the same order and of the same types.
-  def test_every_struct_layout_matches_micropool_h
+  def test_every_struct_layout_matches_its_header
     header(HEADER)
     {
-      "mp_config" => Micropool::Native::Config,
-      "mp_stats" => Micropool::Native::Stats,
-      "mp_task_opts" => Micropool::Native::TaskOpts
-    }.each do |c_name, klass|
-      members = HeaderConstants.struct(HEADER, c_name)
-      assert members, "#{File.basename(HEADER)} has no typedef struct #{c_name}"
+      "mp_config" => [Micropool::Native::Config, HEADER],
+      "mp_stats" => [Micropool::Native::Stats, HEADER],
+      "mp_task_opts" => [Micropool::Native::TaskOpts, HEADER],
+      "mp_trace_hooks" => [Micropool::Native::TraceHooks, HEADER],
+      "mpk_trace_event" => [Micropool::Trace.const_get(:Recorder)::Event, TRACE_HEADER]
+    }.each do |c_name, (klass, path)|
+      members = HeaderConstants.struct(path, c_name)
+      assert members, "#{File.basename(path)} has no typedef struct #{c_name}"
       layout = klass.new.layout
       ruby = layout.members.map { |m| [m, layout[m].type] }
       expected = members.map { |m, t| [m, FFI.find_type(t)] }
@@ -191,10 +195,32 @@ class TestConstants < Minitest::Test
   end
 
   def test_every_1_1_constant_of_micropool_h_is_bound
-    names = header(HEADER).keys.grep(/\AMP_(PRIO_|ANY_THREAD\z|AFTER_)/)
+    names = header(HEADER).keys.grep(/\AMP_(PRIO_|ANY_THREAD\z|AFTER_|TRACE_)/)
     assert_operator names.size, :>=, 5, "1.1 constants read from #{HEADER}"
     missing = names.reject { |n| Micropool::Native.const_defined?(n.delete_prefix("MP_")) }
     assert_empty missing, "constants of micropool.h with no Micropool::Native constant"
+  end
+
+  # The recorder fills an mp_trace_hooks of its own: the library copies
+  # `size` bytes of it.
+  def test_the_trace_recorder_hooks_are_the_headers_size
+    trace = Micropool::Trace.new(capacity: 1)
+    hooks = Micropool::Native::TraceHooks.new(trace.attach)
+    assert_equal Micropool::Native::TraceHooks.size, hooks[:size]
+    refute hooks[:begin].null?
+    refute hooks[:end].null?
+  ensure
+    trace&.detach
+  end
+
+  def test_the_trace_phases_match_micropool_trace_h
+    c = header(TRACE_HEADER)
+    phases = Micropool::Trace.const_get(:Recorder)::PHASES
+    assert_equal [c.fetch("MPK_TRACE_BEGIN"), c.fetch("MPK_TRACE_END")],
+                 [phases.index(:begin), phases.index(:end)]
+    kinds = header(HEADER).select { |n, _| n.start_with?("MP_TRACE_") }
+    assert_equal kinds.values.sort, Micropool::Trace::KINDS.keys.sort,
+                 "every kind of enum mp_trace_kind has a name in Micropool::Trace::KINDS"
   end
 
   def test_every_kernels_constant_matches_micropool_kernels_h

@@ -30,6 +30,13 @@ module Micropool
     PRIO_LOW = -1         # since 1.1
     ANY_THREAD = 0xffff_ffff # since 1.1: (~0u)
     AFTER_CANCEL_ON_ERROR = 1 # since 1.1
+    # Since 1.1: enum mp_trace_kind.
+    TRACE_JOB = 1
+    TRACE_PART = 2
+    TRACE_BROADCAST = 3
+    TRACE_SCOPE_TASK = 4
+    TRACE_TASK = 5
+    TRACE_SLEEP = 6
     SPLIT_DYNAMIC = 0
     SPLIT_STATIC = 1
     DETERMINISTIC = 2
@@ -62,6 +69,16 @@ module Micropool
              :nafter, :size_t,
              :flags, :uint,
              :name, :pointer
+    end
+
+    # Since 1.1: mp_trace_hooks. The binding's hooks are C functions of its
+    # trace recorder (ext/micropool_trace.c), which fills this struct;
+    # the layout is here to be checked against the header.
+    class TraceHooks < FFI::Struct
+      layout :size, :size_t,
+             :begin, :pointer,
+             :end, :pointer,
+             :trace_arg, :pointer
     end
 
     class Stats < FFI::Struct

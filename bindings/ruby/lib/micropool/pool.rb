@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "etc"
 require "io/wait"
 
 module Micropool
@@ -23,7 +24,9 @@ module Micropool
 
     # The native handle and whether it was destroyed, shared with the
     # finalizer (which must not refer to the Pool itself).
-    Handle = Struct.new(:pointer, :closed)
+    # trace: the Trace whose hooks the pool calls, detached once it is
+    # destroyed.
+    Handle = Struct.new(:pointer, :closed, :trace)
     private_constant :Handle
 
     # Creates a pool, yields it and closes it when the block ends (also on
@@ -46,7 +49,14 @@ module Micropool
     #           kernel (nil = the library's default, 0 = sleep at once).
     # pin::     pin worker i to the i-th CPU of the process's affinity mask.
     # name::    prefix of the worker threads' names.
-    def initialize(threads: 0, spin_us: nil, pin: false, name: nil)
+    # stack_size:: (since 1.1) each worker's stack in bytes, rounded up to
+    #           a page; 0 = the system's default. It is the stack of C code
+    #           the workers run (the kernels); Ruby blocks that run for a
+    #           worker run on ffi's helper threads, with Ruby's stacks.
+    # trace::   (since 1.1) a Trace that records what the threads do; or a
+    #           path or an IO that receives the trace as Chrome trace-event
+    #           JSON when the pool is closed.
+    def initialize(threads: 0, spin_us: nil, pin: false, name: nil, stack_size: 0, trace: nil)
       config = Native::Config.new
       Native.mp_config_init(config)
       config[:threads] = Args.integer(threads, "threads", 0, Native::THREADS_MAX)
@@ -61,11 +71,22 @@ module Micropool
         name_ptr = FFI::MemoryPointer.from_string(name) # copied by mp_pool_create
         config[:name] = name_ptr
       end
+      config[:stack_size] = Args.stack_size(stack_size)
+      recorder, @trace_sink = Args.trace(trace)
+      config[:trace] = recorder.attach if recorder
       out = FFI::MemoryPointer.new(:pointer)
       rc = Native.mp_pool_create(config, out)
-      raise Error.for_code(rc, "mp_pool_create") unless rc == Native::OK
+      unless rc == Native::OK
+        recorder&.detach
+        raise Error.for_code(rc, "mp_pool_create")
+      end
 
-      adopt(out.read_pointer)
+      adopt(out.read_pointer, trace: recorder)
+    end
+
+    # Since 1.1: the Trace that records this pool's work, or nil.
+    def trace
+      @handle.trace
     end
 
     # Since 1.1: the process-wide pool (see Micropool.shared).
@@ -88,9 +109,9 @@ module Micropool
     private
 
     # Takes over a native pool (a reference, for the shared one).
-    def adopt(pointer, shared: false)
+    def adopt(pointer, shared: false, trace: nil)
       @shared = shared
-      @handle = Handle.new(pointer, false)
+      @handle = Handle.new(pointer, false, trace)
       @threads = Native.mp_pool_threads(@handle.pointer)
       # One thread: calls keep the GVL (see Native.mp_join_held).
       @held = @threads == 1
@@ -141,6 +162,7 @@ module Micropool
 
         @handle.closed = true
         @dependents.sweep_all
+        finish_trace
       ensure
         @closing = false
       end
@@ -482,6 +504,19 @@ module Micropool
       end
     end
 
+    # The pool is destroyed: its trace is complete. Written out when a path
+    # or an IO was given for it.
+    def finish_trace
+      recorder = @handle.trace
+      return unless recorder
+
+      begin
+        recorder.write(@trace_sink) if @trace_sink
+      ensure
+        recorder.detach
+      end
+    end
+
     # Is the current Ruby thread running a block for a worker of this pool
     # (on a helper thread of ffi)?
     def on_helper?
@@ -528,6 +563,7 @@ module Micropool
 
           handle.closed = true
           Native.mp_pool_destroy(handle.pointer)
+          handle.trace&.detach
         end
       end
 
@@ -544,7 +580,7 @@ module Micropool
           next if pool.closed?
 
           pool.close
-        rescue Error => e
+        rescue StandardError => e
           warn "micropool: could not close #{pool.inspect} at exit: #{e.message}"
         end
       end
@@ -620,6 +656,30 @@ module Micropool
       raise ArgumentError, "#{name} must not contain a NUL byte" if value.include?("\0")
 
       value
+    end
+
+    def stack_size(value)
+      value = integer(value, "stack_size", 0, SIZE_MAX)
+      minimum = Etc.sysconf(Etc::SC_THREAD_STACK_MIN) || 16_384
+      if value.positive? && value < minimum
+        raise ArgumentError, "stack_size must be 0 (the system's default) or at least " \
+                             "#{minimum} bytes, got #{value}"
+      end
+
+      value
+    end
+
+    # trace: of Pool.new as [recorder, where to write it at close].
+    def trace(value)
+      case value
+      when nil then [nil, nil]
+      when Micropool::Trace then [value, nil]
+      when String then [Micropool::Trace.new, value]
+      else
+        return [Micropool::Trace.new, value] if value.respond_to?(:write)
+
+        raise TypeError, "trace must be a Micropool::Trace, a path or an IO, not #{value.class}"
+      end
     end
 
     def split(value)
