@@ -30,7 +30,7 @@ module Micropool
   # Since 1.1; loads the gem's native library (as micropool/kernels does).
   autoload :Trace, "micropool/trace"
 
-  # The version of the libmicropool that is loaded, e.g. "1.0.0".
+  # The version of the libmicropool that is loaded, e.g. "1.1.0".
   def self.library_version
     Native.mp_version
   end
