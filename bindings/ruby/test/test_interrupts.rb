@@ -263,4 +263,35 @@ class TestInterrupts < Minitest::Test
     end
     assert_match(/^sum 4950$/, out)
   end
+
+  def test_timeout_and_ctrl_c_reach_yield_now
+    out = child(<<~RUBY)
+      one = Micropool::Pool.new(threads: 1)
+      task = one.submit { sleep 3 }
+      t = now
+      begin
+        Timeout.timeout(0.1) { one.yield_now }
+        puts "no timeout"
+      rescue Timeout::Error
+        puts "timeout after \#{(now - t).round(2)}"
+      end
+      one.submit(detach: true) { sleep 3 }
+      Thread.new { sleep 0.1; Process.kill(:INT, Process.pid) }
+      t = now
+      begin
+        one.yield_now
+        puts "no interrupt"
+      rescue Interrupt
+        puts "interrupt after \#{(now - t).round(2)}"
+      end
+      puts "yield then \#{one.yield_now.inspect}"
+    RUBY
+    refute_match(/no timeout|no interrupt|detached task raised/, out)
+    [/^timeout after ([\d.]+)$/, /^interrupt after ([\d.]+)$/].each do |line|
+      elapsed = out[line, 1]
+      assert elapsed, "no line #{line.inspect} in:\n#{out}"
+      assert_operator elapsed.to_f, :<, 1.0, out
+    end
+    assert_match(/^yield then false$/, out)
+  end
 end
