@@ -92,5 +92,8 @@ for t in "$gemdir"/test/test_*.rb; do
   say "ruby -w $(basename "$t") (installed gem)"
   (cd "$top" && run ruby -w "$t") || { echo "FAIL: $(basename "$t")"; status=1; }
 done
+say "ruby -w test_conformance.rb with cases-1.1.txt (installed gem)"
+(cd "$top" && run env MICROPOOL_CASES="$src/tests/conformance/cases-1.1.txt" ruby -w "$gemdir/test/test_conformance.rb") ||
+  { echo "FAIL: test_conformance.rb (cases-1.1.txt)"; status=1; }
 [ $status -eq 0 ] || fail "the Ruby suite failed against the installed gem"
 echo "gem: built, refused without libmicropool, installed into GEM_HOME, suite passed"

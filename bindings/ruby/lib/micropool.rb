@@ -27,8 +27,28 @@ require_relative "micropool/scope"
 require_relative "micropool/task"
 
 module Micropool
-  # The version of the libmicropool that is loaded, e.g. "1.0.0".
+  # Since 1.1; loads the gem's native library (as micropool/kernels does).
+  autoload :Trace, "micropool/trace"
+
+  # The version of the libmicropool that is loaded, e.g. "1.1.0".
   def self.library_version
     Native.mp_version
+  end
+
+  @shared = nil
+  @shared_lock = Mutex.new
+
+  # Since 1.1. The process-wide pool: one set of workers that every
+  # library of the process shares (C libraries too, through
+  # mp_pool_shared), with the library's defaults; the environment variable
+  # MICROPOOL_THREADS, read when the library makes the pool, sets its
+  # threads. The same Pool every time, until it is closed: closing it drops
+  # this process's Ruby reference (the pool ends when the last reference
+  # does), and the next call makes a new one.
+  def self.shared
+    @shared_lock.synchronize do
+      @shared = nil if @shared&.closed?
+      @shared ||= Pool.shared
+    end
   end
 end

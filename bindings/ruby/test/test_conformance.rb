@@ -2,7 +2,8 @@
 
 # Runs every case of tests/conformance/cases.txt (the file named by
 # MICROPOOL_CASES, else the one in the source tree) through the Ruby
-# binding. A case whose kind this runner does not implement fails.
+# binding; with MICROPOOL_CASES naming cases-1.1.txt, the cases of ABI
+# 1.1. A case whose kind this runner does not implement fails.
 
 require_relative "helper"
 
@@ -31,7 +32,8 @@ class TestConformance < Minitest::Test
   CASES = load_cases
 
   def test_the_cases_file_is_not_empty
-    assert_operator CASES.size, :>=, 30, "too few cases read from #{CASES_FILE}"
+    least = File.basename(CASES_FILE) == "cases-1.1.txt" ? 15 : 30
+    assert_operator CASES.size, :>=, least, "too few cases read from #{CASES_FILE}"
   end
 
   CASES.each do |c|
@@ -266,6 +268,131 @@ class TestConformance < Minitest::Test
       matches = pool.broadcast { |index, _| pool.thread_index == index }
       assert_equal(-1, pool.thread_index, "after the broadcast")
       matches.count(true)
+    end
+  end
+
+  # ------------------------------------------------------------ ABI 1.1 (cases-1.1.txt)
+
+  LEVELS = { 1 => :high, 0 => :normal, -1 => :low }.freeze
+
+  def now
+    Process.clock_gettime(Process::CLOCK_MONOTONIC)
+  end
+
+  def wait_until(limit)
+    deadline = now + limit
+    sleep 0.001 until yield || now > deadline
+  end
+
+  def kind_prio_order(c)
+    seen = []
+    Micropool::Pool.open(threads: 2) do |pool|
+      started = Queue.new
+      gate = Queue.new
+      pool.submit(detach: true) { started << true; gate.pop } # holds the worker
+      started.pop
+      levels = %i[high normal low]
+      c.a.times { |i| pool.submit(detach: true, priority: levels[i % 3]) { seen << i } }
+      gate << :open
+      # Only the worker may take them (close would run some here, beside it).
+      wait_until(30) { seen.size == c.a }
+    end
+    expected = (0...3).flat_map { |level| (level...c.a).step(3).to_a }
+    seen.each_with_index.count { |id, pos| expected[pos] == id }
+  end
+
+  def kind_after_chain(c)
+    seen = []
+    open_pool(c) do |pool|
+      prev = nil
+      c.a.times do |i|
+        # The prerequisite's Task is dropped at once: nothing keeps it.
+        prev = pool.submit(after: prev ? [prev] : []) { seen << i }
+      end
+      prev.wait
+    end
+    seen.each_with_index.count { |id, pos| id == pos }
+  end
+
+  def kind_after_diamond(c)
+    ran = Counter.new
+    saw = nil
+    open_pool(c) do |pool|
+      root = pool.submit { ran.add(1) }
+      mids = Array.new(c.a) { pool.submit(after: root) { ran.add(1) } }
+      last = pool.submit(after: mids) do
+        saw = ran.value
+        ran.add(1)
+      end
+      last.wait
+    end
+    assert_equal c.a + 1, saw, "the last task saw that many tasks done"
+    ran.value
+  end
+
+  def kind_after_cancel_on_error(c)
+    ran = Counter.new
+    open_pool(c) do |pool|
+      root = pool.submit { raise CaseFailure, "prerequisite" }
+      (c.a + c.b).times do |i|
+        flagged = i < c.a
+        task = pool.submit(after: root, cancel_on_error: flagged) { ran.add(1); 0 }
+        if flagged
+          assert_raises(Micropool::Canceled, "flagged dependent #{i}") { task.wait }
+        else
+          assert_equal 0, task.wait, "dependent #{i} without the flag"
+        end
+      end
+      e = assert_raises(CaseFailure) { root.wait }
+      assert_equal "prerequisite", e.message
+    end
+    ran.value
+  end
+
+  def kind_bound_worker(c)
+    flunk "bound_worker needs a pool with workers (threads >= 2)" if c.threads < 2
+    good = Counter.new
+    open_pool(c) do |pool|
+      tasks = Array.new(c.a) do |i|
+        want = 1 + i % (c.threads - 1)
+        pool.submit(thread: want) { good.add(1) if pool.thread_index == want }
+      end
+      tasks.each(&:wait)
+    end
+    good.value
+  end
+
+  def kind_pinned_run(c)
+    ran = Counter.new
+    open_pool(c) do |pool|
+      c.a.times { |i| pool.submit(detach: true, thread: 0, priority: LEVELS.fetch(i % 3 - 1)) { ran.add(1) } }
+      sleep 0.01
+      assert_equal 0, ran.value, "tasks bound to thread 0 ran on a worker"
+      n = pool.run_pinned(max: 0)
+      assert_equal ran.value, n, "run_pinned's count against the tasks that ran"
+      n
+    end
+  end
+
+  def kind_wait_for_timeout(c)
+    Micropool::Pool.open(threads: 1) do |pool| # no worker: nobody runs the task
+      task = pool.submit { 7 }
+      assert_raises(Micropool::TimeoutError) { task.wait(timeout: Rational(c.b, 1_000_000)) }
+      refute task.done?, "the task is done after the timeout"
+      task.wait
+    end
+  end
+
+  def kind_yield_outside(c)
+    ran = Counter.new
+    Micropool::Pool.open(threads: 1) do |pool|
+      c.a.times do |i|
+        pool.submit(detach: true, priority: LEVELS.fetch(i % 3 - 1), thread: i.odd? ? 0 : nil) { ran.add(1) }
+      end
+      yields = 0
+      yields += 1 while pool.yield_now
+      assert_equal ran.value, yields, "yields that returned true against the tasks that ran"
+      yields
     end
   end
 end

@@ -181,4 +181,117 @@ class TestInterrupts < Minitest::Test
     RUBY
     assert_match(/^rescued ArgumentError: from outside$/, out)
   end
+
+  def test_timeout_kill_and_ctrl_c_reach_a_bounded_wait
+    out = child(<<~RUBY)
+      one = Micropool::Pool.new(threads: 1)
+      task = one.submit { :ran } # nobody runs it while the waits below wait
+      t = now
+      begin
+        Timeout.timeout(0.1) { task.wait(timeout: 5) }
+      rescue Micropool::TimeoutError
+        puts "the bounded wait's own error"
+      rescue Timeout::Error
+        puts "timeout after \#{(now - t).round(2)}"
+      end
+      th = Thread.new { task.wait(timeout: 5); puts "not killed" }
+      sleep 0.05
+      t = now
+      th.kill
+      th.join(10)
+      puts "killed after \#{(now - t).round(2)}, status \#{th.status.inspect}"
+      Thread.new { sleep 0.1; Process.kill(:INT, Process.pid) }
+      t = now
+      begin
+        task.wait(timeout: 5)
+      rescue Interrupt
+        puts "interrupt after \#{(now - t).round(2)}"
+      end
+      puts "then \#{task.wait.inspect}"
+    RUBY
+    refute_match(/own error|not killed/, out)
+    [/^timeout after ([\d.]+)$/, /^killed after ([\d.]+), status false$/,
+     /^interrupt after ([\d.]+)$/].each do |line|
+      elapsed = out[line, 1]
+      assert elapsed, "no line #{line.inspect} in:\n#{out}"
+      assert_operator elapsed.to_f, :<, 1.0, out
+    end
+    assert_match(/^then :ran$/, out)
+  end
+
+  def test_timeout_kill_and_ctrl_c_reach_run_pinned
+    out = child(<<~RUBY)
+      t = now
+      slow = POOL.submit(thread: 0) { sleep 3; :slept }
+      after = POOL.submit(thread: 0) { :next }
+      begin
+        Timeout.timeout(0.1) { POOL.run_pinned(max: 10) }
+        puts "no timeout"
+      rescue Timeout::Error
+        puts "timeout after \#{(now - t).round(2)}"
+      end
+      begin
+        slow.wait
+      rescue Exception => e
+        puts "the task got \#{e.class}"
+      end
+      puts "then \#{after.wait.inspect}"
+      POOL.submit(thread: 0, detach: true) { sleep 3 }
+      th = Thread.new { POOL.run_pinned; puts "not killed" }
+      sleep 0.05
+      t = now
+      th.kill
+      th.join(10)
+      puts "killed after \#{(now - t).round(2)}, status \#{th.status.inspect}"
+      POOL.submit(thread: 0, detach: true) { sleep 3 }
+      Thread.new { sleep 0.1; Process.kill(:INT, Process.pid) }
+      t = now
+      begin
+        POOL.run_pinned
+        puts "no interrupt"
+      rescue Interrupt
+        puts "interrupt after \#{(now - t).round(2)}"
+      end
+      puts "sum \#{POOL.reduce(100, 0) { |lo, hi, acc| acc + (lo...hi).sum }}"
+    RUBY
+    refute_match(/no timeout|not killed|no interrupt/, out)
+    [/^timeout after ([\d.]+)$/, /^killed after ([\d.]+), status false$/,
+     /^interrupt after ([\d.]+)$/].each do |line|
+      elapsed = out[line, 1]
+      assert elapsed, "no line #{line.inspect} in:\n#{out}"
+      assert_operator elapsed.to_f, :<, 1.0, out
+    end
+    assert_match(/^sum 4950$/, out)
+  end
+
+  def test_timeout_and_ctrl_c_reach_yield_now
+    out = child(<<~RUBY)
+      one = Micropool::Pool.new(threads: 1)
+      task = one.submit { sleep 3 }
+      t = now
+      begin
+        Timeout.timeout(0.1) { one.yield_now }
+        puts "no timeout"
+      rescue Timeout::Error
+        puts "timeout after \#{(now - t).round(2)}"
+      end
+      one.submit(detach: true) { sleep 3 }
+      Thread.new { sleep 0.1; Process.kill(:INT, Process.pid) }
+      t = now
+      begin
+        one.yield_now
+        puts "no interrupt"
+      rescue Interrupt
+        puts "interrupt after \#{(now - t).round(2)}"
+      end
+      puts "yield then \#{one.yield_now.inspect}"
+    RUBY
+    refute_match(/no timeout|no interrupt|detached task raised/, out)
+    [/^timeout after ([\d.]+)$/, /^interrupt after ([\d.]+)$/].each do |line|
+      elapsed = out[line, 1]
+      assert elapsed, "no line #{line.inspect} in:\n#{out}"
+      assert_operator elapsed.to_f, :<, 1.0, out
+    end
+    assert_match(/^yield then false$/, out)
+  end
 end

@@ -415,10 +415,35 @@ class TestPool < Minitest::Test
       Micropool::Native::EDEADLK => Micropool::Deadlock, Micropool::Native::ESHUTDOWN => Micropool::Shutdown,
       Micropool::Native::ECANCELED => Micropool::Canceled
     }.each { |code, klass| assert_instance_of klass, Micropool::Error.for_code(code) }
-    [Micropool::InvalidArgument, Micropool::ClosedError, Micropool::Canceled].each do |klass|
+    [Micropool::InvalidArgument, Micropool::ClosedError, Micropool::Canceled,
+     Micropool::TimeoutError, Micropool::Failure].each do |klass|
       assert_operator klass, :<, Micropool::Error
+      assert_operator klass, :<, StandardError
     end
-    assert_operator Micropool::Error, :<, StandardError
+    # Micropool::Error is a module: raising it, or making one, gives the
+    # plain Failure, which every `rescue Micropool::Error` catches.
+    e = assert_raises(Micropool::Error) { raise Micropool::Error, "by hand" }
+    assert_instance_of Micropool::Failure, e
+    assert_equal "by hand", e.message
+    assert_equal(-22, Micropool::Error.new("x", code: -22).code)
+  end
+
+  def test_timeout_error_is_both_a_micropool_error_and_a_timeout_error
+    assert_instance_of Micropool::TimeoutError, Micropool::Error.for_code(Micropool::Native::ETIMEDOUT)
+    assert_operator Micropool::TimeoutError, :<, Timeout::Error
+    with_pool(1) do |pool| # no worker: nobody runs the task while we wait
+      task = pool.submit { :ran }
+      caught = begin
+        task.wait(timeout: 0.01)
+        nil
+      rescue Micropool::Error => e
+        e
+      end
+      assert_instance_of Micropool::TimeoutError, caught
+      assert_equal Micropool::Native::ETIMEDOUT, caught.code
+      assert_raises(Timeout::Error) { task.wait(timeout: 0) }
+      assert_equal :ran, task.wait
+    end
   end
 
   # ------------------------------------------------------------ GC safety

@@ -111,7 +111,16 @@ module Micropool
       with_thread_variables(op.thread) { entry.__send__(kind, x, y) }
     end
 
-    ThreadState = Struct.new(:frames, :runners)
+    # frames and runners: see frames and new_runner; interrupted: while
+    # the thread is in Pool#run_pinned or Pool#yield_now, where the
+    # exceptions of interrupts that ended a task it ran are collected.
+    # Is `e` the error of a Timeout.timeout of `thread` (which knows its
+    # thread; a TimeoutError of a bounded wait does not)?
+    def self.timeout_of?(e, thread)
+      e.is_a?(Timeout::Error) && e.respond_to?(:thread) && e.thread.equal?(thread)
+    end
+
+    ThreadState = Struct.new(:frames, :runners, :interrupted)
 
     # What a runner yields for a block that returned.
     DONE = Object.new.freeze
@@ -356,6 +365,12 @@ module Micropool
       # Called after the block has run.
       def finished; end
 
+      # The pool thread a background task is bound to, when it is a worker
+      # (the frame's index while the block runs on a helper thread).
+      def worker
+        nil
+      end
+
       # What the trampolines run (on a runner fiber).
       def call_fn(arg = nil, _unused = nil)
         @result = arg.nil? ? @block.call : @block.call(arg)
@@ -373,7 +388,7 @@ module Micropool
     # mp_fn: join halves, scope tasks and background tasks.
     FN = FFI::Function.new(:int, [:uintptr_t]) do |key|
       entry = Callbacks[key]
-      status = entry.op.run(entry, :call_fn)
+      status = entry.op.run(entry, :call_fn, entry.worker)
       entry.finished
       status
     end

@@ -25,6 +25,18 @@ module Micropool
     ETIMEDOUT = -110
 
     THREADS_MAX = 1024
+    PRIO_HIGH = 1         # since 1.1
+    PRIO_NORMAL = 0       # since 1.1
+    PRIO_LOW = -1         # since 1.1
+    ANY_THREAD = 0xffff_ffff # since 1.1: (~0u)
+    AFTER_CANCEL_ON_ERROR = 1 # since 1.1
+    # Since 1.1: enum mp_trace_kind.
+    TRACE_JOB = 1
+    TRACE_PART = 2
+    TRACE_BROADCAST = 3
+    TRACE_SCOPE_TASK = 4
+    TRACE_TASK = 5
+    TRACE_SLEEP = 6
     SPLIT_DYNAMIC = 0
     SPLIT_STATIC = 1
     DETERMINISTIC = 2
@@ -44,6 +56,29 @@ module Micropool
              :hook_arg, :pointer,
              :stack_size, :size_t,
              :trace, :pointer
+    end
+
+    # Since 1.1: mp_task_opts, versioned by its size like mp_config (filled
+    # by the library's newest mp_task_opts_init: the whole of the header's
+    # layout, which test_constants.rb checks).
+    class TaskOpts < FFI::Struct
+      layout :size, :size_t,
+             :priority, :int,
+             :thread, :uint,
+             :after, :pointer,
+             :nafter, :size_t,
+             :flags, :uint,
+             :name, :pointer
+    end
+
+    # Since 1.1: mp_trace_hooks. The binding's hooks are C functions of its
+    # trace recorder (ext/micropool_trace.c), which fills this struct;
+    # the layout is here to be checked against the header.
+    class TraceHooks < FFI::Struct
+      layout :size, :size_t,
+             :begin, :pointer,
+             :end, :pointer,
+             :trace_arg, :pointer
     end
 
     class Stats < FFI::Struct
@@ -76,8 +111,18 @@ module Micropool
     attach_function :mp_scope_spawn, [:pointer, :mp_fn, :uintptr_t], :int
     attach_function :mp_submit, [:pointer, :mp_fn, :uintptr_t, :pointer], :int
     attach_function :mp_task_done, [:pointer], :int
+    attach_function :mp_task_opts_init, [TaskOpts.by_ref], :void
+    attach_function :mp_submit_ex, [:pointer, :mp_fn, :uintptr_t, TaskOpts.by_ref, :pointer], :int
     attach_function :mp_task_cancel, [:pointer], :int
     attach_function :mp_task_release, [:pointer], :void
+
+    # Since 1.1.
+    attach_function :mp_pool_shared, [:pointer], :int
+    attach_function :mp_pool_pinned_fd, [:pointer], :int
+    # These two never sleep and run blocks only on the calling thread, so
+    # they keep the GVL (see the _held calls below).
+    attach_function :mp_pool_run_pinned, [:pointer, :uint64], :int
+    attach_function :mp_yield, [:pointer], :int
 
     # Everything that may wait for work of the pool releases the GVL while
     # it waits: a worker's callback needs the GVL to run Ruby code, and
@@ -93,6 +138,8 @@ module Micropool
                     blocking: true
     attach_function :mp_scope_run, [:pointer, :mp_scope_fn, :uintptr_t], :int, blocking: true
     attach_function :mp_task_wait, [:pointer], :int, blocking: true
+    # Since 1.1. It never runs the task, so no Ruby code runs inside it.
+    attach_function :mp_task_wait_for, [:pointer, :uint64], :int, blocking: true
 
     # The same calls without releasing the GVL, for pools of one thread:
     # there every block runs on the calling thread (the library has no

@@ -1,5 +1,8 @@
 # frozen_string_literal: true
 
+require "etc"
+require "io/wait"
+
 module Micropool
   # A work-stealing thread pool of `threads` threads, the calling thread
   # counted (so N threads start N-1 workers).
@@ -21,7 +24,9 @@ module Micropool
 
     # The native handle and whether it was destroyed, shared with the
     # finalizer (which must not refer to the Pool itself).
-    Handle = Struct.new(:pointer, :closed)
+    # trace: the Trace whose hooks the pool calls, detached once it is
+    # destroyed.
+    Handle = Struct.new(:pointer, :closed, :trace)
     private_constant :Handle
 
     # Creates a pool, yields it and closes it when the block ends (also on
@@ -44,7 +49,14 @@ module Micropool
     #           kernel (nil = the library's default, 0 = sleep at once).
     # pin::     pin worker i to the i-th CPU of the process's affinity mask.
     # name::    prefix of the worker threads' names.
-    def initialize(threads: 0, spin_us: nil, pin: false, name: nil)
+    # stack_size:: (since 1.1) each worker's stack in bytes, rounded up to
+    #           a page; 0 = the system's default. It is the stack of C code
+    #           the workers run (the kernels); Ruby blocks that run for a
+    #           worker run on ffi's helper threads, with Ruby's stacks.
+    # trace::   (since 1.1) a Trace that records what the threads do; or a
+    #           path or an IO that receives the trace as Chrome trace-event
+    #           JSON when the pool is closed.
+    def initialize(threads: 0, spin_us: nil, pin: false, name: nil, stack_size: 0, trace: nil)
       config = Native::Config.new
       Native.mp_config_init(config)
       config[:threads] = Args.integer(threads, "threads", 0, Native::THREADS_MAX)
@@ -59,11 +71,47 @@ module Micropool
         name_ptr = FFI::MemoryPointer.from_string(name) # copied by mp_pool_create
         config[:name] = name_ptr
       end
+      config[:stack_size] = Args.stack_size(stack_size)
+      recorder, @trace_sink = Args.trace(trace)
+      config[:trace] = recorder.attach if recorder
       out = FFI::MemoryPointer.new(:pointer)
       rc = Native.mp_pool_create(config, out)
-      raise Error.for_code(rc, "mp_pool_create") unless rc == Native::OK
+      unless rc == Native::OK
+        recorder&.detach
+        raise Error.for_code(rc, "mp_pool_create")
+      end
 
-      @handle = Handle.new(out.read_pointer, false)
+      adopt(out.read_pointer, trace: recorder)
+    end
+
+    # Since 1.1: the Trace that records this pool's work, or nil.
+    def trace
+      @handle.trace
+    end
+
+    # Since 1.1: the process-wide pool (see Micropool.shared).
+    # @api private
+    def self.shared
+      out = FFI::MemoryPointer.new(:pointer)
+      rc = Native.mp_pool_shared(out)
+      raise Error.for_code(rc, "mp_pool_shared") unless rc == Native::OK
+
+      pool = allocate
+      pool.__send__(:adopt, out.read_pointer, shared: true)
+      pool
+    end
+
+    # True for the pool of Micropool.shared.
+    def shared?
+      @shared
+    end
+
+    private
+
+    # Takes over a native pool (a reference, for the shared one).
+    def adopt(pointer, shared: false, trace: nil)
+      @shared = shared
+      @handle = Handle.new(pointer, false, trace)
       @threads = Native.mp_pool_threads(@handle.pointer)
       # One thread: calls keep the GVL (see Native.mp_join_held).
       @held = @threads == 1
@@ -71,9 +119,12 @@ module Micropool
       @lock = Mutex.new
       @active = 0
       @closing = false
+      @dependents = Task::Dependents.new
       ObjectSpace.define_finalizer(self, Pool.finalizer(@handle))
       Pool.opened(self, @handle)
     end
+
+    public
 
     # The number of threads, the calling thread counted. Raises
     # ClosedError once the pool is closed, as every other method that
@@ -110,6 +161,8 @@ module Micropool
         raise Error.for_code(rc, "mp_pool_destroy") unless rc == Native::OK
 
         @handle.closed = true
+        @dependents.sweep_all
+        finish_trace
       ensure
         @closing = false
       end
@@ -250,15 +303,81 @@ module Micropool
     # returns a Task; with detach: true returns nil, and an exception in
     # the block is only reported on $stderr. The block never runs on the
     # calling thread before submit returns.
-    def submit(detach: false, &block)
+    #
+    # Since 1.1:
+    # priority::  :high, :normal (the default) or :low: a thread that looks
+    #             for background work takes the oldest task of the highest
+    #             level that has one.
+    # after::     a Task or an Array of Tasks of this pool: the block starts
+    #             only once every one of them has finished or was cancelled.
+    # cancel_on_error:: true: a task of `after` that raised or was
+    #             cancelled cancels this one instead (its wait raises
+    #             Canceled), and so on down the tasks that carry the flag.
+    # thread::    nil (any thread), 1...threads (only that worker runs it)
+    #             or 0 (only a thread outside the pool: run_pinned, a wait
+    #             on the task, or close).
+    # name::      a String passed to the tracing hooks (see Trace).
+    def submit(detach: false, priority: :normal, after: nil, cancel_on_error: false,
+               thread: nil, name: nil, &block)
       raise ArgumentError, "submit needs a block" unless block
       raise TypeError, "detach must be true or false" unless [true, false].include?(detach)
 
+      options = task_options(priority, after, cancel_on_error, thread, name)
       ptr = acquire
       begin
-        Task.submit(self, ptr, block, detach)
+        dependents.maybe_sweep
+        Task.submit(self, ptr, block, detach, options)
       ensure
         release
+      end
+    end
+
+    # @api private: the tasks of this pool the library may cancel by itself.
+    attr_reader :dependents
+
+    # Since 1.1. Runs tasks bound to thread 0 (submit(thread: 0)) on the
+    # calling thread, highest priority first and oldest first within a
+    # level, until none is left or `max` seconds have passed (checked
+    # after each task; max: 0, the default, runs only the tasks queued when
+    # it was called). Never sleeps; returns how many tasks it ran. This is
+    # the "main thread" pattern: call it from the thread that owns a window
+    # or a device, e.g. once per frame.
+    #
+    # Raises InvalidArgument from a block that runs for a worker of this
+    # pool (it runs on one of ffi's helper threads, not a thread of yours).
+    def run_pinned(max: 0)
+      ns = (Args.seconds(max, "max") * 1_000_000_000).to_i.clamp(0, (1 << 64) - 1)
+      if on_helper?
+        raise InvalidArgument.new("run_pinned from a block that runs for a worker of this pool",
+                                  code: Native::EINVAL)
+      end
+
+      run_here("mp_pool_run_pinned") { |ptr| Native.mp_pool_run_pinned(ptr, ns) }
+    end
+
+    # Since 1.1. Runs at most one piece of pending work of this pool that
+    # the calling thread may run, and returns true if it ran one, false if
+    # there was none; never waits. Inside a block on a thread of the pool
+    # that is a job, a loop part, a scope task or a background task; on any
+    # other thread a background task (tasks bound to thread 0 among them).
+    # In a block that runs for a worker (on ffi's helper thread, which the
+    # library does not know as that worker) it runs nothing: false.
+    def yield_now
+      return false if on_helper?
+
+      run_here("mp_yield") { |ptr| Native.mp_yield(ptr) } == 1
+    end
+
+    # Since 1.1. An IO that is readable while tasks bound to thread 0 are
+    # queued, for an event loop (IO.select, wait_readable) that calls
+    # run_pinned when it is. Never read from it or close it: it belongs to
+    # the pool, and is closed with it.
+    def pinned_io
+      @pinned_io ||= begin
+        fd = Native.mp_pool_pinned_fd(live_handle)
+        raise Error.for_code(fd, "mp_pool_pinned_fd") if fd.negative?
+
+        IO.for_fd(fd, autoclose: false)
       end
     end
 
@@ -275,7 +394,7 @@ module Micropool
 
     def inspect
       state = closed? ? "closed" : "#{@threads} threads"
-      "#<#{self.class.name} #{state}>"
+      "#<#{self.class.name} #{state}#{' shared' if @shared}>"
     end
 
     # The native mp_pool *, for code that passes the pool to a C library
@@ -318,6 +437,92 @@ module Micropool
       @handle.pointer
     end
 
+    # The options of submit as what Task.submit takes: nil when they are
+    # all the defaults (then it calls mp_submit).
+    def task_options(priority, after, cancel_on_error, thread, name)
+      level = Args.priority(priority)
+      prerequisites = Args.tasks(after, "after", self)
+      unless [true, false].include?(cancel_on_error)
+        raise TypeError, "cancel_on_error must be true or false, not #{cancel_on_error.class}"
+      end
+      unless thread.nil?
+        thread = Args.integer(thread, "thread", 0, @threads - 1)
+      end
+      name_ptr = Task.name_pointer(Args.c_string(name, "name")) unless name.nil?
+      if level == Native::PRIO_NORMAL && prerequisites.empty? && !cancel_on_error &&
+         thread.nil? && name.nil?
+        return nil
+      end
+
+      opts = Native::TaskOpts.new
+      Native.mp_task_opts_init(opts)
+      opts[:priority] = level
+      opts[:thread] = thread.nil? ? Native::ANY_THREAD : thread
+      unless prerequisites.empty?
+        list = FFI::MemoryPointer.new(:pointer, prerequisites.size)
+        list.write_array_of_pointer(prerequisites.map(&:handle))
+        opts[:after] = list
+        opts[:nafter] = prerequisites.size
+      end
+      opts[:flags] = cancel_on_error ? Native::AFTER_CANCEL_ON_ERROR : 0
+      opts[:name] = name_ptr if name_ptr
+      # (:list keeps the prerequisites' array alive until the call returns.)
+      { opts: opts, list: list, cancel_on_error: cancel_on_error,
+        worker: thread&.positive? ? thread : nil }
+    end
+
+    # run_pinned and yield_now: a C call that runs blocks on this thread
+    # only. As in operate, interrupts are held back while it is in C and
+    # let in while a block runs; an interrupt that ended a task it ran
+    # (Timeout, a throw, Interrupt) is that task's exception (its wait
+    # raises it) and is raised again here, once the C call has returned.
+    def run_here(what)
+      ptr = acquire
+      state = Callbacks.thread_state
+      outer = state.interrupted
+      state.interrupted = []
+      begin
+        rc = Thread.handle_interrupt(Callbacks::NEVER) { yield ptr }
+        raise Error.for_code(rc, what) if rc.negative?
+
+        state.interrupted.each do |failure|
+          if failure.is_a?(UncaughtThrowError)
+            throw failure.tag, failure.value
+          elsif failure.is_a?(SignalException)
+            raise failure
+          else
+            # Timeout's error: #exception throws to the Timeout.timeout
+            # that raised it, if that is still running on this thread (it
+            # returns when it was one inside the task's block, which ended).
+            failure.exception
+          end
+        end
+        rc
+      ensure
+        state.interrupted = outer
+        release
+      end
+    end
+
+    # The pool is destroyed: its trace is complete. Written out when a path
+    # or an IO was given for it.
+    def finish_trace
+      recorder = @handle.trace
+      return unless recorder
+
+      begin
+        recorder.write(@trace_sink) if @trace_sink
+      ensure
+        recorder.detach
+      end
+    end
+
+    # Is the current Ruby thread running a block for a worker of this pool
+    # (on a helper thread of ffi)?
+    def on_helper?
+      Callbacks.frames.any? { |f| f[0].equal?(self) && f[2] }
+    end
+
     # Is the current Ruby thread running a block of this pool?
     def inside?
       Callbacks.frames.any? { |f| f[0].equal?(self) }
@@ -358,6 +563,7 @@ module Micropool
 
           handle.closed = true
           Native.mp_pool_destroy(handle.pointer)
+          handle.trace&.detach
         end
       end
 
@@ -374,7 +580,7 @@ module Micropool
           next if pool.closed?
 
           pool.close
-        rescue Error => e
+        rescue StandardError => e
           warn "micropool: could not close #{pool.inspect} at exit: #{e.message}"
         end
       end
@@ -402,6 +608,78 @@ module Micropool
       end
 
       value
+    end
+
+    # A duration in seconds: a non-negative, finite Integer, Float or
+    # Rational.
+    def seconds(value, name)
+      unless value.is_a?(Numeric) && value.real?
+        raise TypeError, "#{name} must be a number of seconds, not #{value.class}"
+      end
+      if value.negative? || (value.is_a?(Float) && !value.finite?)
+        raise ArgumentError, "#{name} must be a finite, non-negative number of seconds, got #{value}"
+      end
+
+      value
+    end
+
+    def priority(value)
+      raise TypeError, "priority must be a Symbol, not #{value.class}" unless value.is_a?(Symbol)
+
+      Task::PRIORITIES.fetch(value) do
+        raise ArgumentError,
+              "priority must be one of #{Task::PRIORITIES.keys.inspect}, got #{value.inspect}"
+      end
+    end
+
+    # nil, a Task or an Array of Tasks, all of `pool`, as an Array.
+    def tasks(value, name, pool)
+      list = case value
+             when nil then []
+             when Task then [value]
+             when Array then value
+             else raise TypeError, "#{name} must be a Task or an Array of Tasks, not #{value.class}"
+             end
+      list.each do |task|
+        raise TypeError, "#{name} must hold Tasks, not #{task.class}" unless task.is_a?(Task)
+        unless task.pool.equal?(pool)
+          raise ArgumentError, "#{name}: #{task.inspect} is a task of another pool " \
+                               "(#{task.pool.inspect}), not of #{pool.inspect}"
+        end
+      end
+      list
+    end
+
+    # A String that C can take: no NUL byte inside.
+    def c_string(value, name)
+      raise TypeError, "#{name} must be a String, not #{value.class}" unless value.is_a?(String)
+      raise ArgumentError, "#{name} must not contain a NUL byte" if value.include?("\0")
+
+      value
+    end
+
+    def stack_size(value)
+      value = integer(value, "stack_size", 0, SIZE_MAX)
+      minimum = Etc.sysconf(Etc::SC_THREAD_STACK_MIN) || 16_384
+      if value.positive? && value < minimum
+        raise ArgumentError, "stack_size must be 0 (the system's default) or at least " \
+                             "#{minimum} bytes, got #{value}"
+      end
+
+      value
+    end
+
+    # trace: of Pool.new as [recorder, where to write it at close].
+    def trace(value)
+      case value
+      when nil then [nil, nil]
+      when Micropool::Trace then [value, nil]
+      when String then [Micropool::Trace.new, value]
+      else
+        return [Micropool::Trace.new, value] if value.respond_to?(:write)
+
+        raise TypeError, "trace must be a Micropool::Trace, a path or an IO, not #{value.class}"
+      end
     end
 
     def split(value)
