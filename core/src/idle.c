@@ -67,6 +67,7 @@ bool mp__idle_sleep(mp_ctx *self, bool (*visible)(mp_ctx *self), uint64_t *until
         mp__count(&self->count.sleeps);
         mp__trace_begin(pool, MP_TRACE_SLEEP, NULL);
         uint64_t now = mp__now_ns();
+        mp__warm_asleep(pool, now);
         uint64_t from = mp__warm_watch_from(pool, now, until);
         if (from == 0) {
             /* No rhythm yet: look again later by itself, so that no caller
@@ -85,7 +86,7 @@ bool mp__idle_sleep(mp_ctx *self, bool (*visible)(mp_ctx *self), uint64_t *until
         if (!watch && sent > now) {
             uint64_t ran = mp__now_ns();
             if (ran > sent)
-                mp__warm_woke(pool, ran - sent);
+                mp__warm_woke(pool, sent - now, ran - sent);
         }
     }
     atomic_store_explicit(&self->idle.sleeping, 0, memory_order_relaxed);

@@ -164,7 +164,7 @@ static void run_warm(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
     if (!split) {
         run_alone(L);
         if (measure)
-            mp__warm_record_solo(pool, key, mp__now_ns() - t0);
+            mp__warm_record(pool, key, mp__now_ns() - t0);
         return;
     }
     if (measure)
@@ -175,15 +175,14 @@ static void run_warm(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
 }
 
 /* A cold call (a worker sleeps) wakes it only when the loop is long
- * enough to pay for the wake-up and cold calls that woke were not measured
- * slower than alone, or when calls come back to back (warm.c). Otherwise
- * the caller runs every part itself, in order, publishing nothing: no
- * worker would come in time. It times one such call in SAMPLE_EVERY, and
- * stamps its end when its share would be worth a hand-off, so that a call
- * right after it counts as back to back. A woken call is timed from its
- * start, the wake-up's system call included (docs/design.md says why):
- * the caller's own parts for the loop's time alone, and, when warm.c
- * judges such calls, the whole call. */
+ * enough to pay for the wake-up, or when calls come back to back, and not
+ * while woken workers keep landing on their waker's CPU (warm.c).
+ * Otherwise the caller runs every part itself, in order, publishing
+ * nothing: no worker would come in time. It times one such call in
+ * SAMPLE_EVERY, and stamps its end when its share would be worth a
+ * hand-off, so that a call right after it counts as back to back. A woken
+ * call is timed from its start, the wake-up's system call included
+ * (docs/design.md says why), and tells warm.c where its worker ran. */
 static void run_cold(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
 {
     uint64_t t0 = mp__now_ns();
@@ -195,7 +194,7 @@ static void run_cold(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
         if (c.measure || c.stamp_end) {
             uint64_t t1 = mp__now_ns();
             if (c.measure)
-                mp__warm_record_solo(pool, key, t1 - t0);
+                mp__warm_record(pool, key, t1 - t0);
             if (c.stamp_end)
                 mp__warm_ended(pool, t1);
         }
@@ -203,9 +202,8 @@ static void run_cold(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
     }
     L->key = key;
     L->own_t0 = t0;
+    L->judge = c.judge;
     run_split(pool, ctx, L);
-    if (c.judge)
-        mp__warm_record_woken(pool, key, mp__now_ns() - t0);
 }
 
 /* Runs every part of L, in parallel when the pool has room and it pays. */

@@ -4,6 +4,8 @@
  * and runs. See docs/design.md, "Static loops". */
 #include "pool.h"
 
+#include <sched.h>
+
 /* How long a caller waits, at most, for a worker that was polling for
  * work to take its part: such a worker sees the post within a few hundred
  * nanoseconds unless its CPU was taken away. */
@@ -43,6 +45,7 @@ bool mp__mailbox_run_one(mp_ctx *self)
     }
     mp__trace_end(self->pool, MP_TRACE_PART, NULL);
     self->mb.result = r;
+    self->mb.cpu = sched_getcpu();
     mp_ctx *owner = self->mb.owner;
     /* After this store the poster may reuse the mailbox: nothing of it is
      * touched below. */
@@ -108,18 +111,20 @@ static bool take_back(mp_ctx *w, mp_loop *L)
                                                    memory_order_relaxed, memory_order_relaxed);
 }
 
-/* Collects part i from w: runs it if taken back, else waits for it. */
-static void collect(mp_ctx *ctx, mp_ctx *w, mp_loop *L, size_t i)
+/* Collects part i from w: runs it if taken back, else waits for it.
+ * Returns the CPU the worker ran it on, or -1. */
+static int collect(mp_ctx *ctx, mp_ctx *w, mp_loop *L, size_t i)
 {
     if (take_back(w, L)) {
         if (!atomic_load_explicit(&L->err, memory_order_relaxed))
             mp__first_error(&L->err, mp__run_part(L, i));
-        return;
+        return -1;
     }
     mp__wait_zero(ctx, &w->mb.pending);
     mp__first_error(&L->err, w->mb.result);
     if (L->map && L->acc_size <= MP_MB_INLINE)
         memcpy(L->accs + i * L->stride, w->mb.acc, L->acc_size);
+    return w->mb.cpu;
 }
 
 /* The k-th worker other than ctx (k from 0), or NULL. */
@@ -146,6 +151,14 @@ void mp__mailbox_run_loop(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
     for (size_t i = posted + 1; i < L->parts; i++)       /* no worker left for these */
         if (!atomic_load_explicit(&L->err, memory_order_relaxed))
             mp__first_error(&L->err, mp__run_part(L, i));
-    for (size_t k = 0; k < posted; k++)
-        collect(ctx, other_worker(pool, ctx, k), L, k + 1);
+    /* A cold call that woke workers tells warm.c whether one of them ran
+     * its part on this thread's CPU (then the halves ran in turn). */
+    int here = L->judge ? sched_getcpu() : -1, beside = -1;
+    for (size_t k = 0; k < posted; k++) {
+        int cpu = collect(ctx, other_worker(pool, ctx, k), L, k + 1);
+        if (cpu >= 0 && beside != 1)
+            beside = cpu == here;
+    }
+    if (here >= 0 && beside >= 0)
+        mp__warm_beside(pool, beside == 1);
 }

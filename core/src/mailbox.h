@@ -29,6 +29,7 @@ typedef struct mp_mailbox {
 
     alignas(MP_CACHELINE) _Atomic uint32_t pending; /* 1 until a taken part ran */
     int result;
+    int cpu;                        /* where the taken part ran (sched_getcpu) */
     mp_ctx *owner;                  /* the poster, woken when pending drops */
     alignas(16) unsigned char acc[16];
     void *accp;                     /* larger accumulators: where to fold */

@@ -19,9 +19,11 @@
  * is no reason to give up the other threads. */
 #define SPLIT_ALWAYS_NS 20000u
 
-/* A cold loop this long alone wakes whenever its share outlasts a
- * wake-up, whatever its woken calls were measured at: a few microseconds
- * of system calls and switches are a small part of it. */
+/* Woken workers count as running beside their waker while at least this
+ * many of 256 recent ones ran on its CPU. A loop this long alone wakes
+ * them anyway: a wake-up for nothing costs it little, and the kernel may
+ * move a worker to a CPU that came free while it runs. */
+#define BESIDE_MOST 128u
 #define WAKE_ALWAYS_NS 250000u
 
 /* Back-to-back wake-ups that were missed are let go 2^level - 1 times,
@@ -69,13 +71,23 @@ static inline uint64_t ewma(uint64_t avg, uint64_t x, unsigned shift)
 
 void mp__warm_init(mp_warm *w)
 {
-    st(&w->wake_ns, WAKE_NS_INITIAL);
+    for (unsigned k = 0; k < MP_WAKE_BUCKETS; k++)
+        st(&w->wake_ns[k], WAKE_NS_INITIAL);
 }
 
 uint64_t mp__warm_key(const void *fn, size_t n)
 {
     unsigned size_class = n ? 64u - (unsigned)__builtin_clzll((unsigned long long)n) : 0;
     return ((uint64_t)(uintptr_t)fn ^ ((uint64_t)size_class << 56)) | 1u;
+}
+
+/* The bucket of wake_ns for a worker asleep this long. */
+static unsigned bucket(uint64_t slept_ns)
+{
+    unsigned k = 0;
+    for (uint64_t up = 32000; slept_ns >= up && k + 1 < MP_WAKE_BUCKETS; up <<= 1)
+        k++;
+    return k;
 }
 
 static mp_warm_est *slot(mp_warm *w, uint64_t key)
@@ -102,39 +114,34 @@ mp_warm_cold mp__warm_cold(mp_pool *pool, uint64_t key, uint64_t now)
         return c;
     }
     c.measure = sampled(e);
-    uint64_t share = ld(&e->alone_ns) / pool->nthreads, wake = ld(&w->wake_ns);
-    if (share > wake) {
-        /* The share outlasts the worker's way in: wake, unless cold calls
-         * that woke were measured no faster than the loop run alone (the
-         * waker's system call; a worker that the kernel put on the
-         * caller's CPU). Of a loop short enough for that to matter, one
-         * call in PROBE_EVERY runs alone, timed (what woken calls are
-         * judged against), and, while the verdict says alone, another
-         * wakes, to see whether it still holds. */
-        uint64_t calls = ld(&e->calls);
-        bool judged = ld(&e->alone_ns) < WAKE_ALWAYS_NS;
-        if (judged && calls % PROBE_EVERY == PROBE_EVERY / 2) {
-            c.measure = true;
-            return c;
-        }
-        uint64_t solo = ld(&e->solo_ns), woken = ld(&e->woken_ns);
-        if (!judged || !solo || !woken || woken < solo || calls % PROBE_EVERY == 0) {
-            c.wake = true;
-            c.judge = judged;
-            return c;
-        }
+    /* A wake-up costs what it costs after the sleep it ends; but waking
+     * for calls that come every `every` makes each sleep that long: a
+     * first wake-up after a long sleep is dearer, the next ones are not. */
+    uint64_t share = ld(&e->alone_ns) / pool->nthreads;
+    uint64_t since = now - ld(&w->asleep_at), last = ld(&w->last_call);
+    uint64_t every = last && now > last ? now - last : since;
+    uint64_t wake = ld(&w->wake_ns[bucket(every < since ? every : since)]);
+    /* While woken workers mostly run on their waker's CPU (the kernel puts
+     * them there when the other CPUs are busy), the two halves of a call
+     * run one after the other and waking only adds its cost: a loop under
+     * WAKE_ALWAYS_NS runs alone, and one call in PROBE_EVERY wakes to see
+     * whether that still holds. */
+    bool beside = ld(&w->beside) >= BESIDE_MOST && ld(&e->alone_ns) < WAKE_ALWAYS_NS &&
+                  ld(&e->calls) % PROBE_EVERY != 0;
+    c.judge = true;
+    if (share > wake && !beside) {
+        c.wake = true;                  /* the share outlasts the worker's way in */
+        return c;
     }
-    if (share < MIN_SHARE_NS)
+    if (share < MIN_SHARE_NS || beside)
         return c;
     /* Calls come back to back, so that a worker woken now will be polling
      * for the next ones: the last call began less than a wake-up's time
      * ago, or the last one run alone ended less than half a spin window
      * ago (a call longer than a wake-up would never look back to back by
-     * its start, and its worker would sleep through the whole burst). Such
-     * a call is not judged by its own time: it pays the wake-up for the
-     * calls after it. */
+     * its start, and its worker would sleep through the whole burst). */
     c.stamp_end = true;
-    uint64_t last = ld(&w->last_call), end = ld(&w->last_end);
+    uint64_t end = ld(&w->last_end);
     if (!((last && now - last < wake) || (end && now >= end && now - end < pool->spin_ns / 2)))
         return c;
     /* But a wake-up that found the next call cold again (no whole call
@@ -177,8 +184,6 @@ static mp_warm_est *claim(mp_warm *w, uint64_t key)
         st(&e->key, key);
         st(&e->alone_ns, 0);
         st(&e->split_ns, 0);
-        st(&e->solo_ns, 0);
-        st(&e->woken_ns, 0);
         st(&e->calls, 0);
     }
     return e;
@@ -212,42 +217,39 @@ void mp__warm_record(mp_pool *pool, uint64_t key, uint64_t alone_ns)
     st(&e->alone_ns, ewma(ld(&e->alone_ns), alone_ns ? alone_ns : 1, 1));
 }
 
-/* avg of a time that one held-up sample (a worker preempted with its
- * part) may not double: it counts as twice the usual at most, as in
- * mp__warm_woke, with a weight of a quarter. */
-static void record_clipped(_Atomic uint64_t *avg_at, uint64_t ns)
-{
-    uint64_t avg = ld(avg_at);
-    if (avg && ns > 2 * avg)
-        ns = 2 * avg;
-    st(avg_at, ewma(avg, ns ? ns : 1, 2));
-}
-
 void mp__warm_record_split(mp_pool *pool, uint64_t key, uint64_t split_ns)
 {
-    record_clipped(&claim(&pool->warm, key)->split_ns, split_ns);
-}
-
-void mp__warm_record_solo(mp_pool *pool, uint64_t key, uint64_t ns)
-{
     mp_warm_est *e = claim(&pool->warm, key);
-    st(&e->alone_ns, ewma(ld(&e->alone_ns), ns ? ns : 1, 1));
-    record_clipped(&e->solo_ns, ns);
+    uint64_t avg = ld(&e->split_ns);
+    /* One split held up (a worker preempted with its part) counts as
+     * twice the usual, as in mp__warm_woke. */
+    if (avg && split_ns > 2 * avg)
+        split_ns = 2 * avg;
+    st(&e->split_ns, ewma(avg, split_ns ? split_ns : 1, 2));
 }
 
-void mp__warm_record_woken(mp_pool *pool, uint64_t key, uint64_t ns)
+void mp__warm_beside(mp_pool *pool, bool same)
 {
-    record_clipped(&claim(&pool->warm, key)->woken_ns, ns);
+    /* of 256, an eighth of the way to the new sample */
+    mp_warm *w = &pool->warm;
+    uint64_t b = ld(&w->beside);
+    st(&w->beside, b - (b >> 3) + (same ? 32u : 0u));
 }
 
 /* A wake-up that took longer than this says the machine is overloaded,
  * not what the next one costs: it counts as this much. */
 #define WAKE_NS_MAX 1000000u
 
-void mp__warm_woke(mp_pool *pool, uint64_t latency_ns)
+void mp__warm_asleep(mp_pool *pool, uint64_t now)
+{
+    st(&pool->warm.asleep_at, now);
+}
+
+void mp__warm_woke(mp_pool *pool, uint64_t slept_ns, uint64_t latency_ns)
 {
     mp_warm *w = &pool->warm;
-    uint64_t avg = ld(&w->wake_ns);
+    unsigned k = bucket(slept_ns);
+    uint64_t avg = ld(&w->wake_ns[k]);
     if (latency_ns > WAKE_NS_MAX)
         latency_ns = WAKE_NS_MAX;
     /* One wake-up held up (the wakee's CPU busy for a while) counts as
@@ -256,7 +258,7 @@ void mp__warm_woke(mp_pool *pool, uint64_t latency_ns)
      * to a quarter each time. */
     if (latency_ns > 2 * avg)
         latency_ns = 2 * avg;
-    st(&w->wake_ns, ewma(avg, latency_ns, 2));
+    st(&w->wake_ns[k], ewma(avg, latency_ns, 2));
 }
 
 static bool regular(const mp_warm *w)

@@ -370,9 +370,8 @@ static uint64_t now_ns(void)
 /* With the whole process on one CPU, a woken worker can only run instead
  * of the caller, never beside it: a cold call that wakes it is never
  * faster than the caller alone. After a few calls the pool must stop
- * waking it (all but the probes, one call in 64, and a back-off). Before
- * the pool judged woken calls by their outcome, every one of these calls
- * woke the worker. */
+ * waking it (all but the probes, one call in 64). Before the pool looked
+ * at where woken workers ran, every one of these calls woke the worker. */
 Test(loop, a_worker_that_shares_the_callers_cpu_stops_being_woken)
 {
     cpu_set_t one, all;
