@@ -34,6 +34,7 @@ bool mp__mailbox_run_one(mp_ctx *self)
     mp__count(&self->count.steals);
 
     size_t size = self->mb.acc_size;
+    int cpu = sched_getcpu();
     int r;
     mp__trace_begin(self->pool, MP_TRACE_PART, NULL);
     if (size == 0) {
@@ -45,7 +46,7 @@ bool mp__mailbox_run_one(mp_ctx *self)
     }
     mp__trace_end(self->pool, MP_TRACE_PART, NULL);
     self->mb.result = r;
-    self->mb.cpu = sched_getcpu();
+    self->mb.cpu = sched_getcpu() == cpu ? cpu : -1;  /* -1: it moved */
     mp_ctx *owner = self->mb.owner;
     /* After this store the poster may reuse the mailbox: nothing of it is
      * touched below. */
@@ -124,7 +125,7 @@ static int collect(mp_ctx *ctx, mp_ctx *w, mp_loop *L, size_t i)
     mp__first_error(&L->err, w->mb.result);
     if (L->map && L->acc_size <= MP_MB_INLINE)
         memcpy(L->accs + i * L->stride, w->mb.acc, L->acc_size);
-    return w->mb.cpu;
+    return w->mb.cpu;                   /* -1 if it moved while running it */
 }
 
 /* The k-th worker other than ctx (k from 0), or NULL. */
@@ -138,6 +139,7 @@ static mp_ctx *other_worker(mp_pool *pool, mp_ctx *ctx, size_t k)
 
 void mp__mailbox_run_loop(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
 {
+    int posted_on = L->judge ? sched_getcpu() : -1;
     size_t posted = 0;
     for (; posted + 1 < L->parts; posted++) {
         mp_ctx *w = other_worker(pool, ctx, posted);
@@ -152,8 +154,9 @@ void mp__mailbox_run_loop(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
         if (!atomic_load_explicit(&L->err, memory_order_relaxed))
             mp__first_error(&L->err, mp__run_part(L, i));
     /* A cold call that woke workers tells warm.c whether one of them ran
-     * its part on this thread's CPU (then the halves ran in turn). */
-    int here = L->judge ? sched_getcpu() : -1, beside = -1;
+     * its part on this thread's CPU (then the halves ran in turn): when
+     * neither moved meanwhile (a thread the scheduler moves is no sign). */
+    int here = L->judge && sched_getcpu() == posted_on ? posted_on : -1, beside = -1;
     for (size_t k = 0; k < posted; k++) {
         int cpu = collect(ctx, other_worker(pool, ctx, k), L, k + 1);
         if (cpu >= 0 && beside != 1)

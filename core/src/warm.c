@@ -230,10 +230,12 @@ void mp__warm_record_split(mp_pool *pool, uint64_t key, uint64_t split_ns)
 
 void mp__warm_beside(mp_pool *pool, bool same)
 {
-    /* of 256, an eighth of the way to the new sample */
+    /* of 256, a sixteenth of the way to the new sample: a handful of
+     * wake-ups beside the waker (a pool's first ones often are, before
+     * the scheduler spreads its threads) is not yet a busy machine */
     mp_warm *w = &pool->warm;
     uint64_t b = ld(&w->beside);
-    st(&w->beside, b - (b >> 3) + (same ? 32u : 0u));
+    st(&w->beside, b - (b >> 4) + (same ? 16u : 0u));
 }
 
 /* A wake-up that took longer than this says the machine is overloaded,
