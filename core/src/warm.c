@@ -299,46 +299,30 @@ void mp__warm_stamp(mp_pool *pool, uint64_t now)
     if (gap <= pool->spin_ns || gap > PERIOD_MAX_NS) {
         /* back to back (the spin covers it) or too far apart to watch */
         st(&w->period, 0);
-        st(&w->due, 0);
         return;
     }
     uint64_t dev = period > gap ? period - gap : gap - period;
     if (period == 0 || dev > period / 2) {
         st(&w->period, gap);            /* a new rhythm: start over */
         st(&w->jitter, gap >> REGULAR_SHIFT);
-        st(&w->due, now + gap);
-        return;
+    } else {
+        st(&w->period, ewma(period, gap, 2));
+        st(&w->jitter, ewma(ld(&w->jitter), dev, 2));
     }
-    period = ewma(period, gap, 2);
-    st(&w->period, period);
-    /* The phase: the next call is due a period after the time this one
-     * was expected, moved a quarter of the way towards when it came. A
-     * caller's timer that fires late by a varying amount then moves the
-     * expected time by a quarter of that, where a period after this
-     * call's own arrival would carry all of it into the next due time
-     * (and the intervals' deviation is that of two lateness draws). The
-     * jitter is the deviation from the expected time. */
-    uint64_t due = ld(&w->due);
-    if (due == 0 || due + period / 2 < now || now + period / 2 < due)
-        due = now;                      /* no expectation near this call */
-    uint64_t off = now > due ? now - due : due - now;
-    due = now > due ? due + off / 4 : due - off / 4;
-    st(&w->due, due + period);
-    st(&w->jitter, ewma(ld(&w->jitter), off, 2));
 }
 
 uint64_t mp__warm_watch_from(mp_pool *pool, uint64_t now, uint64_t *until)
 {
     mp_warm *w = &pool->warm;
-    uint64_t period = ld(&w->period), due = ld(&w->due);
-    if (due == 0 || !watchable(pool, w))
+    uint64_t period = ld(&w->period), last = ld(&w->last_call);
+    if (last == 0 || !watchable(pool, w))
         return 0;
     uint64_t slack = watch_slack(w);
+    uint64_t due = last + period;
     if (now >= due + slack)
         due += period;                  /* one call missed: watch for the next */
     if (now >= due + slack) {
         st(&w->period, 0);              /* two missed: the rhythm is gone */
-        st(&w->due, 0);
         return 0;
     }
     uint64_t lead = watch_lead(w);

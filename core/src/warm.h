@@ -32,8 +32,7 @@ typedef struct mp_warm {
     _Atomic uint64_t burst_skip;      /* chances to let go before the next */
     _Atomic uint64_t beside;        /* how often a woken worker ran on its waker's CPU, of 256 */
     _Atomic uint64_t period;        /* the calls' interval, 0: none */
-    _Atomic uint64_t due;           /* when the next call is expected, 0: never */
-    _Atomic uint64_t jitter;        /* calls' mean deviation from their expected time */
+    _Atomic uint64_t jitter;        /* mean deviation from it */
     mp_warm_est est[64];
 } mp_warm;
 
