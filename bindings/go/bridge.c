@@ -114,6 +114,21 @@ int micropool_go_submit(mp_pool *pool, uintptr_t h, mp_task **task)
     return mp_submit(pool, run_task, (void *)h, task);
 }
 
+int micropool_go_submit_ex(mp_pool *pool, uintptr_t h, int priority, unsigned thread,
+                           mp_task *const *after, size_t nafter, unsigned flags,
+                           const char *name, mp_task **task)
+{
+    mp_task_opts opts;
+    mp_task_opts_init(&opts);
+    opts.priority = priority;
+    opts.thread = thread;
+    opts.after = after;
+    opts.nafter = nafter;
+    opts.flags = flags;
+    opts.name = name;
+    return mp_submit_ex(pool, run_task, (void *)h, &opts, task);
+}
+
 void micropool_go_strerror(int code, char *buf, size_t len)
 {
     snprintf(buf, len, "%s", mp_strerror(code));

@@ -26,6 +26,10 @@ int micropool_go_broadcast(mp_pool *pool, uintptr_t h);
 int micropool_go_scope_run(mp_pool *pool, uintptr_t h);
 int micropool_go_scope_spawn(mp_scope *scope, uintptr_t h);
 int micropool_go_submit(mp_pool *pool, uintptr_t h, mp_task **task);
+/* Since 1.1: mp_submit_ex with the options that Go sets. */
+int micropool_go_submit_ex(mp_pool *pool, uintptr_t h, int priority, unsigned thread,
+                           mp_task *const *after, size_t nafter, unsigned flags,
+                           const char *name, mp_task **task);
 
 /* mp_strerror copied into buf, so that the thread-local text for unknown
  * codes cannot be overwritten before Go reads it. */
