@@ -3,6 +3,7 @@
  * callbacks.go exports. Each one only converts `arg` back to the handle
  * number and calls into Go.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -127,6 +128,12 @@ int micropool_go_submit_ex(mp_pool *pool, uintptr_t h, int priority, unsigned th
     opts.flags = flags;
     opts.name = name;
     return mp_submit_ex(pool, run_task, (void *)h, &opts, task);
+}
+
+int micropool_go_readable(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
 void micropool_go_strerror(int code, char *buf, size_t len)

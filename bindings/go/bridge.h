@@ -31,6 +31,9 @@ int micropool_go_submit_ex(mp_pool *pool, uintptr_t h, int priority, unsigned th
                            mp_task *const *after, size_t nafter, unsigned flags,
                            const char *name, mp_task **task);
 
+/* 1 if fd polls readable now, else 0 (PinnedReady). */
+int micropool_go_readable(int fd);
+
 /* mp_strerror copied into buf, so that the thread-local text for unknown
  * codes cannot be overwritten before Go reads it. */
 void micropool_go_strerror(int code, char *buf, size_t len);

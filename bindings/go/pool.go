@@ -106,6 +106,7 @@ type Pool struct {
 	c       atomic.Pointer[poolRef] // nil once closed
 	closing atomic.Bool             // set by the Close that destroys the pool
 	hooks   *threadHooks
+	pinned  atomic.Pointer[pinnedWatch] // the watches of PinnedReady, made by the first
 }
 
 // poolRef holds the C pool (sync/atomic cannot point at an incomplete C
@@ -191,6 +192,7 @@ func (p *Pool) finalize() {
 		return // only possible from a thread of the pool, which this is not
 	}
 	p.c.Store(nil)
+	p.closePinned()
 	if p.hooks != nil {
 		p.hooks.handle.Delete()
 	}
@@ -233,6 +235,7 @@ func (p *Pool) Close() error {
 		return Errno(rc)
 	}
 	p.c.Store(nil)
+	p.closePinned()
 	runtime.SetFinalizer(p, nil)
 	if p.hooks != nil {
 		p.hooks.handle.Delete()
