@@ -177,6 +177,34 @@ func New(cfg Config) (*Pool, error) {
 	return p, nil
 }
 
+// Shared returns a reference to the process-wide pool of the library
+// (mp_pool_shared, since 1.1), the one that C libraries and the Lua and
+// Ruby bindings in the same process use when their caller names no pool,
+// so that a process starts one set of workers, not one per library. It
+// is made by the first call in the process, with the defaults of a zero
+// Config, except that the environment variable MICROPOOL_THREADS, when it
+// holds a number from 1 to MaxThreads, sets the number of threads.
+//
+// Every call returns a new *Pool that refers to the same pool (tasks of
+// one may be prerequisites of the other's). Close drops that reference
+// only; the pool itself is closed, as Close does it, when the last
+// reference in the process is dropped, and a later Shared makes a new one.
+// A reference that becomes unreachable without Close is dropped by a
+// finalizer. New never returns the shared pool: a zero Config makes a new
+// pool of its own.
+//
+// It returns ErrNoMemory when the pool could not be made.
+func Shared() (*Pool, error) {
+	var c *C.mp_pool
+	if rc := C.mp_pool_shared(&c); rc != 0 {
+		return nil, Errno(rc)
+	}
+	p := &Pool{}
+	p.c.Store(&poolRef{c: c})
+	runtime.SetFinalizer(p, (*Pool).finalize)
+	return p, nil
+}
+
 // finalize destroys a pool that has become unreachable without Close, so
 // that its threads do not outlive it. No goroutine can call a method of p
 // any more, and no callback of p can be running: an operation keeps p
@@ -210,6 +238,9 @@ func (p *Pool) handle() (*C.mp_pool, error) {
 // Close runs every background task already submitted (they may still use
 // the pool; what they submit then fails with ErrShutdown), stops the
 // workers and frees the pool.
+//
+// On a reference returned by Shared, Close drops that reference; only the
+// last one in the process closes the pool as above.
 //
 // Called from a callback or task running on this pool it returns
 // ErrDeadlock and does nothing. Once one call of Close from outside the
