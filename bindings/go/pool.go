@@ -90,6 +90,19 @@ type Config struct {
 	// OnThreadStop, if not nil, runs on worker i after its last work,
 	// during Close.
 	OnThreadStop func(index int)
+
+	// StackSize is the size of each worker's stack in bytes (since 1.1),
+	// rounded up to a page; 0 means the system's default. Go callbacks
+	// run on goroutine stacks of their own: this is the stack of the C
+	// code of the library and of C code that callbacks call. A size below
+	// the system's minimum (PTHREAD_STACK_MIN, 16 KiB on Linux) is an
+	// error.
+	StackSize int
+
+	// Tracer, if not nil, is told when each thread of the pool begins and
+	// ends a piece of work or a sleep (since 1.1); Trace records it for
+	// a Chrome trace file. Without it, tracing costs nothing.
+	Tracer Tracer
 }
 
 // Pool is a thread pool. Its methods may be called from any goroutine,
@@ -106,6 +119,7 @@ type Pool struct {
 	c       atomic.Pointer[poolRef] // nil once closed
 	closing atomic.Bool             // set by the Close that destroys the pool
 	hooks   *threadHooks
+	tracer  *tracerState
 	pinned  atomic.Pointer[pinnedWatch] // the watches of PinnedReady, made by the first
 }
 
@@ -125,11 +139,15 @@ type threadHooks struct {
 // New creates a pool described by cfg.
 //
 // It returns an error that matches ErrInvalid, naming the field, for a
-// negative or too large Threads or a Name that holds a NUL byte, and
-// ErrNoMemory when the threads could not be started.
+// negative or too large Threads, a Name that holds a NUL byte or a
+// StackSize below the system's minimum, and ErrNoMemory when the threads
+// could not be started.
 func New(cfg Config) (*Pool, error) {
 	if cfg.Threads < 0 || cfg.Threads > MaxThreads {
 		return nil, invalidArg("New", "Threads = %d, want 0..%d", cfg.Threads, MaxThreads)
+	}
+	if cfg.StackSize < 0 {
+		return nil, invalidArg("New", "StackSize = %d is negative", cfg.StackSize)
 	}
 	if strings.IndexByte(cfg.Name, 0) >= 0 {
 		return nil, invalidArg("New", "Name = %q holds a NUL byte", cfg.Name)
@@ -163,12 +181,22 @@ func New(cfg Config) (*Pool, error) {
 		hookArg = C.uintptr_t(p.hooks.handle)
 	}
 
+	var traceArg C.uintptr_t
+	if cfg.Tracer != nil {
+		p.tracer = &tracerState{t: cfg.Tracer}
+		p.tracer.handle = cgo.NewHandle(p.tracer)
+		traceArg = C.uintptr_t(p.tracer.handle)
+	}
+
 	var c C.mp_config
 	C.micropool_go_config(&c, C.uint(cfg.Threads), spinUS, pin, name, hookArg)
+	c.stack_size = C.size_t(cfg.StackSize)
 	var pool *C.mp_pool
-	if rc := C.mp_pool_create(&c, &pool); rc != 0 {
-		if p.hooks != nil {
-			p.hooks.handle.Delete()
+	if rc := C.micropool_go_create(&c, traceArg, &pool); rc != 0 {
+		p.deleteHandles()
+		if Errno(rc) == ErrInvalid && cfg.StackSize != 0 {
+			// The other fields were checked above.
+			return nil, invalidArg("New", "StackSize = %d is below the system's minimum", cfg.StackSize)
 		}
 		return nil, Errno(rc)
 	}
@@ -221,8 +249,16 @@ func (p *Pool) finalize() {
 	}
 	p.c.Store(nil)
 	p.closePinned()
+	p.deleteHandles()
+}
+
+// deleteHandles deletes the handles of the hooks once the pool is gone.
+func (p *Pool) deleteHandles() {
 	if p.hooks != nil {
 		p.hooks.handle.Delete()
+	}
+	if p.tracer != nil {
+		p.tracer.handle.Delete()
 	}
 }
 
@@ -246,7 +282,8 @@ func (p *Pool) handle() (*C.mp_pool, error) {
 // ErrDeadlock and does nothing. Once one call of Close from outside the
 // pool has begun, the others return ErrClosed at once. If an OnThreadStart
 // or OnThreadStop hook panicked, Close returns that panic as a *PanicError
-// once the pool is closed. Close must not race with calls of other
+// once the pool is closed, and so does Close for a panic of a
+// Config.Tracer. Close must not race with calls of other
 // goroutines that still use the pool, other than the tasks it runs.
 func (p *Pool) Close() error {
 	ref := p.c.Load()
@@ -268,9 +305,14 @@ func (p *Pool) Close() error {
 	p.c.Store(nil)
 	p.closePinned()
 	runtime.SetFinalizer(p, nil)
+	p.deleteHandles()
 	if p.hooks != nil {
-		p.hooks.handle.Delete()
-		return p.hooks.failure.err()
+		if err := p.hooks.failure.err(); err != nil {
+			return err
+		}
+	}
+	if p.tracer != nil {
+		return p.tracer.failure.err()
 	}
 	return nil
 }
