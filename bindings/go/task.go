@@ -70,7 +70,8 @@ func (s *taskState) runTask() C.int {
 
 // Submit queues f as a background task: the lower priority tier, run by a
 // thread of the pool only when it has no Join, For, Reduce, Broadcast or
-// Scope work. Tasks start in the order they were submitted. Submit never
+// Scope work. Tasks of one level start in the order they were submitted
+// (a task with prerequisites once they have finished). Submit never
 // runs f before it returns; on a pool of one thread f runs when a
 // goroutine waits for it, or at Close.
 //
