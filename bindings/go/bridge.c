@@ -3,6 +3,9 @@
  * callbacks.go exports. Each one only converts `arg` back to the handle
  * number and calls into Go.
  */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +36,37 @@ void micropool_go_config(mp_config *cfg, unsigned threads, int spin_us,
         cfg->on_thread_stop = hook_stop;
         cfg->hook_arg = (void *)hooks;
     }
+}
+
+static void trace_begin(void *arg, int kind, unsigned index, const char *name)
+{
+    micropoolGoTrace((uintptr_t)arg, kind, index, (char *)name, 0);
+}
+
+static void trace_end(void *arg, int kind, unsigned index, const char *name)
+{
+    micropoolGoTrace((uintptr_t)arg, kind, index, (char *)name, 1);
+}
+
+int micropool_go_create(mp_config *cfg, uintptr_t trace, mp_pool **out)
+{
+    mp_trace_hooks hooks = {sizeof hooks, trace_begin, trace_end, (void *)trace};
+    if (trace != 0)
+        cfg->trace = &hooks;
+    int rc = mp_pool_create(cfg, out);
+    cfg->trace = NULL;
+    return rc;
+}
+
+size_t micropool_go_stack_size(void)
+{
+    pthread_attr_t attr;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return 0;
+    pthread_attr_getstacksize(&attr, &size);
+    pthread_attr_destroy(&attr);
+    return size;
 }
 
 static int join_a(void *arg)
@@ -112,6 +146,27 @@ int micropool_go_scope_spawn(mp_scope *scope, uintptr_t h)
 int micropool_go_submit(mp_pool *pool, uintptr_t h, mp_task **task)
 {
     return mp_submit(pool, run_task, (void *)h, task);
+}
+
+int micropool_go_submit_ex(mp_pool *pool, uintptr_t h, int priority, unsigned thread,
+                           mp_task *const *after, size_t nafter, unsigned flags,
+                           const char *name, mp_task **task)
+{
+    mp_task_opts opts;
+    mp_task_opts_init(&opts);
+    opts.priority = priority;
+    opts.thread = thread;
+    opts.after = after;
+    opts.nafter = nafter;
+    opts.flags = flags;
+    opts.name = name;
+    return mp_submit_ex(pool, run_task, (void *)h, &opts, task);
+}
+
+int micropool_go_readable(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
 void micropool_go_strerror(int code, char *buf, size_t len)

@@ -62,3 +62,15 @@ func micropoolGoThreadHook(h C.uintptr_t, index C.uint, start C.int) {
 		hooks.failure.fail(err)
 	}
 }
+
+//export micropoolGoTrace
+func micropoolGoTrace(h C.uintptr_t, kind C.int, index C.uint, name *C.char, end C.int) {
+	tr := cgo.Handle(h).Value().(*tracerState)
+	var s string
+	if name != nil {
+		s = C.GoString(name)
+	}
+	if err := tr.call(TraceKind(kind), int(index), s, end != 0); err != nil {
+		tr.failure.fail(err)
+	}
+}

@@ -14,10 +14,15 @@ import (
 	"testing"
 )
 
-// The conformance cases shared by every binding. CTest passes the file in
-// MICROPOOL_CONFORMANCE_CASES; a plain `go test` in the source tree finds it
-// by its place in the repository.
-const casesEnv = "MICROPOOL_CONFORMANCE_CASES"
+// The conformance cases shared by every binding: those of ABI 1.0 in
+// cases.txt, those of 1.1 in cases-1.1.txt. CTest passes the files in
+// MICROPOOL_CONFORMANCE_CASES and MICROPOOL_CONFORMANCE_CASES_1_1; a plain
+// `go test` in the source tree finds them by their place in the
+// repository.
+const (
+	casesEnv   = "MICROPOOL_CONFORMANCE_CASES"
+	cases11Env = "MICROPOOL_CONFORMANCE_CASES_1_1"
+)
 
 type confCase struct {
 	line    int
@@ -28,12 +33,12 @@ type confCase struct {
 	expect  string
 }
 
-func loadCases(t *testing.T) []confCase {
-	path := os.Getenv(casesEnv)
+func loadCases(t *testing.T, env, file string) []confCase {
+	path := os.Getenv(env)
 	if path == "" {
-		path = filepath.Join("..", "..", "tests", "conformance", "cases.txt")
+		path = filepath.Join("..", "..", "tests", "conformance", file)
 		if _, err := os.Stat(path); err != nil {
-			t.Skipf("no conformance cases: %s is not set and %s does not exist (%v)", casesEnv, path, err)
+			t.Skipf("no conformance cases: %s is not set and %s does not exist (%v)", env, path, err)
 		}
 	}
 	f, err := os.Open(path)
@@ -118,11 +123,34 @@ var confKinds = map[string]confKind{
 	"thread_index":    confThreadIndex,
 }
 
+// The kinds of cases-1.1.txt (conformance11_test.go).
+var confKinds11 = map[string]confKind{
+	"prio_order":            confPrioOrder,
+	"after_chain":           confAfterChain,
+	"after_diamond":         confAfterDiamond,
+	"after_cancel_on_error": confAfterCancelOnError,
+	"bound_worker":          confBoundWorker,
+	"pinned_run":            confPinnedRun,
+	"wait_for_timeout":      confWaitForTimeout,
+	"yield_outside":         confYieldOutside,
+}
+
+// TestConformance runs both files; it passes only if every case of both
+// ran and passed (a kind that the binding does not implement fails).
 func TestConformance(t *testing.T) {
-	for _, c := range loadCases(t) {
+	t.Run("1.0", func(t *testing.T) {
+		runCases(t, loadCases(t, casesEnv, "cases.txt"), confKinds)
+	})
+	t.Run("1.1", func(t *testing.T) {
+		runCases(t, loadCases(t, cases11Env, "cases-1.1.txt"), confKinds11)
+	})
+}
+
+func runCases(t *testing.T, cases []confCase, kinds map[string]confKind) {
+	for _, c := range cases {
 		c := c
 		t.Run(c.name, func(t *testing.T) {
-			kind, ok := confKinds[c.kind]
+			kind, ok := kinds[c.kind]
 			if !ok {
 				t.Fatalf("line %d: kind %q is not implemented by the Go binding", c.line, c.kind)
 			}

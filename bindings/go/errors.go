@@ -34,6 +34,9 @@ const (
 	ErrShutdown Errno = -108 // -ESHUTDOWN
 	// ErrCanceled: Task.Wait on a task that was cancelled.
 	ErrCanceled Errno = -125 // -ECANCELED
+	// ErrTimedOut: Task.WaitTimeout ran out of time before the task
+	// finished (since 1.1).
+	ErrTimedOut Errno = -110 // -ETIMEDOUT
 )
 
 // The values above are the header's: an index out of range, if one
@@ -45,6 +48,7 @@ var (
 	_ = [1]int{}[ErrDeadlock-C.MP_EDEADLK]
 	_ = [1]int{}[ErrShutdown-C.MP_ESHUTDOWN]
 	_ = [1]int{}[ErrCanceled-C.MP_ECANCELED]
+	_ = [1]int{}[ErrTimedOut-C.MP_ETIMEDOUT]
 )
 
 // ErrClosed is returned by the methods of a Pool once its Close has
@@ -148,6 +152,15 @@ func goexitInCallback(what string) {
 
 // goexitError is the value of the panic that goexitInCallback raises.
 type goexitError string
+
+// canceledError is what Task.Wait returns for a task of SubmitContext
+// that its context cancelled before it started: it matches both
+// ErrCanceled and the context's error.
+type canceledError struct{ cause error }
+
+func (e *canceledError) Error() string        { return "micropool: task cancelled: " + e.cause.Error() }
+func (e *canceledError) Unwrap() error        { return e.cause }
+func (e *canceledError) Is(target error) bool { return target == ErrCanceled }
 
 func (e goexitError) Error() string { return string(e) }
 

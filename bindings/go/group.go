@@ -148,7 +148,7 @@ func (g *Group) start(sem chan struct{}, f func() error) {
 			g.fail(err)
 		}
 		return err
-	})
+	}, nil)
 	if t.c == nil {
 		if sem != nil {
 			<-sem

@@ -90,6 +90,19 @@ type Config struct {
 	// OnThreadStop, if not nil, runs on worker i after its last work,
 	// during Close.
 	OnThreadStop func(index int)
+
+	// StackSize is the size of each worker's stack in bytes (since 1.1),
+	// rounded up to a page; 0 means the system's default. Go callbacks
+	// run on goroutine stacks of their own: this is the stack of the C
+	// code of the library and of C code that callbacks call. A size below
+	// the system's minimum (PTHREAD_STACK_MIN, 16 KiB on Linux) is an
+	// error.
+	StackSize int
+
+	// Tracer, if not nil, is told when each thread of the pool begins and
+	// ends a piece of work or a sleep (since 1.1); Trace records it for
+	// a Chrome trace file. Without it, tracing costs nothing.
+	Tracer Tracer
 }
 
 // Pool is a thread pool. Its methods may be called from any goroutine,
@@ -106,6 +119,8 @@ type Pool struct {
 	c       atomic.Pointer[poolRef] // nil once closed
 	closing atomic.Bool             // set by the Close that destroys the pool
 	hooks   *threadHooks
+	tracer  *tracerState
+	pinned  atomic.Pointer[pinnedWatch] // the watches of PinnedReady, made by the first
 }
 
 // poolRef holds the C pool (sync/atomic cannot point at an incomplete C
@@ -124,11 +139,15 @@ type threadHooks struct {
 // New creates a pool described by cfg.
 //
 // It returns an error that matches ErrInvalid, naming the field, for a
-// negative or too large Threads or a Name that holds a NUL byte, and
-// ErrNoMemory when the threads could not be started.
+// negative or too large Threads, a Name that holds a NUL byte or a
+// StackSize below the system's minimum, and ErrNoMemory when the threads
+// could not be started.
 func New(cfg Config) (*Pool, error) {
 	if cfg.Threads < 0 || cfg.Threads > MaxThreads {
 		return nil, invalidArg("New", "Threads = %d, want 0..%d", cfg.Threads, MaxThreads)
+	}
+	if cfg.StackSize < 0 {
+		return nil, invalidArg("New", "StackSize = %d is negative", cfg.StackSize)
 	}
 	if strings.IndexByte(cfg.Name, 0) >= 0 {
 		return nil, invalidArg("New", "Name = %q holds a NUL byte", cfg.Name)
@@ -162,16 +181,54 @@ func New(cfg Config) (*Pool, error) {
 		hookArg = C.uintptr_t(p.hooks.handle)
 	}
 
+	var traceArg C.uintptr_t
+	if cfg.Tracer != nil {
+		p.tracer = &tracerState{t: cfg.Tracer}
+		p.tracer.handle = cgo.NewHandle(p.tracer)
+		traceArg = C.uintptr_t(p.tracer.handle)
+	}
+
 	var c C.mp_config
 	C.micropool_go_config(&c, C.uint(cfg.Threads), spinUS, pin, name, hookArg)
+	c.stack_size = C.size_t(cfg.StackSize)
 	var pool *C.mp_pool
-	if rc := C.mp_pool_create(&c, &pool); rc != 0 {
-		if p.hooks != nil {
-			p.hooks.handle.Delete()
+	if rc := C.micropool_go_create(&c, traceArg, &pool); rc != 0 {
+		p.deleteHandles()
+		if Errno(rc) == ErrInvalid && cfg.StackSize != 0 {
+			// The other fields were checked above.
+			return nil, invalidArg("New", "StackSize = %d is below the system's minimum", cfg.StackSize)
 		}
 		return nil, Errno(rc)
 	}
 	p.c.Store(&poolRef{c: pool})
+	runtime.SetFinalizer(p, (*Pool).finalize)
+	return p, nil
+}
+
+// Shared returns a reference to the process-wide pool of the library
+// (mp_pool_shared, since 1.1), the one that C libraries and the Lua and
+// Ruby bindings in the same process use when their caller names no pool,
+// so that a process starts one set of workers, not one per library. It
+// is made by the first call in the process, with the defaults of a zero
+// Config, except that the environment variable MICROPOOL_THREADS, when it
+// holds a number from 1 to MaxThreads, sets the number of threads.
+//
+// Every call returns a new *Pool that refers to the same pool (tasks of
+// one may be prerequisites of the other's). Close drops that reference
+// only; the pool itself is closed, as Close does it, when the last
+// reference in the process is dropped, and a later Shared makes a new one.
+// A reference that becomes unreachable without Close is dropped by a
+// finalizer. New never returns the shared pool: a zero Config makes a new
+// pool of its own.
+//
+// It returns ErrNoMemory when the pool could not be made.
+func Shared() (*Pool, error) {
+	var c *C.mp_pool
+	if rc := C.mp_pool_shared(&c); rc != 0 {
+		return nil, Errno(rc)
+	}
+	p := &Pool{}
+	p.c.Store(&poolRef{c: c})
 	runtime.SetFinalizer(p, (*Pool).finalize)
 	return p, nil
 }
@@ -191,8 +248,17 @@ func (p *Pool) finalize() {
 		return // only possible from a thread of the pool, which this is not
 	}
 	p.c.Store(nil)
+	p.closePinned()
+	p.deleteHandles()
+}
+
+// deleteHandles deletes the handles of the hooks once the pool is gone.
+func (p *Pool) deleteHandles() {
 	if p.hooks != nil {
 		p.hooks.handle.Delete()
+	}
+	if p.tracer != nil {
+		p.tracer.handle.Delete()
 	}
 }
 
@@ -209,11 +275,15 @@ func (p *Pool) handle() (*C.mp_pool, error) {
 // the pool; what they submit then fails with ErrShutdown), stops the
 // workers and frees the pool.
 //
+// On a reference returned by Shared, Close drops that reference; only the
+// last one in the process closes the pool as above.
+//
 // Called from a callback or task running on this pool it returns
 // ErrDeadlock and does nothing. Once one call of Close from outside the
 // pool has begun, the others return ErrClosed at once. If an OnThreadStart
 // or OnThreadStop hook panicked, Close returns that panic as a *PanicError
-// once the pool is closed. Close must not race with calls of other
+// once the pool is closed, and so does Close for a panic of a
+// Config.Tracer. Close must not race with calls of other
 // goroutines that still use the pool, other than the tasks it runs.
 func (p *Pool) Close() error {
 	ref := p.c.Load()
@@ -233,10 +303,16 @@ func (p *Pool) Close() error {
 		return Errno(rc)
 	}
 	p.c.Store(nil)
+	p.closePinned()
 	runtime.SetFinalizer(p, nil)
+	p.deleteHandles()
 	if p.hooks != nil {
-		p.hooks.handle.Delete()
-		return p.hooks.failure.err()
+		if err := p.hooks.failure.err(); err != nil {
+			return err
+		}
+	}
+	if p.tracer != nil {
+		return p.tracer.failure.err()
 	}
 	return nil
 }

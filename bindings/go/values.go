@@ -1,5 +1,10 @@
 package micropool
 
+import (
+	"context"
+	"time"
+)
+
 // TaskOf is a background task that computes a value of type T, started
 // by SubmitValue. Like Task, its methods may be called from any goroutine,
 // any number of times, also after the pool was closed.
@@ -10,7 +15,8 @@ type TaskOf[T any] struct {
 
 // SubmitValue is Submit for a function with a result: f runs as a
 // background task, and Wait returns what it returned. f must not be nil.
-func SubmitValue[T any](p *Pool, f func() (T, error)) *TaskOf[T] {
+// The options (since 1.1) are those of Submit.
+func SubmitValue[T any](p *Pool, f func() (T, error), opts ...TaskOption) *TaskOf[T] {
 	v := new(T)
 	if f == nil {
 		return &TaskOf[T]{task: &Task{fails: invalidArg("SubmitValue", "f is nil")}, value: v}
@@ -19,7 +25,7 @@ func SubmitValue[T any](p *Pool, f func() (T, error)) *TaskOf[T] {
 		r, err := f()
 		*v = r
 		return err
-	})
+	}, opts)
 	return &TaskOf[T]{task: t, value: v}
 }
 
@@ -32,6 +38,29 @@ func (t *TaskOf[T]) Wait() (T, error) {
 	err := t.task.Wait()
 	return *t.value, err
 }
+
+// WaitTimeout is Wait bounded to d, as Task.WaitTimeout (since 1.1): the
+// zero T and ErrTimedOut when the task has not finished in time.
+func (t *TaskOf[T]) WaitTimeout(d time.Duration) (T, error) {
+	if err := t.task.WaitTimeout(d); err != nil {
+		var zero T
+		return zero, err
+	}
+	return *t.value, nil
+}
+
+// WaitContext is Wait with a context, as Task.WaitContext (since 1.1):
+// the zero T and ctx.Err() when ctx is done before the task has finished.
+func (t *TaskOf[T]) WaitContext(ctx context.Context) (T, error) {
+	if err := t.task.WaitContext(ctx); err != nil {
+		var zero T
+		return zero, err
+	}
+	return *t.value, nil
+}
+
+// Task returns the Task behind t, for After (since 1.1).
+func (t *TaskOf[T]) Task() *Task { return t.task }
 
 // Done reports whether the task has finished or was cancelled (or could
 // not be submitted). It never blocks.
