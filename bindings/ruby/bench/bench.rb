@@ -100,6 +100,14 @@ ruby_pool = Micropool::Pool.open(threads: 2) do |pool|
   median { pool.each_range(n, 65_536) { |lo, hi| (lo...hi).each { |i| out[i] = Math.sin(source[i]) } } }
 end
 puts "  Ruby blocks on a 2-thread pool (GVL: no speed-up)   #{ms(ruby_pool)}"
+ruby_threads = median do
+  out = Array.new(n)
+  half = n / 2
+  [[0, half], [half, n]].map do |lo, hi|
+    Thread.new { (lo...hi).each { |i| out[i] = Math.sin(source[i]) } }
+  end.each(&:join)
+end
+puts "  Ruby blocks on 2 plain Threads (Thread.new, GVL)    #{ms(ruby_threads)}"
 native = paired(fresh) { |pool| pool.map!(buffer, :sin) }
 puts "  native kernel map!(:sin), 1 thread                  #{ms(native[1])}"
 puts "  native kernel map!(:sin), 2 threads                 #{ms(native[2])}   " \
@@ -108,13 +116,15 @@ puts "  native kernel, 2 threads, vs the Ruby loop          #{format('%.1f', rub
 puts
 
 puts "Sum of #{n} doubles (memory-bound)"
+array_sum = median { source.sum }
 sums = paired { |pool| pool.sum(buffer) }
-puts "  native sum, 1 thread #{ms(sums[1])}, 2 threads #{ms(sums[2])}   " \
+puts "  Array#sum #{ms(array_sum)}; native sum, 1 thread #{ms(sums[1])}, 2 threads #{ms(sums[2])}   " \
      "speed-up #{format('%.2f', sums[:ratio])}x"
 
 puts "Sort of #{n} doubles"
+array_sort = median { source.sort }
 sorts = paired(fresh) { |pool| pool.sort!(buffer) }
-puts "  native sort!, 1 thread #{ms(sorts[1])}, 2 threads #{ms(sorts[2])}   " \
+puts "  Array#sort #{ms(array_sort)}; native sort!, 1 thread #{ms(sorts[1])}, 2 threads #{ms(sorts[2])}   " \
      "speed-up #{format('%.2f', sorts[:ratio])}x"
 
 puts "Micropool::Buffer: the cost of converting, #{n} doubles"
