@@ -403,7 +403,11 @@ MP_API int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **task);
  * MP_AFTER_CANCEL_ON_ERROR, a prerequisite that returned non-zero or was
  * cancelled cancels the task instead of running it (its mp_task_wait
  * returns MP_ECANCELED), and so on down the tasks that carry the flag;
- * without it the task runs whatever its prerequisites returned. A task
+ * without it the task runs whatever its prerequisites returned. The
+ * thread that settles a task's last prerequisite cancels it or queues it,
+ * just after that prerequisite's own waiters were let go: a wait on a
+ * prerequisite may return before its dependents are cancelled (to know
+ * that a dependent has settled, wait on it, or poll mp_task_done). A task
  * whose prerequisites have finished joins its level behind the tasks
  * already queued there, except that it goes before the tasks mp_submit
  * queued (those of MP_PRIO_NORMAL and MP_ANY_THREAD with no
