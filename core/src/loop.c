@@ -202,7 +202,7 @@ static void run_cold(mp_pool *pool, mp_ctx *ctx, mp_loop *L)
     }
     L->key = key;
     L->own_t0 = t0;
-    L->judge = c.judge;
+    L->judge = true;
     run_split(pool, ctx, L);
 }
 

@@ -20,7 +20,7 @@ typedef struct mp_loop {
     bool mailboxes;                 /* MP_SPLIT_STATIC: parts go to workers' mailboxes */
     bool traced;                    /* the pool has tracing hooks */
     uint64_t key;                   /* warm.c's key when this call is timed, else 0 */
-    bool judge;                     /* a cold call that woke: report where parts ran */
+    bool judge;                     /* a cold call that woke: learn where parts ran */
     uint64_t own_t0;                /* when the caller's timed share began */
     _Atomic size_t next;            /* the next part to claim */
     _Atomic int err;                /* the first error */

@@ -34,7 +34,7 @@ bool mp__mailbox_run_one(mp_ctx *self)
     mp__count(&self->count.steals);
 
     size_t size = self->mb.acc_size;
-    int cpu = sched_getcpu();
+    int cpu = self->mb.judge ? sched_getcpu() : -1;
     int r;
     mp__trace_begin(self->pool, MP_TRACE_PART, NULL);
     if (size == 0) {
@@ -46,7 +46,9 @@ bool mp__mailbox_run_one(mp_ctx *self)
     }
     mp__trace_end(self->pool, MP_TRACE_PART, NULL);
     self->mb.result = r;
-    self->mb.cpu = sched_getcpu() == cpu ? cpu : -1;  /* -1: it moved */
+    if (cpu >= 0 && sched_getcpu() != cpu)
+        cpu = -1;                       /* it moved */
+    self->mb.cpu = cpu;
     mp_ctx *owner = self->mb.owner;
     /* After this store the poster may reuse the mailbox: nothing of it is
      * touched below. */
@@ -75,6 +77,7 @@ static void post(mp_ctx *ctx, mp_ctx *w, mp_loop *L, size_t i)
             w->mb.accp = L->accs + i * L->stride;
         }
     }
+    w->mb.judge = L->judge;
     w->mb.owner = ctx;
     atomic_store_explicit(&w->mb.pending, 1, memory_order_relaxed);
     uint64_t old = atomic_load_explicit(&w->mb.word, memory_order_relaxed);

@@ -25,11 +25,12 @@ typedef struct mp_mailbox {
     void *arg;
     size_t begin, end;
     size_t acc_size;                /* 0: mp_for */
+    bool judge;                     /* the poster wants to know where it ran */
     alignas(16) unsigned char ident[16];
 
     alignas(MP_CACHELINE) _Atomic uint32_t pending; /* 1 until a taken part ran */
     int result;
-    int cpu;                        /* where the taken part ran (sched_getcpu) */
+    int cpu;                        /* where the taken part ran, if judged */
     mp_ctx *owner;                  /* the poster, woken when pending drops */
     alignas(16) unsigned char acc[16];
     void *accp;                     /* larger accumulators: where to fold */

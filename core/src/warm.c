@@ -107,10 +107,9 @@ mp_warm_cold mp__warm_cold(mp_pool *pool, uint64_t key, uint64_t now)
 {
     mp_warm *w = &pool->warm;
     mp_warm_est *e = slot(w, key);
-    mp_warm_cold c = { false, false, false, false };
+    mp_warm_cold c = { false, false, false };
     if (ld(&e->key) != key || ld(&e->alone_ns) == 0) {
         c.wake = true;                  /* unknown: as if long (and measured) */
-        c.judge = true;
         return c;
     }
     c.measure = sampled(e);
@@ -128,7 +127,6 @@ mp_warm_cold mp__warm_cold(mp_pool *pool, uint64_t key, uint64_t now)
      * whether that still holds. */
     bool beside = ld(&w->beside) >= BESIDE_MOST && ld(&e->alone_ns) < WAKE_ALWAYS_NS &&
                   ld(&e->calls) % PROBE_EVERY != 0;
-    c.judge = true;
     if (share > wake && !beside) {
         c.wake = true;                  /* the share outlasts the worker's way in */
         return c;

@@ -27,9 +27,9 @@ typedef struct mp_warm {
     _Atomic uint64_t timer_late_ns; /* how late a worker's timer fires */
     _Atomic uint64_t last_call;     /* when the latest stamped call came */
     _Atomic uint64_t last_end;      /* when the latest cold call run alone ended */
-    _Atomic uint64_t burst_at;        /* the latest back-to-back wake-up, 0: judged */
-    _Atomic uint64_t burst_level;     /* how far such wake-ups back off */
-    _Atomic uint64_t burst_skip;      /* chances to let go before the next */
+    _Atomic uint64_t burst_at;      /* the latest back-to-back wake-up, 0: none pending */
+    _Atomic uint64_t burst_level;   /* how far such wake-ups back off */
+    _Atomic uint64_t burst_skip;    /* chances to let go before the next */
     _Atomic uint64_t beside;        /* how often a woken worker ran on its waker's CPU, of 256 */
     _Atomic uint64_t period;        /* the calls' interval, 0: none */
     _Atomic uint64_t jitter;        /* mean deviation from it */
@@ -43,7 +43,6 @@ MP_HIDDEN uint64_t mp__warm_key(const void *fn, size_t n);
 typedef struct mp_warm_cold {
     bool wake;      /* wake the sleepers and split; else run alone */
     bool measure;   /* alone: time it (mp__warm_record) */
-    bool judge;     /* woken: tell mp__warm_beside where the worker ran */
     bool stamp_end; /* alone: tell mp__warm_ended when it ends */
 } mp_warm_cold;
 
