@@ -103,10 +103,11 @@ static int nth_cpu(const cpu_set_t *set, unsigned count, unsigned i)
 
 static void free_pool(mp_pool *pool)
 {
+    mp__ready_free(pool);
+    mp__records_free(pool);         /* before the overflow slots go */
     mp__slots_free(pool);
     pthread_mutex_destroy(&pool->bc.mu);
     pthread_mutex_destroy(&pool->sc.mu);
-    mp__ready_free(pool);
     mp__taskq_free(&pool->tq);
     free(pool->threads);
     free(pool->ctxs);
@@ -177,17 +178,17 @@ int mp_pool_create(const mp_config *user, mp_pool **out)
      * stopped, records [started, records) were never adopted. */
     unsigned records = 0, started = 0;
     pool->ctxs = aligned_alloc(MP_CACHELINE, sizeof(mp_ctx) * pool->nctxs);
-    pool->threads = calloc(pool->nworkers ? pool->nworkers : 1, sizeof *pool->threads);
-    if (!pool->ctxs || !pool->threads || mp__taskq_init(&pool->tq) != MP_OK ||
-        mp__ready_init(pool) != MP_OK)
-        goto fail;
-    for (unsigned i = 0; i < pool->nctxs; i++) {
+    for (unsigned i = 0; pool->ctxs && i < pool->nctxs; i++) {
         mp_ctx *c = &pool->ctxs[i];
         memset(c, 0, MP_CTX_HEAD);
         c->pool = pool;
         c->index = i < pool->nworkers ? i + 1 : 0;
         c->dq.rng = 0x9e3779b9u * (i + 1);
     }
+    pool->threads = calloc(pool->nworkers ? pool->nworkers : 1, sizeof *pool->threads);
+    if (!pool->ctxs || !pool->threads || mp__taskq_init(&pool->tq) != MP_OK ||
+        mp__ready_init(pool) != MP_OK)
+        goto fail;
     for (; records < pool->nworkers; records++) {
         mp_thread *t = mp__thread_alloc();
         if (!t)

@@ -2,7 +2,8 @@
  * mechanism's part. Every field says which file writes it; the
  * mechanisms' headers say what their parts hold. The call order of the
  * files, with no circle: thread, park, wait; slot, idle; the mechanisms
- * (deque, loop and mailbox, broadcast, scope, task, warm); worker; pool.
+ * (deque, loop and mailbox, broadcast, scope, task and record, warm);
+ * worker; pool.
  * See docs/design.md, "Threads and contexts". */
 #ifndef MP_POOL_H
 #define MP_POOL_H
@@ -12,6 +13,7 @@
 #include "idle.h"
 #include "loop.h"
 #include "mailbox.h"
+#include "record.h"
 #include "scope.h"
 #include "slot.h"
 #include "task.h"
@@ -34,6 +36,7 @@ struct mp_ctx {
     uint64_t bseen;                 /* broadcast.c: broadcasts run */
     uint64_t flat_seen;             /* loop.c: the last flat loop joined */
     mp_counters count;              /* the owner, through mp__count */
+    mp_record_batch records;        /* record.c: records dropped here */
 
     mp_mailbox mb;                  /* mailbox.c */
     mp_deque dq;                    /* deque.c; its entries come last */
@@ -62,6 +65,7 @@ struct mp_pool {
     mp_taskq tq;                    /* taskq.c (shutdown: task.c) */
     mp_tasks tasks;                 /* task.c, after.c */
     mp_readys ready;                /* ready.c */
+    mp_records records;             /* record.c */
     mp_warm warm;                   /* warm.c */
 
     /* pool.c, at creation: the configuration kept for the workers. */

@@ -9,10 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A record no reference holds any more (never touched after). */
+static void record_drop(mp_task *t)
+{
+    mp__record_drop(t->pool, t, t->cached);
+}
+
 void mp__task_unref(mp_task *t)
 {
     if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
-        free(t);
+        record_drop(t);
 }
 
 /* `n` tasks of the pool have settled: the destroyer waits for them. The
@@ -100,7 +106,8 @@ static uint64_t run(mp_task *t)
     return finish(t, T_DONE);
 }
 
-static void record_init(mp_task *t, mp_pool *pool, mp_fn fn, void *arg, uint32_t refs, bool ex)
+static void record_init(mp_task *t, mp_pool *pool, mp_fn fn, void *arg, uint32_t refs, bool ex,
+                        bool cached)
 {
     atomic_init(&t->state, T_PENDING);
     atomic_init(&t->waiters, 0);
@@ -113,15 +120,17 @@ static void record_init(mp_task *t, mp_pool *pool, mp_fn fn, void *arg, uint32_t
     atomic_init(&t->wlock.locked, 0);
     atomic_init(&t->linked, 0);
     t->ex = ex;
+    t->cached = cached;
     t->wlist = NULL;
     t->dependents = NULL;
 }
 
 static mp_task *record_new(mp_pool *pool, mp_fn fn, void *arg, uint32_t refs)
 {
-    mp_task *t = malloc(sizeof *t);
+    bool cached;
+    mp_task *t = mp__record_get(pool, sizeof *t, &cached);
     if (t)
-        record_init(t, pool, fn, arg, refs, false);
+        record_init(t, pool, fn, arg, refs, false, cached);
     return t;
 }
 
@@ -130,10 +139,11 @@ static mp_task *record_new(mp_pool *pool, mp_fn fn, void *arg, uint32_t refs)
 static mp_task_ex *record_new_ex(mp_pool *pool, mp_fn fn, void *arg, uint32_t refs,
                                  const mp_task_opts *o)
 {
-    mp_task_ex *x = malloc(sizeof *x + o->nafter * sizeof(mp_task_edge));
+    bool cached;
+    mp_task_ex *x = mp__record_get(pool, sizeof *x + o->nafter * sizeof(mp_task_edge), &cached);
     if (!x)
         return NULL;
-    record_init(&x->base, pool, fn, arg, refs, true);
+    record_init(&x->base, pool, fn, arg, refs, true, cached);
     x->name = o->name;
     x->next = NULL;
     x->thread = o->thread;
@@ -167,7 +177,8 @@ int mp_submit(mp_pool *pool, mp_fn fn, void *arg, mp_task **out)
         return MP_ENOMEM;
     int rc = submit_ring(pool, fn, arg, t);
     if (MP_UNLIKELY(rc != MP_OK)) {
-        free(t);
+        if (t)
+            record_drop(t);
         return rc;
     }
     if (out)
@@ -245,7 +256,7 @@ int mp_submit_ex(mp_pool *pool, mp_fn fn, void *arg, const mp_task_opts *opts, m
     if (ring) {
         rc = submit_ring(pool, fn, arg, t);
         if (rc != MP_OK) {
-            free(t);
+            record_drop(t);
             return rc;
         }
         if (out)
@@ -259,7 +270,7 @@ int mp_submit_ex(mp_pool *pool, mp_fn fn, void *arg, const mp_task_opts *opts, m
     atomic_fetch_add_explicit(&pool->tasks.accepted, 1, memory_order_seq_cst);
     if (MP_UNLIKELY(atomic_load_explicit(&pool->tq.shutdown, memory_order_seq_cst))) {
         settled_unanchored(pool, 1);
-        free(t);
+        record_drop(t);
         return MP_ESHUTDOWN;
     }
     if (out)

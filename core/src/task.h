@@ -48,6 +48,7 @@ typedef struct mp_task {
     mp_spinlock wlock;
     _Atomic uint8_t linked;         /* 1 once a dependent linked an edge */
     bool ex;                        /* the record is an mp_task_ex's */
+    bool cached;                    /* of the cache's size (record.c) */
     mp_task_waiter *wlist;          /* under wlock */
     mp_task_edge *dependents;       /* under wlock; MP_EDGES_CLOSED once settled */
 } mp_task;
