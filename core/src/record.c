@@ -9,20 +9,23 @@
 
 #include <stdlib.h>
 
+/* Under AddressSanitizer there is no cache: a record is malloc'd and
+ * freed, so that a use after its last reference, or past its end, is
+ * reported as for any block (a cached record would be handed out again at
+ * once, and a 1.0 record would sit in a larger block). */
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-/* A cached record is poisoned past its link, so that a use after its
- * last reference went is still reported. */
-#define POISON(r) ASAN_POISON_MEMORY_REGION((char *)(r) + sizeof(mp_record), \
-                                            MP_RECORD_BYTES - sizeof(mp_record))
-#define UNPOISON(r) ASAN_UNPOISON_MEMORY_REGION((r), MP_RECORD_BYTES)
-#else
-#define POISON(r) ((void)(r))
-#define UNPOISON(r) ((void)(r))
+#define MP_RECORD_CACHE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MP_RECORD_CACHE 0
+#endif
+#endif
+#ifndef MP_RECORD_CACHE
+#define MP_RECORD_CACHE 1
 #endif
 
 /* The cache's one size: a record with the 1.1 part and up to four
- * prerequisites (a 1.0 record, 72 bytes, takes one too). */
+ * prerequisites. */
 #define MP_RECORD_BYTES (sizeof(mp_task_ex) + 4 * sizeof(mp_task_edge))
 /* A context hands its records back this many at a time. */
 #define MP_RECORD_BATCH 32
@@ -32,7 +35,7 @@
 
 void *mp__record_get(mp_pool *pool, size_t bytes, bool *cached)
 {
-    *cached = bytes <= MP_RECORD_BYTES;
+    *cached = MP_RECORD_CACHE && bytes <= MP_RECORD_BYTES;
     if (!*cached)
         return malloc(bytes);
     mp_records *rc = &pool->records;
@@ -46,10 +49,8 @@ void *mp__record_get(mp_pool *pool, size_t bytes, bool *cached)
                 atomic_fetch_sub_explicit(&rc->kept, r->batch, memory_order_relaxed);
         }
         atomic_store_explicit(&rc->taking, 0, memory_order_release);
-        if (r) {
-            UNPOISON(r);
+        if (r)
             return r;
-        }
     }
     return malloc(MP_RECORD_BYTES);
 }
@@ -58,7 +59,6 @@ static void free_chain(mp_record *r)
 {
     for (mp_record *next; r; r = next) {
         next = r->next;
-        UNPOISON(r);
         free(r);
     }
 }
@@ -94,7 +94,6 @@ void mp__record_drop(const mp_pool *pool, void *p, bool cached)
     mp_record_batch *b = &c->records;
     r->next = b->head;
     r->batch = 0;
-    POISON(r);
     if (!b->head)
         b->tail = r;
     b->head = r;
